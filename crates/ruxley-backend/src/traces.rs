@@ -1,0 +1,89 @@
+//! Recorded traces.
+
+use std::io::{self, Write};
+
+/// The recordings of one simulation: one row per probe, `n_samples` columns
+/// at t = 0, dt, ..., t_max.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traces {
+    names: Vec<String>,
+    dt: f64,
+    n_samples: usize,
+    data: Vec<f64>,
+}
+
+impl Traces {
+    /// Zero traces with these column names.
+    pub fn zeros(names: Vec<String>, dt: f64, n_samples: usize) -> Self {
+        let data = vec![0.0; names.len() * n_samples];
+        Self { names, dt, n_samples, data }
+    }
+
+    /// The number of traces.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The number of samples per trace.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// The sampling step (ms).
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// Sample times (ms).
+    pub fn times(&self) -> Vec<f64> {
+        (0..self.n_samples).map(|k| k as f64 * self.dt).collect()
+    }
+
+    /// Column names (`v_soma_mV`, `HH_m_b2_c2`, ...).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Trace `k`.
+    pub fn trace(&self, k: usize) -> &[f64] {
+        &self.data[k * self.n_samples..(k + 1) * self.n_samples]
+    }
+
+    /// Trace `k`, mutable.
+    pub fn trace_mut(&mut self, k: usize) -> &mut [f64] {
+        &mut self.data[k * self.n_samples..(k + 1) * self.n_samples]
+    }
+
+    /// The trace with this column name.
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.names.iter().position(|n| n == name).map(|k| self.trace(k))
+    }
+
+    /// All values, trace-major.
+    pub fn data(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// Writes CSV: `time_ms` then one column per trace, each value in the
+    /// shortest form that reads back exactly.
+    pub fn write_csv(&self, mut w: impl Write) -> io::Result<()> {
+        write!(w, "time_ms")?;
+        for n in &self.names {
+            write!(w, ",{n}")?;
+        }
+        writeln!(w)?;
+        for s in 0..self.n_samples {
+            write!(w, "{:.4}", s as f64 * self.dt)?;
+            for k in 0..self.names.len() {
+                write!(w, ",{}", self.trace(k)[s])?;
+            }
+            writeln!(w)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! Lowering: a [`Model`] becomes an immutable, flat [`Layout`] that backends run.
+//!
+//! The cable is a tree of nodes: every compartment is a node, and every branch
+//! with children gets one more node at its distal end, a branch point of zero
+//! membrane area (NEURON's zero-area node at a section end, Jaxley's
+//! branchpoint). Nodes are numbered so that every parent precedes its
+//! children (Hines order): branch by branch, its compartments proximal to
+//! distal, then its branch point.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use ruxley_channels::Channel;
+
+use crate::error::ModelError;
+use crate::model::Model;
+use crate::params::{ParamLayout, Parameters, Target};
+use crate::stimulus::{Clamp, Observable, Stimulus};
+
+/// Marks "no node" / "no compartment" in index arrays.
+pub const NONE: u32 = u32::MAX;
+
+/// A channel with the compartments (rows) it lives on.
+#[derive(Debug, Clone)]
+pub struct MechLayout {
+    /// The channel.
+    pub channel: Box<dyn Channel>,
+    /// The global compartment of each row, ascending.
+    pub comps: Vec<usize>,
+    /// The node of each row.
+    pub nodes: Vec<u32>,
+    /// Its parameters in the parameter vector, laid out `[param][row]`.
+    pub params: Range<usize>,
+    /// Its initial states in the parameter vector, `[state][row]`, NaN for the
+    /// steady state.
+    pub init_states: Range<usize>,
+}
+
+impl MechLayout {
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.comps.len()
+    }
+}
+
+/// Where a recording reads its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The voltage of a node.
+    Voltage {
+        /// The node.
+        node: u32,
+    },
+    /// A state of a mechanism.
+    State {
+        /// The mechanism.
+        mech: usize,
+        /// The state index.
+        state: usize,
+        /// The row.
+        row: usize,
+    },
+    /// The current density of a mechanism.
+    Current {
+        /// The mechanism.
+        mech: usize,
+        /// The row.
+        row: usize,
+    },
+}
+
+/// A resolved recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// The site label.
+    pub label: String,
+    /// What is recorded.
+    pub observable: Observable,
+    /// The global compartment.
+    pub comp: usize,
+    /// Where the value comes from.
+    pub source: Source,
+}
+
+impl Probe {
+    /// The column name in trace files: `v_<label>_mV` for voltages (as the
+    /// reference CSVs), `<observable>_<label>` otherwise.
+    pub fn column_name(&self) -> String {
+        match self.observable {
+            Observable::Voltage => format!("v_{}_mV", self.label),
+            _ => format!("{}_{}", self.observable.name(), self.label),
+        }
+    }
+}
+
+/// The flat, immutable form of a model that backends run.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    n_comps: usize,
+    parent: Vec<u32>,
+    node_of_comp: Vec<u32>,
+    comp_of_node: Vec<u32>,
+    area: Vec<f64>,
+    edge: Vec<[(u32, f64); 2]>,
+    mechs: Vec<MechLayout>,
+    stimuli: Vec<Stimulus>,
+    clamps: Vec<Clamp>,
+    probes: Vec<Probe>,
+    celsius: f64,
+    sites: Vec<(usize, usize, usize)>,
+    defaults: Parameters,
+    capacitance: Range<usize>,
+    axial_resistivity: Range<usize>,
+    initial_voltage: Range<usize>,
+}
+
+impl Model {
+    /// Lowers the model to a [`Layout`].
+    pub fn build(&self) -> Result<Layout, ModelError> {
+        let n_comps = self.comps.len();
+        if n_comps == 0 {
+            return Err(ModelError::Invalid("the model has no compartments".into()));
+        }
+        for (c, comp) in self.comps.iter().enumerate() {
+            let g = &comp.geometry;
+            for (what, x) in [("area", g.area), ("load_in", g.load_in), ("load_out", g.load_out)] {
+                if !(x.is_finite() && x > 0.0) {
+                    let (cell, b, k) = self.locate(c);
+                    return Err(ModelError::Invalid(format!(
+                        "cell {cell} branch {b} compartment {k}: {what} = {x} must be positive and finite"
+                    )));
+                }
+            }
+        }
+        // Nodes in Hines order.
+        let mut parent: Vec<u32> = Vec::with_capacity(n_comps + self.branches.len());
+        let mut comp_of_node = Vec::with_capacity(parent.capacity());
+        let mut edge = Vec::with_capacity(parent.capacity());
+        let mut node_of_comp = vec![NONE; n_comps];
+        let mut branch_point = vec![NONE; self.branches.len()];
+        let mut has_children = vec![false; self.branches.len()];
+        for b in &self.branches {
+            if let Some(p) = b.parent {
+                has_children[p] = true;
+            }
+        }
+        let geo = |c: usize| &self.comps[c].geometry;
+        for (b, br) in self.branches.iter().enumerate() {
+            for k in 0..br.ncomp {
+                let c = br.first_comp + k;
+                let node = parent.len() as u32;
+                node_of_comp[c] = node;
+                comp_of_node.push(c as u32);
+                if k > 0 {
+                    parent.push(node - 1);
+                    edge.push([((c - 1) as u32, geo(c - 1).load_out), (c as u32, geo(c).load_in)]);
+                } else if let Some(p) = br.parent {
+                    parent.push(branch_point[p]);
+                    edge.push([(c as u32, geo(c).load_in), (NONE, 0.0)]);
+                } else {
+                    parent.push(NONE);
+                    edge.push([(NONE, 0.0), (NONE, 0.0)]);
+                }
+            }
+            if has_children[b] {
+                let last = br.first_comp + br.ncomp - 1;
+                branch_point[b] = parent.len() as u32;
+                parent.push(node_of_comp[last]);
+                comp_of_node.push(NONE);
+                edge.push([(last as u32, geo(last).load_out), (NONE, 0.0)]);
+            }
+        }
+        // Parameter vector: per-compartment blocks, then each mechanism's
+        // parameters and initial states.
+        let mut pl = ParamLayout::default();
+        let mut values = Vec::new();
+        let all: Vec<usize> = (0..n_comps).collect();
+        let mut per_comp = |pl: &mut ParamLayout, name: &str, target, f: &dyn Fn(usize) -> f64| {
+            values.extend(all.iter().map(|&c| f(c)));
+            pl.push(name.into(), target, all.clone())
+        };
+        let capacitance = per_comp(&mut pl, "capacitance", Target::Capacitance, &|c| self.comps[c].cm);
+        let axial_resistivity =
+            per_comp(&mut pl, "axial_resistivity", Target::AxialResistivity, &|c| self.comps[c].ra);
+        let initial_voltage = per_comp(&mut pl, "v", Target::InitialVoltage, &|c| self.comps[c].v);
+        let mut mechs = Vec::with_capacity(self.mechanisms.len());
+        for (mi, m) in self.mechanisms.iter().enumerate() {
+            let start = pl.len();
+            for (p, col) in m.params.iter().enumerate() {
+                pl.push(m.param_name(p), Target::ChannelParam { mech: mi, param: p }, m.comps.clone());
+                values.extend_from_slice(col);
+            }
+            let params = start..pl.len();
+            let start = pl.len();
+            for (s, col) in m.states.iter().enumerate() {
+                pl.push(m.state_name(s), Target::ChannelState { mech: mi, state: s }, m.comps.clone());
+                values.extend_from_slice(col);
+            }
+            mechs.push(MechLayout {
+                channel: m.channel.clone(),
+                comps: m.comps.clone(),
+                nodes: m.comps.iter().map(|&c| node_of_comp[c]).collect(),
+                params,
+                init_states: start..pl.len(),
+            });
+        }
+        let probes = self
+            .recordings
+            .iter()
+            .map(|r| {
+                let source = resolve(self, &r.observable, r.comp).ok_or_else(|| ModelError::UnknownName {
+                    name: r.observable.name(),
+                    known: Vec::new(),
+                })?;
+                let source = match source {
+                    Source::Voltage { .. } => Source::Voltage { node: node_of_comp[r.comp] },
+                    s => s,
+                };
+                Ok(Probe { label: r.label.clone(), observable: r.observable.clone(), comp: r.comp, source })
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Ok(Layout {
+            n_comps,
+            parent,
+            node_of_comp,
+            comp_of_node,
+            area: self.comps.iter().map(|c| c.geometry.area).collect(),
+            edge,
+            mechs,
+            stimuli: self.stimuli.clone(),
+            clamps: self.clamps.clone(),
+            probes,
+            celsius: self.celsius,
+            sites: (0..n_comps).map(|c| self.locate(c)).collect(),
+            defaults: Parameters::new(Arc::new(pl), values),
+            capacitance,
+            axial_resistivity,
+            initial_voltage,
+        })
+    }
+}
+
+fn resolve(m: &Model, obs: &Observable, comp: usize) -> Option<Source> {
+    match obs {
+        Observable::Voltage => Some(Source::Voltage { node: NONE }),
+        Observable::State(name) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
+            let row = mech.row_of(comp)?;
+            let state = (0..mech.states.len()).find(|&s| mech.state_name(s) == *name)?;
+            Some(Source::State { mech: mi, state, row })
+        }),
+        Observable::Current(ch) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
+            let row = mech.row_of(comp)?;
+            (mech.channel.name() == ch).then_some(Source::Current { mech: mi, row })
+        }),
+    }
+}
+
+impl Layout {
+    /// The number of compartments.
+    pub fn n_comps(&self) -> usize {
+        self.n_comps
+    }
+
+    /// The number of nodes (compartments and branch points).
+    pub fn n_nodes(&self) -> usize {
+        self.parent.len()
+    }
+
+    /// The parent of each node ([`NONE`] for the root of a cell); parents
+    /// precede children.
+    pub fn parent(&self) -> &[u32] {
+        &self.parent
+    }
+
+    /// The node of each compartment.
+    pub fn node_of_comp(&self) -> &[u32] {
+        &self.node_of_comp
+    }
+
+    /// The compartment of each node ([`NONE`] for branch points).
+    pub fn comp_of_node(&self) -> &[u32] {
+        &self.comp_of_node
+    }
+
+    /// Membrane area of each compartment (um2).
+    pub fn area(&self) -> &[f64] {
+        &self.area
+    }
+
+    /// The resistive loads (compartment, 1/um) in series between each node and
+    /// its parent; multiplied by each compartment's axial resistivity they add
+    /// up to the axial resistance.
+    pub fn edge_loads(&self) -> &[[(u32, f64); 2]] {
+        &self.edge
+    }
+
+    /// The mechanisms.
+    pub fn mechs(&self) -> &[MechLayout] {
+        &self.mechs
+    }
+
+    /// The stimuli of the model.
+    pub fn stimuli(&self) -> &[Stimulus] {
+        &self.stimuli
+    }
+
+    /// The voltage clamps.
+    pub fn clamps(&self) -> &[Clamp] {
+        &self.clamps
+    }
+
+    /// The recordings.
+    pub fn probes(&self) -> &[Probe] {
+        &self.probes
+    }
+
+    /// The temperature (degC).
+    pub fn celsius(&self) -> f64 {
+        self.celsius
+    }
+
+    /// (cell, branch, compartment) of a global compartment.
+    pub fn site(&self, comp: usize) -> (usize, usize, usize) {
+        self.sites[comp]
+    }
+
+    /// The model's own parameter values.
+    pub fn parameters(&self) -> &Parameters {
+        &self.defaults
+    }
+
+    /// The range of the capacitance block.
+    pub fn capacitance_range(&self) -> Range<usize> {
+        self.capacitance.clone()
+    }
+
+    /// The range of the axial resistivity block.
+    pub fn axial_resistivity_range(&self) -> Range<usize> {
+        self.axial_resistivity.clone()
+    }
+
+    /// The range of the initial voltage block.
+    pub fn initial_voltage_range(&self) -> Range<usize> {
+        self.initial_voltage.clone()
+    }
+}

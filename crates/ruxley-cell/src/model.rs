@@ -1,0 +1,495 @@
+//! The model: cells made of branches made of compartments, with channels,
+//! parameters, groups, stimuli, clamps and recordings.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ruxley_channels::Channel;
+use ruxley_morph::{CompartmentGeometry, Morphology, Ncomp, Point, Swc, SwcOptions, TraceOptions};
+
+use crate::error::ModelError;
+use crate::stimulus::{Clamp, Recording, Stimulus};
+
+/// Default compartment length (um) of cells built from branches (Jaxley's).
+pub const DEFAULT_LENGTH: f64 = 10.0;
+/// Default compartment radius (um) of cells built from branches (Jaxley's).
+pub const DEFAULT_RADIUS: f64 = 1.0;
+/// Default specific capacitance (uF/cm2).
+pub const DEFAULT_CAPACITANCE: f64 = 1.0;
+/// Default axial resistivity (ohm cm). This is Jaxley's default; NEURON's is 35.4.
+pub const DEFAULT_AXIAL_RESISTIVITY: f64 = 5000.0;
+/// Default initial voltage (mV) (Jaxley's).
+pub const DEFAULT_V: f64 = -70.0;
+/// Default temperature (degC) (NEURON's, at which `hh` has its textbook rates).
+pub const DEFAULT_CELSIUS: f64 = 6.3;
+
+/// How to turn an SWC file into a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwcImport {
+    /// Compartments per branch.
+    pub ncomp: Ncomp,
+    /// Branch tracing options (max branch length, min radius, relevant types).
+    pub trace: TraceOptions,
+    /// Reader options (length unit).
+    pub read: SwcOptions,
+}
+
+impl SwcImport {
+    /// `ncomp` compartments in every branch, all other options at their defaults.
+    pub fn new(ncomp: usize) -> Self {
+        Self {
+            ncomp: Ncomp::Uniform(ncomp),
+            trace: TraceOptions::default(),
+            read: SwcOptions::default(),
+        }
+    }
+
+    /// Cuts branches longer than `len` um.
+    pub fn max_branch_len(mut self, len: f64) -> Self {
+        self.trace.max_branch_len = Some(len);
+        self
+    }
+
+    /// Raises radii below `r` um to `r`.
+    pub fn min_radius(mut self, r: f64) -> Self {
+        self.trace.min_radius = Some(r);
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CellRecord {
+    pub first_branch: usize,
+    pub n_branches: usize,
+    pub first_comp: usize,
+    pub n_comps: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BranchRecord {
+    pub cell: usize,
+    pub parent: Option<usize>,
+    pub first_comp: usize,
+    pub ncomp: usize,
+    pub kind: Option<i32>,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompRecord {
+    pub branch: usize,
+    pub geometry: CompartmentGeometry,
+    pub cm: f64,
+    pub ra: f64,
+    pub v: f64,
+}
+
+/// A channel inserted on a set of compartments, with its per-compartment
+/// parameters and initial states.
+#[derive(Debug, Clone)]
+pub(crate) struct Mechanism {
+    pub channel: Box<dyn Channel>,
+    /// Global compartment indices, ascending.
+    pub comps: Vec<usize>,
+    /// `params[p][row]`.
+    pub params: Vec<Vec<f64>>,
+    /// `states[s][row]`: the initial value, NaN for the steady state.
+    pub states: Vec<Vec<f64>>,
+}
+
+impl Mechanism {
+    pub fn param_name(&self, p: usize) -> String {
+        let spec = &self.channel.params()[p];
+        if spec.shared {
+            spec.name.to_string()
+        } else {
+            format!("{}_{}", self.channel.name(), spec.name)
+        }
+    }
+
+    pub fn state_name(&self, s: usize) -> String {
+        format!("{}_{}", self.channel.name(), self.channel.states()[s].name)
+    }
+
+    pub fn row_of(&self, comp: usize) -> Option<usize> {
+        self.comps.binary_search(&comp).ok()
+    }
+}
+
+/// A neuron model: one or more cells with their channels, parameters,
+/// stimuli and recordings. Select parts with [`Model::cell`],
+/// [`Model::branch`], [`Model::comp`], [`Model::group`] and act on them with
+/// the methods of [`crate::View`].
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) cells: Vec<CellRecord>,
+    pub(crate) branches: Vec<BranchRecord>,
+    pub(crate) comps: Vec<CompRecord>,
+    pub(crate) groups: BTreeMap<String, Vec<bool>>,
+    pub(crate) mechanisms: Vec<Mechanism>,
+    pub(crate) stimuli: Vec<Stimulus>,
+    pub(crate) clamps: Vec<Clamp>,
+    pub(crate) recordings: Vec<Recording>,
+    pub(crate) celsius: f64,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// The SWC group name of a structure type.
+pub fn group_name(kind: i32) -> String {
+    match kind {
+        0 => "undefined".into(),
+        1 => "soma".into(),
+        2 => "axon".into(),
+        3 => "basal".into(),
+        4 => "apical".into(),
+        k => format!("custom{k}"),
+    }
+}
+
+impl Model {
+    fn empty() -> Self {
+        Self {
+            cells: Vec::new(),
+            branches: Vec::new(),
+            comps: Vec::new(),
+            groups: BTreeMap::new(),
+            mechanisms: Vec::new(),
+            stimuli: Vec::new(),
+            clamps: Vec::new(),
+            recordings: Vec::new(),
+            celsius: DEFAULT_CELSIUS,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// One cell from compartmentalised branches (parents before children).
+    fn from_geometry(branches: Vec<(Option<usize>, Option<i32>, Vec<CompartmentGeometry>, Vec<Point>)>) -> Self {
+        let mut m = Self::empty();
+        let mut n_comps = 0;
+        for (b, (parent, kind, comps, points)) in branches.into_iter().enumerate() {
+            m.branches.push(BranchRecord {
+                cell: 0,
+                parent,
+                first_comp: n_comps,
+                ncomp: comps.len(),
+                kind,
+                points,
+            });
+            n_comps += comps.len();
+            m.comps.extend(comps.into_iter().map(|geometry| CompRecord {
+                branch: b,
+                geometry,
+                cm: DEFAULT_CAPACITANCE,
+                ra: DEFAULT_AXIAL_RESISTIVITY,
+                v: DEFAULT_V,
+            }));
+        }
+        m.cells.push(CellRecord {
+            first_branch: 0,
+            n_branches: m.branches.len(),
+            first_comp: 0,
+            n_comps,
+        });
+        m
+    }
+
+    /// A cell of cylindrical branches: `parents[b]` is the parent of branch b
+    /// (`None` for the root, otherwise a smaller index) and every branch has
+    /// `ncomp[b]` compartments of [`DEFAULT_LENGTH`] and [`DEFAULT_RADIUS`].
+    /// Children attach at the distal end of their parent.
+    pub fn from_branches(parents: &[Option<usize>], ncomp: &[usize]) -> Result<Self, ModelError> {
+        if parents.is_empty() {
+            return Err(ModelError::InvalidParents("a cell needs at least one branch".into()));
+        }
+        if parents.len() != ncomp.len() {
+            return Err(ModelError::InvalidParents(format!(
+                "{} parents but {} ncomp values",
+                parents.len(),
+                ncomp.len()
+            )));
+        }
+        for (b, p) in parents.iter().enumerate() {
+            match (b, p) {
+                (0, None) => {}
+                (0, Some(_)) => return Err(ModelError::InvalidParents("branch 0 must be the root (parent -1)".into())),
+                (_, None) => {
+                    return Err(ModelError::InvalidParents(format!(
+                        "branch {b} has no parent; a cell has one root (use a network for several cells)"
+                    )));
+                }
+                (_, Some(p)) if *p >= b => {
+                    return Err(ModelError::InvalidParents(format!(
+                        "branch {b} has parent {p}; parents must come before their children"
+                    )));
+                }
+                _ => {}
+            }
+            if ncomp[b] == 0 {
+                return Err(ModelError::InvalidParents(format!("branch {b} has ncomp 0")));
+            }
+        }
+        let cyl = CompartmentGeometry::cylinder(DEFAULT_LENGTH, DEFAULT_RADIUS);
+        Ok(Self::from_geometry(
+            parents
+                .iter()
+                .zip(ncomp)
+                .map(|(&p, &n)| (p, None, vec![cyl; n], Vec::new()))
+                .collect(),
+        ))
+    }
+
+    /// A single cylindrical compartment.
+    pub fn compartment() -> Self {
+        Self::from_branches(&[None], &[1]).expect("one root branch is valid")
+    }
+
+    /// A cell from a traced morphology, with the SWC types as groups
+    /// (`soma`, `axon`, `basal`, `apical`, `custom<k>`, `undefined`).
+    pub fn from_morphology(morph: &Morphology, ncomp: &Ncomp) -> Result<Self, ModelError> {
+        let branches = morph.discretize(ncomp)?;
+        let mut m = Self::from_geometry(
+            branches
+                .into_iter()
+                .map(|b| (b.parent, b.kind, b.comps, b.points))
+                .collect(),
+        );
+        for c in 0..m.comps.len() {
+            if let Some(kind) = m.branches[m.comps[c].branch].kind {
+                let n = m.comps.len();
+                m.groups.entry(group_name(kind)).or_insert_with(|| vec![false; n])[c] = true;
+            }
+        }
+        m.warnings.clone_from(&morph.warnings);
+        Ok(m)
+    }
+
+    /// A cell from a parsed SWC file.
+    pub fn from_swc(swc: &Swc, import: &SwcImport) -> Result<Self, ModelError> {
+        let morph = ruxley_morph::trace(swc, &import.trace)?;
+        Self::from_morphology(&morph, &import.ncomp)
+    }
+
+    /// A cell from an SWC file.
+    pub fn from_swc_file(path: impl AsRef<Path>, import: &SwcImport) -> Result<Self, ModelError> {
+        let swc = ruxley_morph::read_swc(path, &import.read)?;
+        Self::from_swc(&swc, import)
+    }
+
+    /// A network: the cells of all `models` side by side, in order, with
+    /// their channels, groups, stimuli and recordings. Recording labels get a
+    /// `c<cell>_` prefix where they would otherwise collide.
+    pub fn network(models: Vec<Model>) -> Result<Self, ModelError> {
+        let mut net = Self::empty();
+        if models.is_empty() {
+            return Err(ModelError::Invalid("a network needs at least one cell".into()));
+        }
+        net.celsius = models[0].celsius;
+        let multi = models.iter().map(|m| m.cells.len()).sum::<usize>() > 1;
+        for m in models {
+            if m.celsius != net.celsius {
+                return Err(ModelError::Invalid(format!(
+                    "cells at different temperatures ({} and {} degC)",
+                    net.celsius, m.celsius
+                )));
+            }
+            let (cell0, branch0, comp0) = (net.cells.len(), net.branches.len(), net.comps.len());
+            net.cells.extend(m.cells.iter().map(|c| CellRecord {
+                first_branch: c.first_branch + branch0,
+                first_comp: c.first_comp + comp0,
+                ..c.clone()
+            }));
+            net.branches.extend(m.branches.into_iter().map(|b| BranchRecord {
+                cell: b.cell + cell0,
+                parent: b.parent.map(|p| p + branch0),
+                first_comp: b.first_comp + comp0,
+                ..b
+            }));
+            net.comps.extend(m.comps.into_iter().map(|c| CompRecord {
+                branch: c.branch + branch0,
+                ..c
+            }));
+            let n = net.comps.len();
+            for mask in net.groups.values_mut() {
+                mask.resize(n, false);
+            }
+            for (name, mask) in m.groups {
+                let entry = net.groups.entry(name).or_insert_with(|| vec![false; n]);
+                for (k, inside) in mask.into_iter().enumerate() {
+                    entry[comp0 + k] |= inside;
+                }
+            }
+            for mech in m.mechanisms {
+                let comps: Vec<usize> = mech.comps.iter().map(|c| c + comp0).collect();
+                net.merge_mechanism(Mechanism { comps, ..mech })?;
+            }
+            net.stimuli.extend(m.stimuli.into_iter().map(|s| Stimulus { comp: s.comp + comp0, ..s }));
+            net.clamps.extend(m.clamps.into_iter().map(|s| Clamp { comp: s.comp + comp0, ..s }));
+            // Labels of a single cell get its index in the network as a prefix.
+            let prefix = multi && m.cells.len() == 1;
+            for r in m.recordings {
+                let comp = r.comp + comp0;
+                let label = if prefix {
+                    format!("c{}_{}", cell0, r.label)
+                } else {
+                    r.label
+                };
+                net.recordings.push(Recording { comp, label, ..r });
+            }
+            net.warnings.extend(m.warnings);
+        }
+        Ok(net)
+    }
+
+    /// Adds the rows of `mech` to the mechanism of the same name, or adds it.
+    /// Compartments that already have the channel keep their values.
+    pub(crate) fn merge_mechanism(&mut self, mech: Mechanism) -> Result<(), ModelError> {
+        let name = mech.channel.name().to_string();
+        let Some(existing) = self.mechanisms.iter_mut().find(|m| m.channel.name() == name) else {
+            self.mechanisms.push(mech);
+            return Ok(());
+        };
+        let same_spec = existing.channel.params() == mech.channel.params()
+            && existing.channel.states() == mech.channel.states();
+        if !same_spec {
+            return Err(ModelError::Invalid(format!(
+                "two different channels are named `{name}`; rename one"
+            )));
+        }
+        let mut rows: Vec<(usize, Vec<f64>, Vec<f64>)> = Vec::new();
+        for (src, m) in [(0, &*existing), (1, &mech)] {
+            for (r, &c) in m.comps.iter().enumerate() {
+                if src == 1 && existing.row_of(c).is_some() {
+                    continue;
+                }
+                rows.push((
+                    c,
+                    m.params.iter().map(|p| p[r]).collect(),
+                    m.states.iter().map(|s| s[r]).collect(),
+                ));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        existing.comps = rows.iter().map(|r| r.0).collect();
+        for (p, col) in existing.params.iter_mut().enumerate() {
+            *col = rows.iter().map(|r| r.1[p]).collect();
+        }
+        for (s, col) in existing.states.iter_mut().enumerate() {
+            *col = rows.iter().map(|r| r.2[s]).collect();
+        }
+        Ok(())
+    }
+
+    /// Sets the temperature in degC (NEURON's `celsius`; default 6.3).
+    pub fn set_celsius(&mut self, celsius: f64) -> Result<(), ModelError> {
+        if !celsius.is_finite() || celsius < -273.15 {
+            return Err(ModelError::InvalidValue {
+                name: "celsius".into(),
+                value: celsius,
+                reason: "must be a finite temperature above absolute zero",
+            });
+        }
+        self.celsius = celsius;
+        Ok(())
+    }
+
+    /// The temperature in degC.
+    pub fn celsius(&self) -> f64 {
+        self.celsius
+    }
+
+    /// The number of cells.
+    pub fn n_cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The number of branches of all cells.
+    pub fn n_branches(&self) -> usize {
+        self.branches.len()
+    }
+
+    /// The number of compartments of all cells.
+    pub fn n_comps(&self) -> usize {
+        self.comps.len()
+    }
+
+    /// The geometry of global compartment `c`.
+    pub fn geometry(&self, c: usize) -> &CompartmentGeometry {
+        &self.comps[c].geometry
+    }
+
+    /// The parent of each branch (global indices).
+    pub fn branch_parents(&self) -> Vec<Option<usize>> {
+        self.branches.iter().map(|b| b.parent).collect()
+    }
+
+    /// Global index range of the compartments of global branch `b`.
+    pub fn branch_comps(&self, b: usize) -> std::ops::Range<usize> {
+        let br = &self.branches[b];
+        br.first_comp..br.first_comp + br.ncomp
+    }
+
+    /// The polyline (x, y, z, r) of global branch `b` (empty for cells built
+    /// from branches).
+    pub fn branch_points(&self, b: usize) -> &[Point] {
+        &self.branches[b].points
+    }
+
+    /// (cell, branch within cell, compartment within branch) of global
+    /// compartment `c`.
+    pub fn locate(&self, c: usize) -> (usize, usize, usize) {
+        let b = self.comps[c].branch;
+        let br = &self.branches[b];
+        (br.cell, b - self.cells[br.cell].first_branch, c - br.first_comp)
+    }
+
+    /// The names of all groups.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.keys().cloned().collect()
+    }
+
+    /// The names of the inserted channels.
+    pub fn channel_names(&self) -> Vec<String> {
+        self.mechanisms.iter().map(|m| m.channel.name().to_string()).collect()
+    }
+
+    /// Warnings gathered while reading the morphology.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The recordings, in order.
+    pub fn recordings(&self) -> &[Recording] {
+        &self.recordings
+    }
+
+    /// The current stimuli.
+    pub fn stimuli(&self) -> &[Stimulus] {
+        &self.stimuli
+    }
+
+    /// The voltage clamps.
+    pub fn clamps(&self) -> &[Clamp] {
+        &self.clamps
+    }
+
+    /// Removes all stimuli.
+    pub fn clear_stimuli(&mut self) {
+        self.stimuli.clear();
+    }
+
+    /// Removes all recordings.
+    pub fn clear_recordings(&mut self) {
+        self.recordings.clear();
+    }
+
+    /// The default label of a compartment: `b<branch>_c<comp>`, prefixed by
+    /// `c<cell>_` in models with several cells.
+    pub fn site_label(&self, c: usize) -> String {
+        let (cell, b, k) = self.locate(c);
+        if self.cells.len() > 1 {
+            format!("c{cell}_b{b}_c{k}")
+        } else {
+            format!("b{b}_c{k}")
+        }
+    }
+}

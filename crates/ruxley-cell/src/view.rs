@@ -1,0 +1,453 @@
+//! Views: selections of compartments to act on.
+//!
+//! A view is built by chaining selections from a [`Model`]:
+//! `model.branch(3).comp(0)`, `model.cell("all").branch(0)`,
+//! `model.group("apical").branch("all")`. Each level narrows the previous one;
+//! indices are local (a branch index counts within its cell, a compartment
+//! index within its branch, or within its cell when no branch is selected).
+//! Errors in a selection (an index out of range, an unknown group) surface
+//! when the view is used.
+//!
+//! A view remembers its last level of selection: `branch("all")` selects one
+//! site per branch, `comp(...)` one per compartment, a group or the whole model
+//! one site. Parameter sharing for training follows these sites.
+
+use std::ops::Range;
+
+use ruxley_channels::Channel;
+
+use crate::error::ModelError;
+use crate::model::{Mechanism, Model};
+use crate::stimulus::{Clamp, Observable, Recording, Stimulus, Waveform};
+
+/// Which items to select at one level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sel {
+    /// All of them.
+    All,
+    /// One.
+    Index(usize),
+    /// These, in this order.
+    List(Vec<usize>),
+    /// An invalid selector given as a string other than "all".
+    Invalid(String),
+}
+
+impl From<usize> for Sel {
+    fn from(i: usize) -> Self {
+        Self::Index(i)
+    }
+}
+
+impl From<&str> for Sel {
+    fn from(s: &str) -> Self {
+        if s == "all" { Self::All } else { Self::Invalid(s.to_string()) }
+    }
+}
+
+impl From<Range<usize>> for Sel {
+    fn from(r: Range<usize>) -> Self {
+        Self::List(r.collect())
+    }
+}
+
+impl From<Vec<usize>> for Sel {
+    fn from(v: Vec<usize>) -> Self {
+        Self::List(v)
+    }
+}
+
+impl From<&[usize]> for Sel {
+    fn from(v: &[usize]) -> Self {
+        Self::List(v.to_vec())
+    }
+}
+
+impl Sel {
+    fn resolve(&self, what: &'static str, len: usize) -> Result<Vec<usize>, ModelError> {
+        let check = |i: usize| {
+            if i < len {
+                Ok(i)
+            } else {
+                Err(ModelError::IndexOutOfRange { what, index: i, len })
+            }
+        };
+        match self {
+            Self::All => Ok((0..len).collect()),
+            Self::Index(i) => Ok(vec![check(*i)?]),
+            Self::List(v) => v.iter().map(|&i| check(i)).collect(),
+            Self::Invalid(s) => Err(ModelError::Invalid(format!(
+                "`{s}` is not a {what} selector (use an index, a list, a range or \"all\")"
+            ))),
+        }
+    }
+}
+
+/// One selected site: a set of compartments with the cell and branch it lies in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// The cell, if the site lies in one.
+    pub cell: Option<usize>,
+    /// The global branch, if the site lies in one.
+    pub branch: Option<usize>,
+    /// Global compartment indices, ascending.
+    pub comps: Vec<usize>,
+}
+
+/// A selection of compartments of a model. See the module documentation.
+#[derive(Debug)]
+pub struct View<'m> {
+    model: &'m mut Model,
+    sites: Result<Vec<Site>, ModelError>,
+}
+
+fn intersect(a: &[usize], b: Range<usize>) -> Vec<usize> {
+    a.iter().copied().filter(|c| b.contains(c)).collect()
+}
+
+impl Model {
+    /// A view of the whole model (one site).
+    pub fn view(&mut self) -> View<'_> {
+        let sites = vec![Site {
+            cell: (self.cells.len() == 1).then_some(0),
+            branch: None,
+            comps: (0..self.comps.len()).collect(),
+        }];
+        View { model: self, sites: Ok(sites) }
+    }
+
+    /// Selects cells.
+    pub fn cell(&mut self, sel: impl Into<Sel>) -> View<'_> {
+        self.view().cell(sel)
+    }
+
+    /// Selects branches (of every cell, by index within the cell).
+    pub fn branch(&mut self, sel: impl Into<Sel>) -> View<'_> {
+        self.view().branch(sel)
+    }
+
+    /// Selects compartments by index within their cell.
+    pub fn comp(&mut self, sel: impl Into<Sel>) -> View<'_> {
+        self.view().comp(sel)
+    }
+
+    /// Selects a group.
+    pub fn group(&mut self, name: &str) -> View<'_> {
+        self.view().group(name)
+    }
+
+    /// Sets a parameter or initial state on every compartment that has it.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), ModelError> {
+        self.view().set(name, value)
+    }
+
+    /// Inserts a channel on every compartment.
+    pub fn insert(&mut self, channel: impl Channel + 'static) -> Result<(), ModelError> {
+        self.view().insert(channel)
+    }
+}
+
+impl<'m> View<'m> {
+    fn map_sites(self, f: impl FnOnce(&Model, Vec<Site>) -> Result<Vec<Site>, ModelError>) -> Self {
+        let sites = match self.sites {
+            Ok(s) => f(self.model, s),
+            Err(e) => Err(e),
+        };
+        Self { model: self.model, sites }
+    }
+
+    /// Selects cells (indices into the model's cells).
+    pub fn cell(self, sel: impl Into<Sel>) -> Self {
+        let sel = sel.into();
+        self.map_sites(|m, sites| {
+            let cells = sel.resolve("cell", m.cells.len())?;
+            let mut out = Vec::new();
+            for site in sites {
+                if site.branch.is_some() {
+                    return Err(ModelError::Invalid("cannot select a cell inside a branch".into()));
+                }
+                for &c in &cells {
+                    if site.cell.is_some_and(|sc| sc != c) {
+                        continue;
+                    }
+                    let rec = &m.cells[c];
+                    let comps = intersect(&site.comps, rec.first_comp..rec.first_comp + rec.n_comps);
+                    out.push(Site { cell: Some(c), branch: None, comps });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Selects branches by index within their cell.
+    pub fn branch(self, sel: impl Into<Sel>) -> Self {
+        let sel = sel.into();
+        self.map_sites(|m, sites| {
+            let mut out = Vec::new();
+            for site in sites {
+                if site.branch.is_some() {
+                    return Err(ModelError::Invalid("a branch is already selected".into()));
+                }
+                let cells: Vec<usize> = match site.cell {
+                    Some(c) => vec![c],
+                    None => (0..m.cells.len()).collect(),
+                };
+                for c in cells {
+                    let rec = &m.cells[c];
+                    for b in sel.resolve("branch", rec.n_branches)? {
+                        let gb = rec.first_branch + b;
+                        let comps = intersect(&site.comps, m.branch_comps(gb));
+                        if !comps.is_empty() {
+                            out.push(Site { cell: Some(c), branch: Some(gb), comps });
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Selects compartments by index within their branch (or within their
+    /// cell when no branch is selected). Every compartment becomes a site.
+    pub fn comp(self, sel: impl Into<Sel>) -> Self {
+        let sel = sel.into();
+        self.map_sites(|m, sites| {
+            let mut out = Vec::new();
+            for site in sites {
+                let (first, len) = match (site.branch, site.cell) {
+                    (Some(b), _) => (m.branches[b].first_comp, m.branches[b].ncomp),
+                    (None, Some(c)) => (m.cells[c].first_comp, m.cells[c].n_comps),
+                    (None, None) => (0, m.comps.len()),
+                };
+                for k in sel.resolve("comp", len)? {
+                    let gc = first + k;
+                    if site.comps.binary_search(&gc).is_ok() {
+                        out.push(Site { comps: vec![gc], ..site.clone() });
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Selects, in each selected branch, the compartment at relative position
+    /// `x` in [0, 1] (compartment floor(x ncomp), the last one at x = 1).
+    pub fn loc(self, x: f64) -> Self {
+        self.map_sites(|m, sites| {
+            if !(0.0..=1.0).contains(&x) {
+                return Err(ModelError::InvalidLocation(x));
+            }
+            let mut out = Vec::new();
+            for site in sites {
+                let Some(b) = site.branch else {
+                    return Err(ModelError::Invalid("loc(x) needs a branch selection".into()));
+                };
+                let n = m.branches[b].ncomp;
+                let k = ((x * n as f64).floor() as usize).min(n - 1);
+                let gc = m.branches[b].first_comp + k;
+                if site.comps.binary_search(&gc).is_ok() {
+                    out.push(Site { comps: vec![gc], ..site.clone() });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Keeps only the compartments of a group; the group becomes one site
+    /// unless branches or compartments are selected afterwards or before.
+    pub fn group(self, name: &str) -> Self {
+        let name = name.to_string();
+        self.map_sites(|m, sites| {
+            let mask = m.groups.get(&name).ok_or_else(|| ModelError::UnknownGroup(name.clone()))?;
+            Ok(sites
+                .into_iter()
+                .filter_map(|mut s| {
+                    s.comps.retain(|&c| mask[c]);
+                    (!s.comps.is_empty()).then_some(s)
+                })
+                .collect())
+        })
+    }
+
+    /// The selected sites, or the selection's error.
+    pub fn sites(&self) -> Result<&[Site], ModelError> {
+        self.sites.as_deref().map_err(Clone::clone)
+    }
+
+    /// All selected compartments (global indices, ascending, no repeats).
+    pub fn comps(&self) -> Result<Vec<usize>, ModelError> {
+        let mut all: Vec<usize> = self.sites()?.iter().flat_map(|s| s.comps.iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        if all.is_empty() {
+            return Err(ModelError::EmptySelection("no compartment is selected".into()));
+        }
+        Ok(all)
+    }
+
+    /// Sets a parameter or an initial state on the selected compartments.
+    ///
+    /// Names: `v` (initial voltage, mV), `capacitance` (uF/cm2),
+    /// `axial_resistivity` (ohm cm), `radius` and `length` (um; the
+    /// compartment becomes a cylinder of that size), a channel parameter
+    /// (`HH_gNa`, or a shared one like `eK`) or a channel state (`HH_m`: the
+    /// initial value, instead of the steady state). Channel names apply where
+    /// the channel is inserted; a name found nowhere in the view is an error.
+    pub fn set(self, name: &str, value: f64) -> Result<(), ModelError> {
+        let comps = self.comps()?;
+        let m = self.model;
+        let invalid = |reason| ModelError::InvalidValue { name: name.into(), value, reason };
+        if !value.is_finite() {
+            return Err(invalid("must be finite"));
+        }
+        let positive = || if value > 0.0 { Ok(()) } else { Err(invalid("must be positive")) };
+        match name {
+            "v" => comps.iter().for_each(|&c| m.comps[c].v = value),
+            "capacitance" | "cm" => {
+                positive()?;
+                comps.iter().for_each(|&c| m.comps[c].cm = value);
+            }
+            "axial_resistivity" | "ra" => {
+                positive()?;
+                comps.iter().for_each(|&c| m.comps[c].ra = value);
+            }
+            "radius" | "length" => {
+                positive()?;
+                for &c in &comps {
+                    let g = &mut m.comps[c].geometry;
+                    let (length, radius) = if name == "radius" { (g.length, value) } else { (value, g.radius) };
+                    let center = g.center;
+                    *g = ruxley_morph::CompartmentGeometry::cylinder(length, radius);
+                    g.center = center;
+                }
+            }
+            _ => {
+                let mut found = false;
+                for mech in &mut m.mechanisms {
+                    let p = (0..mech.params.len()).find(|&p| mech.param_name(p) == name);
+                    let s = (0..mech.states.len()).find(|&s| mech.state_name(s) == name);
+                    if p.is_none() && s.is_none() {
+                        continue;
+                    }
+                    for &c in &comps {
+                        if let Some(r) = mech.row_of(c) {
+                            found = true;
+                            match (p, s) {
+                                (Some(p), _) => mech.params[p][r] = value,
+                                (None, Some(s)) => mech.states[s][r] = value,
+                                (None, None) => {}
+                            }
+                        }
+                    }
+                }
+                if !found {
+                    return Err(ModelError::UnknownName { name: name.into(), known: known_names(m, &comps) });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts a channel on the selected compartments (those that have it
+    /// already keep their values).
+    pub fn insert(self, channel: impl Channel + 'static) -> Result<(), ModelError> {
+        let comps = self.comps()?;
+        let rows = comps.len();
+        let params = channel.params().iter().map(|p| vec![p.default; rows]).collect();
+        let states = channel.states().iter().map(|_| vec![f64::NAN; rows]).collect();
+        self.model.merge_mechanism(Mechanism { channel: Box::new(channel), comps, params, states })
+    }
+
+    /// Records `what` (`v`, a state such as `HH_m`, or `i_HH`) at every
+    /// selected compartment, labelled `b<branch>_c<comp>`.
+    pub fn record(self, what: &str) -> Result<(), ModelError> {
+        let comps = self.comps()?;
+        for c in comps {
+            let label = self.model.site_label(c);
+            push_recording(self.model, c, what, label)?;
+        }
+        Ok(())
+    }
+
+    /// Records `what` at the single selected compartment under `label`.
+    pub fn record_as(self, what: &str, label: &str) -> Result<(), ModelError> {
+        let comps = self.comps()?;
+        if comps.len() != 1 {
+            return Err(ModelError::Invalid(format!(
+                "record_as(`{label}`) needs one compartment, {} are selected",
+                comps.len()
+            )));
+        }
+        push_recording(self.model, comps[0], what, label.to_string())
+    }
+
+    /// Injects a current (nA) into every selected compartment.
+    pub fn stimulate(self, current: Waveform) -> Result<(), ModelError> {
+        current.validate(false).map_err(ModelError::Invalid)?;
+        for comp in self.comps()? {
+            self.model.stimuli.push(Stimulus { comp, current: current.clone() });
+        }
+        Ok(())
+    }
+
+    /// Clamps the voltage of every selected compartment (ideal clamp; NaN
+    /// entries of a series leave the compartment free for that step).
+    pub fn clamp(self, voltage: Waveform) -> Result<(), ModelError> {
+        voltage.validate(true).map_err(ModelError::Invalid)?;
+        for comp in self.comps()? {
+            self.model.clamps.push(Clamp { comp, voltage: voltage.clone() });
+        }
+        Ok(())
+    }
+
+    /// Adds the selected compartments to a group (created if needed).
+    pub fn add_to_group(self, name: &str) -> Result<(), ModelError> {
+        if name.is_empty() {
+            return Err(ModelError::Invalid("a group needs a name".into()));
+        }
+        let comps = self.comps()?;
+        let n = self.model.comps.len();
+        let mask = self.model.groups.entry(name.to_string()).or_insert_with(|| vec![false; n]);
+        for c in comps {
+            mask[c] = true;
+        }
+        Ok(())
+    }
+}
+
+fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = ["v", "capacitance", "axial_resistivity", "radius", "length"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for mech in &m.mechanisms {
+        if comps.iter().any(|&c| mech.row_of(c).is_some()) {
+            names.extend((0..mech.params.len()).map(|p| mech.param_name(p)));
+            names.extend((0..mech.states.len()).map(|s| mech.state_name(s)));
+        }
+    }
+    names
+}
+
+fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Result<(), ModelError> {
+    let observable = Observable::parse(what);
+    let exists = match &observable {
+        Observable::Voltage => true,
+        Observable::State(s) => m
+            .mechanisms
+            .iter()
+            .any(|mech| mech.row_of(comp).is_some() && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)),
+        Observable::Current(ch) => m
+            .mechanisms
+            .iter()
+            .any(|mech| mech.row_of(comp).is_some() && mech.channel.name() == ch),
+    };
+    if !exists {
+        return Err(ModelError::UnknownName {
+            name: what.into(),
+            known: known_names(m, &[comp]),
+        });
+    }
+    m.recordings.push(Recording { comp, observable, label });
+    Ok(())
+}

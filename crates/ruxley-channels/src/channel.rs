@@ -1,0 +1,196 @@
+//! The channel trait and its column views.
+
+use std::fmt;
+
+/// A named parameter of a channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// Name without the channel prefix (e.g. `gNa`).
+    pub name: &'static str,
+    /// Unit (e.g. `S/cm2`, `mV`).
+    pub unit: &'static str,
+    /// Default value.
+    pub default: f64,
+    /// Plausible range, used for parameter transforms during fitting.
+    pub bounds: (f64, f64),
+    /// If true, the parameter is not prefixed with the channel name and is
+    /// shared by name with other channels (like Jaxley's `eK`).
+    pub shared: bool,
+}
+
+impl ParamSpec {
+    /// A parameter prefixed with the channel name.
+    pub const fn new(name: &'static str, unit: &'static str, default: f64, bounds: (f64, f64)) -> Self {
+        Self {
+            name,
+            unit,
+            default,
+            bounds,
+            shared: false,
+        }
+    }
+}
+
+/// A named state of a channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StateSpec {
+    /// Name without the channel prefix (e.g. `m`).
+    pub name: &'static str,
+    /// Unit (`1` for gates).
+    pub unit: &'static str,
+    /// Value used before initialisation.
+    pub default: f64,
+}
+
+/// Read-only columns: `n` columns of `len` values each, stored contiguously.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    data: &'a [f64],
+    len: usize,
+}
+
+impl<'a> Columns<'a> {
+    /// Wraps `data`, which must hold a whole number of columns of `len`.
+    pub fn new(data: &'a [f64], len: usize) -> Self {
+        assert!(len == 0 && data.is_empty() || len > 0 && data.len() % len == 0);
+        Self { data, len }
+    }
+
+    /// Column `k`.
+    #[inline]
+    pub fn col(&self, k: usize) -> &'a [f64] {
+        &self.data[k * self.len..(k + 1) * self.len]
+    }
+
+    /// The first `N` columns at once.
+    #[inline]
+    pub fn split<const N: usize>(&self) -> [&'a [f64]; N] {
+        std::array::from_fn(|k| self.col(k))
+    }
+
+    /// The number of rows (compartments).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Mutable columns, as [`Columns`].
+#[derive(Debug)]
+pub struct ColumnsMut<'a> {
+    data: &'a mut [f64],
+    len: usize,
+}
+
+impl<'a> ColumnsMut<'a> {
+    /// Wraps `data`, which must hold a whole number of columns of `len`.
+    pub fn new(data: &'a mut [f64], len: usize) -> Self {
+        assert!(len == 0 && data.is_empty() || len > 0 && data.len() % len == 0);
+        Self { data, len }
+    }
+
+    /// Column `k`.
+    #[inline]
+    pub fn col(&mut self, k: usize) -> &mut [f64] {
+        &mut self.data[k * self.len..(k + 1) * self.len]
+    }
+
+    /// The first `N` columns at once.
+    #[inline]
+    pub fn split<const N: usize>(&mut self) -> [&mut [f64]; N] {
+        if self.len == 0 {
+            return std::array::from_fn(|_| <&mut [f64]>::default());
+        }
+        let mut it = self.data.chunks_exact_mut(self.len);
+        std::array::from_fn(|_| it.next().expect("fewer columns than requested"))
+    }
+
+    /// The number of rows (compartments).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A read-only view.
+    pub fn as_columns(&self) -> Columns<'_> {
+        Columns {
+            data: self.data,
+            len: self.len,
+        }
+    }
+}
+
+/// What a channel sees of its compartments during a kernel call.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelEnv<'a> {
+    /// Membrane voltage (mV) of each compartment of the channel, in order.
+    pub v: &'a [f64],
+    /// Time step (ms).
+    pub dt: f64,
+    /// Temperature (degC).
+    pub celsius: f64,
+}
+
+/// A membrane mechanism with structure-of-arrays kernels.
+///
+/// Every kernel runs over all compartments the channel is inserted on: row k
+/// of every column and `env.v[k]` belong to the same compartment. Parameter
+/// and state columns follow the order of [`Channel::params`] and
+/// [`Channel::states`].
+pub trait Channel: Send + Sync + fmt::Debug {
+    /// The channel's name, also the prefix of its parameters and states
+    /// (`HH` gives `HH_gNa`, `HH_m`).
+    fn name(&self) -> &str;
+
+    /// The parameters, in column order.
+    fn params(&self) -> &[ParamSpec];
+
+    /// The states, in column order.
+    fn states(&self) -> &[StateSpec];
+
+    /// Sets every state to its steady state at `env.v`.
+    fn init_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
+
+    /// Advances the states by one step `env.dt` at the voltage `env.v` of the
+    /// start of the step.
+    fn advance_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
+
+    /// Writes the membrane current density `i` (mA/cm2, outward positive) and
+    /// its derivative in v, `di_dv` (S/cm2), at `env.v` and the given states.
+    fn current(&self, env: &ChannelEnv, params: Columns, states: Columns, i: &mut [f64], di_dv: &mut [f64]);
+
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Channel>;
+}
+
+impl Clone for Box<dyn Channel> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_split_contiguous_storage() {
+        let mut data = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let mut cols = ColumnsMut::new(&mut data, 2);
+        let [a, b, c] = cols.split::<3>();
+        c[0] = 40.0;
+        a[1] = 10.0;
+        b[0] = 20.0;
+        assert_eq!(cols.as_columns().col(0), &[0.0, 10.0]);
+        assert_eq!(cols.as_columns().col(1), &[20.0, 3.0]);
+        assert_eq!(cols.as_columns().col(2), &[40.0, 5.0]);
+    }
+}

@@ -1,0 +1,160 @@
+//! The Hodgkin-Huxley squid axon channel, exactly as NEURON's `hh`.
+
+use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+use crate::math::{exp_euler, q10_factor, vtrap};
+
+/// Hodgkin-Huxley sodium, potassium and leak currents (NEURON's `hh`).
+///
+/// Rates in 1/ms, v in mV:
+/// - alpha_m = 0.1 vtrap(-(v+40), 10), beta_m = 4 exp(-(v+65)/18)
+/// - alpha_h = 0.07 exp(-(v+65)/20), beta_h = 1 / (exp(-(v+35)/10) + 1)
+/// - alpha_n = 0.01 vtrap(-(v+55), 10), beta_n = 0.125 exp(-(v+65)/80)
+///
+/// with vtrap(x, y) = x / (exp(x/y) - 1) and its Taylor guard near 0
+/// ([`crate::math::vtrap`]). For each gate x_inf = alpha / (alpha + beta) and
+/// tau = 1 / (q (alpha + beta)), q = 3^((celsius - 6.3)/10), so at NEURON's
+/// default 6.3 degC the rates are those of Jaxley's `HH`. Gates advance by
+/// exponential Euler. Current (mA/cm2):
+/// gNa m^3 h (v - eNa) + gK n^4 (v - eK) + gLeak (v - eLeak).
+#[derive(Debug, Clone)]
+pub struct Hh {
+    name: String,
+}
+
+impl Default for Hh {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hh {
+    /// The channel with its standard name `HH`.
+    pub fn new() -> Self {
+        Self::named("HH")
+    }
+
+    /// The channel under another name (to insert two differently parametrised
+    /// copies).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+const PARAMS: [ParamSpec; 6] = [
+    ParamSpec::new("gNa", "S/cm2", 0.12, (0.0, 0.5)),
+    ParamSpec::new("gK", "S/cm2", 0.036, (0.0, 0.2)),
+    ParamSpec::new("gLeak", "S/cm2", 0.0003, (0.0, 0.01)),
+    ParamSpec::new("eNa", "mV", 50.0, (0.0, 100.0)),
+    ParamSpec::new("eK", "mV", -77.0, (-120.0, -40.0)),
+    ParamSpec::new("eLeak", "mV", -54.3, (-100.0, 0.0)),
+];
+
+const STATES: [StateSpec; 3] = [
+    StateSpec { name: "m", unit: "1", default: 0.2 },
+    StateSpec { name: "h", unit: "1", default: 0.2 },
+    StateSpec { name: "n", unit: "1", default: 0.2 },
+];
+
+/// Steady states and total rates alpha + beta (1/ms) of m, h, n at v.
+#[inline(always)]
+pub(crate) fn hh_rates(v: f64) -> [(f64, f64); 3] {
+    let am = 0.1 * vtrap(-(v + 40.0), 10.0);
+    let bm = 4.0 * (-(v + 65.0) / 18.0).exp();
+    let ah = 0.07 * (-(v + 65.0) / 20.0).exp();
+    let bh = 1.0 / ((-(v + 35.0) / 10.0).exp() + 1.0);
+    let an = 0.01 * vtrap(-(v + 55.0), 10.0);
+    let bn = 0.125 * (-(v + 65.0) / 80.0).exp();
+    let (sm, sh, sn) = (am + bm, ah + bh, an + bn);
+    [(am / sm, sm), (ah / sh, sh), (an / sn, sn)]
+}
+
+impl Channel for Hh {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn params(&self) -> &[ParamSpec] {
+        &PARAMS
+    }
+
+    fn states(&self) -> &[StateSpec] {
+        &STATES
+    }
+
+    fn init_states(&self, env: &ChannelEnv, _params: Columns, mut states: ColumnsMut) {
+        let [m, h, n] = states.split::<3>();
+        for (k, &v) in env.v.iter().enumerate() {
+            let [(mi, _), (hi, _), (ni, _)] = hh_rates(v);
+            m[k] = mi;
+            h[k] = hi;
+            n[k] = ni;
+        }
+    }
+
+    fn advance_states(&self, env: &ChannelEnv, _params: Columns, mut states: ColumnsMut) {
+        let dtq = env.dt * q10_factor(3.0, env.celsius, 6.3);
+        let [m, h, n] = states.split::<3>();
+        for (k, &v) in env.v.iter().enumerate() {
+            let [(mi, ms), (hi, hs), (ni, ns)] = hh_rates(v);
+            m[k] = exp_euler(m[k], mi, dtq * ms);
+            h[k] = exp_euler(h[k], hi, dtq * hs);
+            n[k] = exp_euler(n[k], ni, dtq * ns);
+        }
+    }
+
+    fn current(&self, env: &ChannelEnv, params: Columns, states: Columns, i: &mut [f64], di_dv: &mut [f64]) {
+        let [gna, gk, gl, ena, ek, el] = params.split::<6>();
+        let [m, h, n] = states.split::<3>();
+        for (k, &v) in env.v.iter().enumerate() {
+            let m3h = m[k] * m[k] * m[k] * h[k];
+            let n2 = n[k] * n[k];
+            let g_na = gna[k] * m3h;
+            let g_k = gk[k] * n2 * n2;
+            i[k] = g_na * (v - ena[k]) + g_k * (v - ek[k]) + gl[k] * (v - el[k]);
+            di_dv[k] = g_na + g_k + gl[k];
+        }
+    }
+
+    fn clone_box(&self) -> Box<dyn Channel> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resting_steady_state_matches_textbook_values() {
+        // Standard HH gate values at -65 mV.
+        let [(m, _), (h, _), (n, _)] = hh_rates(-65.0);
+        assert!((m - 0.0529).abs() < 1e-4, "m {m}");
+        assert!((h - 0.5961).abs() < 1e-4, "h {h}");
+        assert!((n - 0.3177).abs() < 1e-4, "n {n}");
+    }
+
+    #[test]
+    fn rates_are_finite_at_the_vtrap_singularities() {
+        for v in [-40.0, -55.0, -40.0 + 1e-9, -55.0 - 1e-12] {
+            for (inf, rate) in hh_rates(v) {
+                assert!(inf.is_finite() && rate.is_finite() && rate > 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn current_derivative_equals_finite_difference() {
+        let hh = Hh::new();
+        let params: Vec<f64> = PARAMS.iter().map(|p| p.default).collect();
+        let states = [0.3, 0.6, 0.4];
+        let eval = |v: f64| {
+            let (mut i, mut g) = ([0.0], [0.0]);
+            let env = ChannelEnv { v: &[v], dt: 0.025, celsius: 6.3 };
+            hh.current(&env, Columns::new(&params, 1), Columns::new(&states, 1), &mut i, &mut g);
+            (i[0], g[0])
+        };
+        let (_, g) = eval(-20.0);
+        let fd = (eval(-20.0 + 1e-4).0 - eval(-20.0 - 1e-4).0) / 2e-4;
+        assert!((g - fd).abs() < 1e-10);
+    }
+}

@@ -1,0 +1,62 @@
+//! A passive leak.
+
+use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+
+/// A passive leak current gLeak (v - eLeak) in mA/cm2 (Jaxley's `Leak`).
+#[derive(Debug, Clone)]
+pub struct Leak {
+    name: String,
+}
+
+impl Default for Leak {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Leak {
+    /// The channel with its standard name `Leak`.
+    pub fn new() -> Self {
+        Self::named("Leak")
+    }
+
+    /// The channel under another name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+const PARAMS: [ParamSpec; 2] = [
+    ParamSpec::new("gLeak", "S/cm2", 1e-4, (0.0, 0.01)),
+    ParamSpec::new("eLeak", "mV", -70.0, (-100.0, 0.0)),
+];
+
+impl Channel for Leak {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn params(&self) -> &[ParamSpec] {
+        &PARAMS
+    }
+
+    fn states(&self) -> &[StateSpec] {
+        &[]
+    }
+
+    fn init_states(&self, _env: &ChannelEnv, _params: Columns, _states: ColumnsMut) {}
+
+    fn advance_states(&self, _env: &ChannelEnv, _params: Columns, _states: ColumnsMut) {}
+
+    fn current(&self, env: &ChannelEnv, params: Columns, _states: Columns, i: &mut [f64], di_dv: &mut [f64]) {
+        let [g, e] = params.split::<2>();
+        for (k, &v) in env.v.iter().enumerate() {
+            i[k] = g[k] * (v - e[k]);
+            di_dv[k] = g[k];
+        }
+    }
+
+    fn clone_box(&self) -> Box<dyn Channel> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,24 @@
+//! Ion channels for Ruxley.
+//!
+//! A [`Channel`] is a membrane mechanism inserted on a set of compartments. It
+//! owns named parameters and states ([`ParamSpec`], [`StateSpec`]) and
+//! provides kernels over all of its compartments at once, in
+//! structure-of-arrays form: one contiguous column per parameter and per
+//! state. The kernels are the three phases of NEURON's and Jaxley's time
+//! step: steady-state initialisation, the state update (exponential Euler for
+//! gates, at the voltage of the start of the step), and the membrane current
+//! together with its exact derivative in v (the cable solve treats the current
+//! as linear in v over one step).
+//!
+//! The library: [`Hh`] (Hodgkin-Huxley as NEURON's `hh`) and [`Leak`].
+
+#![warn(missing_docs)]
+
+mod channel;
+mod hh;
+mod leak;
+pub mod math;
+
+pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+pub use hh::Hh;
+pub use leak::Leak;

@@ -1,0 +1,11 @@
+//! Time stepping for Ruxley: the tree solve ([`solve_tree`]) and the
+//! reference step ([`Stepper`]) that the CPU backend runs and other backends
+//! are checked against.
+
+#![warn(missing_docs)]
+
+mod step;
+mod tree;
+
+pub use step::{State, Stepper, Workspace};
+pub use tree::solve_tree;

@@ -1,0 +1,315 @@
+//! The reference time step on the CPU.
+//!
+//! Per step n (t_n -> t_{n+1}), in this order (NEURON's and Jaxley's):
+//! 1. each channel advances its states at v_n (exponential Euler for gates);
+//! 2. each channel's current i and di/dv at v_n with the new states; the
+//!    membrane current is taken as i + di/dv (v - v_n) over the step;
+//! 3. one implicit solve for all voltages on the tree, backward Euler (step
+//!    dt) or Crank-Nicolson (a backward half step dt/2, then
+//!    v_{n+1} = 2 v_{n+1/2} - v_n);
+//! 4. clamped compartments are held at their command voltage inside the solve.
+//!
+//! The system is assembled per node in absolute units (nF, uS, nA, mV), which
+//! makes it symmetric: row i reads
+//! (C_i/h + G_i + sum_j g_ij) v_i - sum_j g_ij v_j = (C_i/h + G_i) v_i^n - I_i + I_stim,
+//! with C_i the membrane capacitance, G_i = di/dv and I_i the channel current
+//! over the compartment's area, and g_ij the axial conductances. Branch points
+//! have no membrane.
+
+use ruxley_backend::{Scheme, SimError};
+use ruxley_cell::{Layout, NONE, Parameters, Probe, Source, Stimulus};
+use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+use ruxley_core::TimeGrid;
+use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
+
+use crate::tree::solve_tree;
+
+/// The dynamic state of one simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// Voltage of every node (mV).
+    pub v: Vec<f64>,
+    /// States of each mechanism, laid out `[state][row]`.
+    pub mech: Vec<Vec<f64>>,
+}
+
+/// Scratch buffers of the step, allocated once per simulation.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    d: Vec<f64>,
+    b: Vec<f64>,
+    g_off: Vec<f64>,
+    i_node: Vec<f64>,
+    g_node: Vec<f64>,
+    mech_v: Vec<Vec<f64>>,
+    mech_i: Vec<Vec<f64>>,
+    mech_g: Vec<Vec<f64>>,
+}
+
+/// A voltage clamp resolved to a node and a per-step command.
+#[derive(Debug, Clone)]
+struct ClampDrive {
+    node: usize,
+    children: Vec<usize>,
+    command: Vec<f64>,
+}
+
+/// The step of one simulation: a layout, a parameter set, a stimulus set and
+/// the numeric constants derived from them.
+#[derive(Debug)]
+pub struct Stepper<'a> {
+    layout: &'a Layout,
+    params: &'a Parameters,
+    grid: TimeGrid,
+    scheme: Scheme,
+    /// Membrane capacitance per node (nF); 0 at branch points.
+    cap: Vec<f64>,
+    /// Axial conductance between each node and its parent (uS).
+    g_axial: Vec<f64>,
+    /// Sum of the axial conductances at each node (uS).
+    g_sum: Vec<f64>,
+    /// Area factor per node: density (per cm2) to absolute; 0 at branch points.
+    area_abs: Vec<f64>,
+    stim: Vec<(usize, Vec<f64>)>,
+    clamps: Vec<ClampDrive>,
+}
+
+impl<'a> Stepper<'a> {
+    /// Prepares the step; `params` must have been validated for `layout`.
+    pub fn new(
+        layout: &'a Layout,
+        params: &'a Parameters,
+        stimuli: &[Stimulus],
+        grid: TimeGrid,
+        scheme: Scheme,
+    ) -> Result<Self, SimError> {
+        let n = layout.n_nodes();
+        let values = params.values();
+        let cm = &values[layout.capacitance_range()];
+        let ra = &values[layout.axial_resistivity_range()];
+        let mut cap = vec![0.0; n];
+        let mut area_abs = vec![0.0; n];
+        for (c, &node) in layout.node_of_comp().iter().enumerate() {
+            let a = layout.area()[c];
+            cap[node as usize] = cm[c] * a * CAPACITANCE_TO_ABS;
+            area_abs[node as usize] = a * DENSITY_TO_ABS;
+        }
+        let mut g_axial = vec![0.0; n];
+        let mut g_sum = vec![0.0; n];
+        for (i, pair) in layout.edge_loads().iter().enumerate() {
+            let p = layout.parent()[i];
+            if p == NONE {
+                continue;
+            }
+            let resistance: f64 = pair
+                .iter()
+                .filter(|(c, _)| *c != NONE)
+                .map(|&(c, load)| ra[c as usize] * load)
+                .sum();
+            let g = AXIAL_TO_ABS / resistance;
+            g_axial[i] = g;
+            g_sum[i] += g;
+            g_sum[p as usize] += g;
+        }
+        let check = |comp: usize| {
+            if comp >= layout.n_comps() {
+                Err(SimError::Input(format!("stimulus or clamp at compartment {comp}, which does not exist")))
+            } else {
+                Ok(layout.node_of_comp()[comp] as usize)
+            }
+        };
+        let mut stim = Vec::with_capacity(stimuli.len());
+        for s in stimuli {
+            s.current.validate(false).map_err(SimError::Input)?;
+            stim.push((check(s.comp)?, s.current.sample(&grid, 0.0)));
+        }
+        let mut clamps = Vec::with_capacity(layout.clamps().len());
+        for c in layout.clamps() {
+            c.voltage.validate(true).map_err(SimError::Input)?;
+            let node = check(c.comp)?;
+            let children = (0..n).filter(|&j| layout.parent()[j] as usize == node).collect();
+            clamps.push(ClampDrive { node, children, command: c.voltage.sample(&grid, f64::NAN) });
+        }
+        Ok(Self { layout, params, grid, scheme, cap, g_axial, g_sum, area_abs, stim, clamps })
+    }
+
+    /// The time grid.
+    pub fn grid(&self) -> &TimeGrid {
+        &self.grid
+    }
+
+    fn env<'v>(&self, v: &'v [f64]) -> ChannelEnv<'v> {
+        ChannelEnv { v, dt: self.grid.dt(), celsius: self.layout.celsius() }
+    }
+
+    /// Buffers for [`Stepper::step`].
+    pub fn workspace(&self) -> Workspace {
+        let n = self.layout.n_nodes();
+        let rows = |m: &ruxley_cell::MechLayout| vec![0.0; m.rows()];
+        Workspace {
+            d: vec![0.0; n],
+            b: vec![0.0; n],
+            g_off: self.g_axial.clone(),
+            i_node: vec![0.0; n],
+            g_node: vec![0.0; n],
+            mech_v: self.layout.mechs().iter().map(rows).collect(),
+            mech_i: self.layout.mechs().iter().map(rows).collect(),
+            mech_g: self.layout.mechs().iter().map(rows).collect(),
+        }
+    }
+
+    /// The initial state: voltages from the parameters, channel states at
+    /// their steady state unless set explicitly; also fills the workspace's
+    /// channel currents for recording at t = 0.
+    pub fn init(&self, ws: &mut Workspace) -> State {
+        let values = self.params.values();
+        let v0 = &values[self.layout.initial_voltage_range()];
+        let mut v = vec![0.0; self.layout.n_nodes()];
+        for (c, &node) in self.layout.node_of_comp().iter().enumerate() {
+            v[node as usize] = v0[c];
+        }
+        // A branch point starts at its parent's voltage (it carries no state).
+        for (i, &c) in self.layout.comp_of_node().iter().enumerate() {
+            if c == NONE {
+                v[i] = v[self.layout.parent()[i] as usize];
+            }
+        }
+        let mut mech = Vec::with_capacity(self.layout.mechs().len());
+        for (m, ml) in self.layout.mechs().iter().enumerate() {
+            let rows = ml.rows();
+            let ns = ml.channel.states().len();
+            let mv = &mut ws.mech_v[m];
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                mv[r] = v[node as usize];
+            }
+            let mut s = vec![0.0; ns * rows];
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            ml.channel.init_states(&self.env(mv), params, ColumnsMut::new(&mut s, rows));
+            for (x, &given) in s.iter_mut().zip(&values[ml.init_states.clone()]) {
+                if !given.is_nan() {
+                    *x = given;
+                }
+            }
+            ml.channel.current(
+                &self.env(mv),
+                params,
+                Columns::new(&s, rows),
+                &mut ws.mech_i[m],
+                &mut ws.mech_g[m],
+            );
+            mech.push(s);
+        }
+        State { v, mech }
+    }
+
+    /// Advances `state` by step `n` (from t_n to t_{n+1}). Allocates nothing.
+    pub fn step(&self, n: usize, state: &mut State, ws: &mut Workspace) {
+        let values = self.params.values();
+        ws.i_node.fill(0.0);
+        ws.g_node.fill(0.0);
+        for (m, ml) in self.layout.mechs().iter().enumerate() {
+            let rows = ml.rows();
+            let mv = &mut ws.mech_v[m];
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                mv[r] = state.v[node as usize];
+            }
+            let env = ChannelEnv { v: mv, dt: self.grid.dt(), celsius: self.layout.celsius() };
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            let s = &mut state.mech[m];
+            ml.channel.advance_states(&env, params, ColumnsMut::new(s, rows));
+            let (mi, mg) = (&mut ws.mech_i[m], &mut ws.mech_g[m]);
+            ml.channel.current(&env, params, Columns::new(s, rows), mi, mg);
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                let node = node as usize;
+                let a = self.area_abs[node];
+                ws.i_node[node] += mi[r] * a;
+                ws.g_node[node] += mg[r] * a;
+            }
+        }
+        for (node, series) in &self.stim {
+            ws.i_node[*node] -= series[n];
+        }
+        let h = match self.scheme {
+            Scheme::BackwardEuler => self.grid.dt(),
+            Scheme::CrankNicolson => 0.5 * self.grid.dt(),
+        };
+        let inv_h = 1.0 / h;
+        for i in 0..state.v.len() {
+            let c = self.cap[i] * inv_h;
+            let v = state.v[i];
+            ws.d[i] = c + ws.g_node[i] + self.g_sum[i];
+            ws.b[i] = (c + ws.g_node[i]) * v - ws.i_node[i];
+        }
+        let g = if self.clamps.is_empty() {
+            &self.g_axial
+        } else {
+            self.apply_clamps(n, state, ws);
+            &ws.g_off
+        };
+        solve_tree(self.layout.parent(), g, &mut ws.d, &mut ws.b);
+        match self.scheme {
+            Scheme::BackwardEuler => state.v.copy_from_slice(&ws.b),
+            Scheme::CrankNicolson => {
+                for (v, x) in state.v.iter_mut().zip(&ws.b) {
+                    *v = 2.0 * x - *v;
+                }
+            }
+        }
+    }
+
+    /// Turns the rows of clamped nodes into v = command and moves their
+    /// coupling to the neighbours' right-hand sides (keeping symmetry).
+    fn apply_clamps(&self, n: usize, state: &State, ws: &mut Workspace) {
+        ws.g_off.copy_from_slice(&self.g_axial);
+        for c in &self.clamps {
+            let command = c.command[n];
+            if command.is_nan() {
+                continue;
+            }
+            // The solve yields v at the half step under Crank-Nicolson.
+            let target = match self.scheme {
+                Scheme::BackwardEuler => command,
+                Scheme::CrankNicolson => 0.5 * (command + state.v[c.node]),
+            };
+            ws.d[c.node] = 1.0;
+            ws.b[c.node] = target;
+            let p = self.layout.parent()[c.node];
+            if p != NONE {
+                ws.b[p as usize] += ws.g_off[c.node] * target;
+                ws.g_off[c.node] = 0.0;
+            }
+            for &j in &c.children {
+                ws.b[j] += ws.g_off[j] * target;
+                ws.g_off[j] = 0.0;
+            }
+        }
+    }
+
+    /// Checks that every voltage is finite after step `n`.
+    pub fn check_finite(&self, n: usize, state: &State, member: usize) -> Result<(), SimError> {
+        if state.v.iter().sum::<f64>().is_finite() {
+            return Ok(());
+        }
+        let node = state.v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+        let mut i = node;
+        while self.layout.comp_of_node()[i] == NONE {
+            i = self.layout.parent()[i] as usize;
+        }
+        Err(SimError::NonFinite {
+            member,
+            step: n,
+            time: self.grid.time(n + 1),
+            site: self.layout.site(self.layout.comp_of_node()[i] as usize),
+            value: state.v[node],
+        })
+    }
+
+    /// The current value of a probe.
+    pub fn probe(&self, probe: &Probe, state: &State, ws: &Workspace) -> f64 {
+        match probe.source {
+            Source::Voltage { node } => state.v[node as usize],
+            Source::State { mech, state: s, row } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
+            Source::Current { mech, row } => ws.mech_i[mech][row],
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The anchor workloads W1-W3 (data/reference/anchors/WORKLOADS.md) as models.
+
+use ruxley_backend::RunOptions;
+use ruxley_cell::{Model, ModelError, SwcImport, Waveform};
+use ruxley_channels::Hh;
+
+use crate::reference::data_path;
+
+/// A workload: the model and how to run it.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// The model, with its stimulus and recordings.
+    pub model: Model,
+    /// dt = 0.025 ms and the workload's t_max.
+    pub options: RunOptions,
+}
+
+/// Shared physics: HH everywhere (NEURON `hh` defaults), cm 1, ra 100,
+/// v = -65 mV with gates at steady state, 6.3 degC.
+fn finish(model: &mut Model) -> Result<(), ModelError> {
+    model.insert(Hh::new())?;
+    model.set("capacitance", 1.0)?;
+    model.set("axial_resistivity", 100.0)?;
+    model.set("v", -65.0)?;
+    model.set_celsius(6.3)
+}
+
+/// W1: one cylinder (length 20 um, radius 10 um), 0.1 nA from 1 ms for
+/// `duration` ms; recording `soma`. The anchor uses t_max 20 and duration 18.
+pub fn w1_with(t_max: f64, duration: f64) -> Result<Workload, ModelError> {
+    let mut m = Model::compartment();
+    m.set("length", 20.0)?;
+    m.set("radius", 10.0)?;
+    finish(&mut m)?;
+    m.comp(0).stimulate(Waveform::step(1.0, duration, 0.1))?;
+    m.comp(0).record_as("v", "soma")?;
+    Ok(Workload { model: m, options: RunOptions::new(0.025, t_max) })
+}
+
+/// W1 as in the anchors: 20 ms.
+pub fn w1() -> Result<Workload, ModelError> {
+    w1_with(20.0, 18.0)
+}
+
+/// The W2 tree: soma (20 um x 10 um) and a binary tree of depth 4, branches
+/// numbered breadth first, ncomp 4; returns (parents, lengths, radii).
+pub fn w2_tree() -> (Vec<Option<usize>>, Vec<f64>, Vec<f64>) {
+    let levels = [(100.0, 1.0), (80.0, 0.8), (60.0, 0.6), (50.0, 0.5)];
+    let (mut parents, mut lengths, mut radii) = (vec![None], vec![20.0], vec![10.0]);
+    let mut frontier = vec![0];
+    for &(len, r) in &levels {
+        let mut next = Vec::new();
+        for &p in &frontier {
+            for _ in 0..2 {
+                parents.push(Some(p));
+                lengths.push(len);
+                radii.push(r);
+                next.push(parents.len() - 1);
+            }
+        }
+        frontier = next;
+    }
+    (parents, lengths, radii)
+}
+
+/// W2: soma + binary tree (31 branches x 4 compartments), 0.5 nA at soma
+/// compartment 0 from 1 ms to 46 ms, 50 ms; recordings soma, b2_c2, b14_c3,
+/// b30_c3.
+pub fn w2() -> Result<Workload, ModelError> {
+    let (parents, lengths, radii) = w2_tree();
+    let mut m = Model::from_branches(&parents, &vec![4; parents.len()])?;
+    for b in 0..parents.len() {
+        m.branch(b).set("length", lengths[b] / 4.0)?;
+        m.branch(b).set("radius", radii[b])?;
+    }
+    finish(&mut m)?;
+    m.branch(0).comp(0).stimulate(Waveform::step(1.0, 45.0, 0.5))?;
+    for (label, b, c) in [("soma", 0, 0), ("b2_c2", 2, 2), ("b14_c3", 14, 3), ("b30_c3", 30, 3)] {
+        m.branch(b).comp(c).record_as("v", label)?;
+    }
+    Ok(Workload { model: m, options: RunOptions::new(0.025, 50.0) })
+}
+
+/// The W3 morphology file.
+pub fn w3_swc() -> std::path::PathBuf {
+    data_path("morphologies/jaxley/tests_swc_files/morph_ca1_n120_single_point_soma.swc")
+}
+
+/// W3: the CA1 cell n120 (single-point soma) with ncomp 8, 1 nA at soma
+/// compartment 0 from 1 ms to 96 ms, 100 ms; recordings soma, b10_c4,
+/// b60_c4, b120_c7.
+pub fn w3() -> Result<Workload, ModelError> {
+    let mut m = Model::from_swc_file(w3_swc(), &SwcImport::new(8))?;
+    finish(&mut m)?;
+    m.branch(0).comp(0).stimulate(Waveform::step(1.0, 95.0, 1.0))?;
+    for (label, b, c) in [("soma", 0, 0), ("b10_c4", 10, 4), ("b60_c4", 60, 4), ("b120_c7", 120, 7)] {
+        m.branch(b).comp(c).record_as("v", label)?;
+    }
+    Ok(Workload { model: m, options: RunOptions::new(0.025, 100.0) })
+}
