@@ -351,11 +351,16 @@ impl<'m> View<'m> {
     /// Inserts a channel on the selected compartments (those that have it
     /// already keep their values).
     pub fn insert(self, channel: impl Channel + 'static) -> Result<(), ModelError> {
+        self.insert_boxed(Box::new(channel))
+    }
+
+    /// [`View::insert`] for a boxed channel.
+    pub fn insert_boxed(self, channel: Box<dyn Channel>) -> Result<(), ModelError> {
         let comps = self.comps()?;
         let rows = comps.len();
         let params = channel.params().iter().map(|p| vec![p.default; rows]).collect();
         let states = channel.states().iter().map(|_| vec![f64::NAN; rows]).collect();
-        self.model.merge_mechanism(Mechanism { channel: Box::new(channel), comps, params, states })
+        self.model.merge_mechanism(Mechanism { channel, comps, params, states })
     }
 
     /// Records `what` (`v`, a state such as `HH_m`, or `i_HH`) at every

@@ -22,3 +22,13 @@ pub mod math;
 pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
 pub use hh::Hh;
 pub use leak::Leak;
+
+/// Every channel of the library, by its standard name.
+pub fn library() -> Vec<Box<dyn Channel>> {
+    vec![Box::new(Hh::new()), Box::new(Leak::new())]
+}
+
+/// The library channel with standard name `name` (as used in model files).
+pub fn by_name(name: &str) -> Option<Box<dyn Channel>> {
+    library().into_iter().find(|c| c.name() == name)
+}

@@ -1,0 +1,5 @@
+//! The `ruxley` command's library: the model-file format ([`model_file`]).
+
+#![warn(missing_docs)]
+
+pub mod model_file;

@@ -1,0 +1,140 @@
+//! `ruxley`: simulate model files and inspect morphologies.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
+use ruxley::{Backend, Batch, DefaultBackend, Scheme};
+use ruxley_cli::model_file;
+
+#[derive(Parser)]
+#[command(name = "ruxley", version, about = "A differentiable simulator of detailed neurons")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a model file and write its recordings as CSV.
+    Simulate {
+        /// The model file (TOML).
+        model: PathBuf,
+        /// Output CSV (standard output if absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the end time (ms).
+        #[arg(long)]
+        t_max: Option<f64>,
+        /// Override the time step (ms).
+        #[arg(long)]
+        dt: Option<f64>,
+        /// Override the solver (backward_euler or crank_nicolson).
+        #[arg(long)]
+        solver: Option<String>,
+    },
+    /// Describe an SWC file: branches, compartments, area, length, soma.
+    Info {
+        /// The SWC file.
+        swc: PathBuf,
+        /// Compartments per branch.
+        #[arg(long, default_value_t = 1)]
+        ncomp: usize,
+        /// Split branches longer than this (um).
+        #[arg(long)]
+        max_branch_len: Option<f64>,
+        /// Raise radii below this (um).
+        #[arg(long)]
+        min_radius: Option<f64>,
+        /// Length of one file unit in um (1e-3 for nanometres).
+        #[arg(long, default_value_t = 1.0)]
+        unit_um: f64,
+    },
+}
+
+fn simulate(
+    model: PathBuf,
+    out: Option<PathBuf>,
+    t_max: Option<f64>,
+    dt: Option<f64>,
+    solver: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let spec = model_file::load(&model)?;
+    let mut options = spec.options;
+    if let Some(t) = t_max {
+        options.t_max = t;
+    }
+    if let Some(dt) = dt {
+        options.dt = dt;
+    }
+    if let Some(s) = solver {
+        options.scheme = Scheme::parse(&s).ok_or(format!("unknown solver `{s}`"))?;
+    }
+    let layout = spec.model.build()?;
+    if layout.probes().is_empty() {
+        return Err("the model records nothing; add a [[record]] entry".into());
+    }
+    let traces = DefaultBackend::new().simulate(&layout, Batch::single(), &options)?;
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            traces[0].write_csv(std::io::BufWriter::new(file))?;
+        }
+        None => traces[0].write_csv(std::io::stdout().lock())?,
+    }
+    Ok(())
+}
+
+fn info(
+    swc: PathBuf,
+    ncomp: usize,
+    max_branch_len: Option<f64>,
+    min_radius: Option<f64>,
+    unit_um: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let file = read_swc(&swc, &SwcOptions { unit_um })?;
+    let options = TraceOptions { max_branch_len, min_radius, ..TraceOptions::default() };
+    let morph = trace(&file, &options)?;
+    let branches = morph.discretize(&Ncomp::Uniform(ncomp))?;
+    let comps = branches.iter().map(|b| b.comps.len()).sum::<usize>();
+    let area: f64 = branches.iter().flat_map(|b| &b.comps).map(|c| c.area).sum();
+    let length: f64 = branches.iter().flat_map(|b| &b.comps).map(|c| c.length).sum();
+    let mut kinds = std::collections::BTreeMap::new();
+    for b in &branches {
+        *kinds.entry(ruxley::cell::group_name(b.kind.unwrap_or(0))).or_insert(0usize) += 1;
+    }
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "file          {}", swc.display())?;
+    writeln!(o, "samples       {}", file.samples().len())?;
+    writeln!(o, "soma          {}", morph.soma)?;
+    writeln!(o, "branches      {}", branches.len())?;
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(o, "  by type     {}", kinds.join(", "))?;
+    writeln!(o, "compartments  {comps} (ncomp {ncomp})")?;
+    writeln!(o, "total area    {area:.2} um2")?;
+    writeln!(o, "total length  {length:.2} um")?;
+    writeln!(o, "convention    single-point somata become a cylinder of length 2r; children attach at the end of their parent branch (Jaxley)")?;
+    for w in &morph.warnings {
+        writeln!(o, "warning       {w}")?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate { model, out, t_max, dt, solver } => simulate(model, out, t_max, dt, solver),
+        Command::Info { swc, ncomp, max_branch_len, min_radius, unit_um } => {
+            info(swc, ncomp, max_branch_len, min_radius, unit_um)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The model file: a TOML description of a model and how to simulate it.
+//!
+//! ```toml
+//! [simulation]
+//! dt = 0.025            # ms
+//! t_max = 50.0          # ms
+//! solver = "backward_euler"   # or "crank_nicolson"
+//! celsius = 6.3
+//!
+//! [morphology]
+//! swc = "cell.swc"      # relative to this file; or `parents = [-1, 0, 0]`
+//! ncomp = 4             # or a list per branch, or { d_lambda = 0.1, frequency_hz = 100, cm = 1, ra = 100 }
+//! max_branch_len = 300.0
+//! min_radius = 0.1
+//! unit_um = 1.0
+//!
+//! [[insert]]
+//! channel = "HH"
+//! where = "all"         # the default
+//!
+//! [[set]]
+//! where = { branch = [1, 2] }
+//! radius = 1.0
+//! HH_gNa = 0.12
+//!
+//! [[stimulus]]
+//! where = { branch = 0, comp = 0 }
+//! step = { delay = 1.0, duration = 45.0, amplitude = 0.5 }   # or series = [...] (nA per step)
+//!
+//! [[clamp]]
+//! where = { branch = 3, loc = 0.5 }
+//! step = { delay = 5.0, duration = 10.0, amplitude = -20.0 } # mV
+//!
+//! [[record]]
+//! where = { branch = 0, comp = 0 }
+//! state = "v"           # the default; or a channel state (HH_m) or current (i_HH)
+//! name = "soma"
+//! ```
+//!
+//! A `where` selects as the views of the API do, applying `cell`, `group`,
+//! `branch`, then `comp` or `loc`; each of cell, branch and comp takes an
+//! index, a list of indices or "all". Entries apply in file order: all
+//! `insert`s, then all `set`s, then stimuli, clamps and recordings. Unknown
+//! keys are errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ruxley::cell::{Sel, View};
+use ruxley::morph::Ncomp;
+use ruxley::{Model, ModelError, RunOptions, Scheme, SwcImport, Waveform};
+use serde::Deserialize;
+
+/// Why a model file could not be used.
+#[derive(Debug)]
+pub enum ModelFileError {
+    /// The file could not be read.
+    Io(PathBuf, std::io::Error),
+    /// The TOML is invalid or has unknown keys.
+    Syntax(String),
+    /// An entry could not be applied to the model.
+    Entry {
+        /// Which entry (`[[set]] #2`).
+        entry: String,
+        /// Why.
+        error: ModelError,
+    },
+    /// Anything else.
+    Invalid(String),
+}
+
+impl fmt::Display for ModelFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            Self::Syntax(m) | Self::Invalid(m) => write!(f, "{m}"),
+            Self::Entry { entry, error } => write!(f, "{entry}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelFileError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    simulation: Simulation,
+    morphology: Morphology,
+    #[serde(default)]
+    insert: Vec<Insert>,
+    #[serde(default)]
+    set: Vec<BTreeMap<String, toml::Value>>,
+    #[serde(default)]
+    stimulus: Vec<Drive>,
+    #[serde(default)]
+    clamp: Vec<Drive>,
+    #[serde(default)]
+    record: Vec<Record>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Simulation {
+    dt: f64,
+    t_max: f64,
+    solver: Option<String>,
+    celsius: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NcompSpec {
+    Uniform(usize),
+    PerBranch(Vec<usize>),
+    DLambda(DLambda),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DLambda {
+    d_lambda: f64,
+    frequency_hz: f64,
+    cm: f64,
+    ra: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Morphology {
+    swc: Option<String>,
+    parents: Option<Vec<i64>>,
+    ncomp: NcompSpec,
+    max_branch_len: Option<f64>,
+    min_radius: Option<f64>,
+    unit_um: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SelSpec {
+    Index(usize),
+    List(Vec<usize>),
+    Word(String),
+}
+
+impl SelSpec {
+    fn sel(&self) -> Sel {
+        match self {
+            Self::Index(i) => Sel::Index(*i),
+            Self::List(v) => Sel::List(v.clone()),
+            Self::Word(w) => Sel::from(w.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhereTable {
+    cell: Option<SelSpec>,
+    group: Option<String>,
+    branch: Option<SelSpec>,
+    comp: Option<SelSpec>,
+    loc: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Where {
+    Word(String),
+    Table(WhereTable),
+}
+
+impl Default for Where {
+    fn default() -> Self {
+        Self::Word("all".into())
+    }
+}
+
+impl Where {
+    fn select<'m>(&self, model: &'m mut Model) -> Result<View<'m>, ModelError> {
+        let t = match self {
+            Self::Word(w) if w == "all" => return Ok(model.view()),
+            Self::Word(w) => {
+                return Err(ModelError::Invalid(format!("where = \"{w}\": use \"all\" or a table")));
+            }
+            Self::Table(t) => t,
+        };
+        let mut v = model.view();
+        if let Some(c) = &t.cell {
+            v = v.cell(c.sel());
+        }
+        if let Some(g) = &t.group {
+            v = v.group(g);
+        }
+        if let Some(b) = &t.branch {
+            v = v.branch(b.sel());
+        }
+        match (&t.comp, t.loc) {
+            (Some(_), Some(_)) => return Err(ModelError::Invalid("give comp or loc, not both".into())),
+            (Some(c), None) => v = v.comp(c.sel()),
+            (None, Some(x)) => v = v.loc(x),
+            (None, None) => {}
+        }
+        Ok(v)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Insert {
+    channel: String,
+    #[serde(rename = "where", default)]
+    at: Where,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    delay: f64,
+    duration: f64,
+    amplitude: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Drive {
+    #[serde(rename = "where", default)]
+    at: Where,
+    step: Option<Step>,
+    series: Option<Vec<f64>>,
+}
+
+impl Drive {
+    fn waveform(&self) -> Result<Waveform, ModelError> {
+        match (&self.step, &self.series) {
+            (Some(s), None) => Ok(Waveform::step(s.delay, s.duration, s.amplitude)),
+            (None, Some(v)) => Ok(Waveform::Series(v.clone())),
+            _ => Err(ModelError::Invalid("give exactly one of `step` and `series`".into())),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    #[serde(rename = "where", default)]
+    at: Where,
+    #[serde(default = "default_state")]
+    state: String,
+    name: Option<String>,
+}
+
+fn default_state() -> String {
+    "v".into()
+}
+
+/// A model read from a file, with its simulation options.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    /// The model.
+    pub model: Model,
+    /// dt, t_max and solver.
+    pub options: RunOptions,
+}
+
+/// Reads a model file.
+pub fn load(path: impl AsRef<Path>) -> Result<ModelSpec, ModelFileError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| ModelFileError::Io(path.to_path_buf(), e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|e| match e {
+        ModelFileError::Syntax(m) => ModelFileError::Syntax(format!("{}: {m}", path.display())),
+        e => e,
+    })
+}
+
+fn entry_err(entry: String) -> impl FnOnce(ModelError) -> ModelFileError {
+    move |error| ModelFileError::Entry { entry, error }
+}
+
+/// Parses model-file text; relative paths are resolved against `base`.
+pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
+    let file: File = toml::from_str(text).map_err(|e| ModelFileError::Syntax(e.to_string()))?;
+    let m = &file.morphology;
+    let ncomp = match &m.ncomp {
+        NcompSpec::Uniform(n) => Ncomp::Uniform(*n),
+        NcompSpec::PerBranch(v) => Ncomp::PerBranch(v.clone()),
+        NcompSpec::DLambda(d) => Ncomp::DLambda { d_lambda: d.d_lambda, frequency_hz: d.frequency_hz, cm: d.cm, ra: d.ra },
+    };
+    let morph_err = entry_err("[morphology]".into());
+    let mut model = match (&m.swc, &m.parents) {
+        (Some(swc), None) => {
+            let mut import = SwcImport { ncomp, ..SwcImport::new(1) };
+            import.trace.max_branch_len = m.max_branch_len;
+            import.trace.min_radius = m.min_radius;
+            if let Some(u) = m.unit_um {
+                import.read.unit_um = u;
+            }
+            Model::from_swc_file(base.join(swc), &import).map_err(morph_err)?
+        }
+        (None, Some(parents)) => {
+            if m.max_branch_len.is_some() || m.min_radius.is_some() || m.unit_um.is_some() {
+                return Err(ModelFileError::Invalid(
+                    "[morphology]: max_branch_len, min_radius and unit_um apply to SWC files only".into(),
+                ));
+            }
+            let parents: Vec<Option<usize>> = parents.iter().map(|&p| usize::try_from(p).ok()).collect();
+            let ncomp = match ncomp {
+                Ncomp::Uniform(n) => vec![n; parents.len()],
+                Ncomp::PerBranch(v) => v,
+                Ncomp::DLambda { .. } => {
+                    return Err(ModelFileError::Invalid("[morphology]: the d_lambda rule needs an SWC file".into()));
+                }
+            };
+            Model::from_branches(&parents, &ncomp).map_err(morph_err)?
+        }
+        _ => return Err(ModelFileError::Invalid("[morphology]: give exactly one of `swc` and `parents`".into())),
+    };
+    let sim = &file.simulation;
+    if let Some(c) = sim.celsius {
+        model.set_celsius(c).map_err(entry_err("[simulation]".into()))?;
+    }
+    let scheme = match &sim.solver {
+        None => Scheme::BackwardEuler,
+        Some(s) => Scheme::parse(s).ok_or_else(|| {
+            ModelFileError::Invalid(format!(
+                "[simulation]: solver `{s}` is not one of backward_euler, crank_nicolson"
+            ))
+        })?,
+    };
+    for (k, ins) in file.insert.iter().enumerate() {
+        let entry = format!("[[insert]] #{}", k + 1);
+        let channel = ruxley::channels::by_name(&ins.channel).ok_or_else(|| {
+            let known: Vec<String> = ruxley::channels::library().iter().map(|c| c.name().to_string()).collect();
+            ModelFileError::Invalid(format!("{entry}: no channel `{}` (known: {})", ins.channel, known.join(", ")))
+        })?;
+        ins.at.select(&mut model).and_then(|v| v.insert_boxed(channel)).map_err(entry_err(entry))?;
+    }
+    for (k, table) in file.set.iter().enumerate() {
+        let entry = format!("[[set]] #{}", k + 1);
+        let at: Where = match table.get("where") {
+            Some(w) => w.clone().try_into().map_err(|e| ModelFileError::Syntax(format!("{entry}: where: {e}")))?,
+            None => Where::default(),
+        };
+        for (name, value) in table.iter().filter(|(n, _)| *n != "where") {
+            let x = match value {
+                toml::Value::Float(x) => *x,
+                toml::Value::Integer(i) => *i as f64,
+                other => {
+                    return Err(ModelFileError::Invalid(format!("{entry}: {name} = {other} is not a number")));
+                }
+            };
+            at.select(&mut model).and_then(|v| v.set(name, x)).map_err(entry_err(entry.clone()))?;
+        }
+    }
+    for (k, s) in file.stimulus.iter().enumerate() {
+        let entry = format!("[[stimulus]] #{}", k + 1);
+        let w = s.waveform().map_err(entry_err(entry.clone()))?;
+        s.at.select(&mut model).and_then(|v| v.stimulate(w)).map_err(entry_err(entry))?;
+    }
+    for (k, s) in file.clamp.iter().enumerate() {
+        let entry = format!("[[clamp]] #{}", k + 1);
+        let w = s.waveform().map_err(entry_err(entry.clone()))?;
+        s.at.select(&mut model).and_then(|v| v.clamp(w)).map_err(entry_err(entry))?;
+    }
+    for (k, r) in file.record.iter().enumerate() {
+        let entry = format!("[[record]] #{}", k + 1);
+        let result = r.at.select(&mut model).and_then(|v| match &r.name {
+            Some(name) => v.record_as(&r.state, name),
+            None => v.record(&r.state),
+        });
+        result.map_err(entry_err(entry))?;
+    }
+    let options = RunOptions { dt: sim.dt, t_max: sim.t_max, scheme };
+    options.grid().map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
+    Ok(ModelSpec { model, options })
+}
