@@ -50,7 +50,7 @@ pub fn run_member(
     record(&mut traces, 0, &state, &ws);
     for n in 0..grid.n_steps() {
         stepper.step(n, &mut state, &mut ws);
-        stepper.check_finite(n, &state, member)?;
+        stepper.check_stable(n, &state, member)?;
         record(&mut traces, n + 1, &state, &ws);
     }
     Ok(traces)

@@ -126,8 +126,9 @@ pub enum SimError {
     Batch(String),
     /// A stimulus or clamp is invalid.
     Input(String),
-    /// The state became NaN or infinite.
-    NonFinite {
+    /// A voltage became NaN, infinite or larger in magnitude than
+    /// [`MAX_ABS_VOLTAGE`]: the integration is unstable.
+    Unstable {
         /// Batch member.
         member: usize,
         /// The step that produced it (from t_step to t_step + dt).
@@ -148,10 +149,10 @@ impl fmt::Display for SimError {
         match self {
             Self::Time(e) => write!(f, "{e}"),
             Self::Params(m) | Self::Batch(m) | Self::Input(m) | Self::Unsupported(m) => write!(f, "{m}"),
-            Self::NonFinite { member, step, time, site, value } => write!(
+            Self::Unstable { member, step, time, site, value } => write!(
                 f,
-                "the voltage became {value} in step {step} (t = {time} ms) at cell {} branch {} compartment {} \
-                 (batch member {member}); the time step may be too large for the model or a parameter is extreme",
+                "the voltage became {value} mV in step {step} (t = {time} ms) at cell {} branch {} compartment {} \
+                 (batch member {member}); the time step may be too large for the model, or a parameter or input is extreme",
                 site.0, site.1, site.2
             ),
         }
@@ -159,6 +160,9 @@ impl fmt::Display for SimError {
 }
 
 impl std::error::Error for SimError {}
+
+/// Voltages beyond this magnitude (mV) stop a simulation as unstable.
+pub const MAX_ABS_VOLTAGE: f64 = 1e6;
 
 /// Checks that `params` fits `layout` and holds valid values.
 pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimError> {

@@ -16,7 +16,7 @@
 //! over the compartment's area, and g_ij the axial conductances. Branch points
 //! have no membrane.
 
-use ruxley_backend::{Scheme, SimError};
+use ruxley_backend::{MAX_ABS_VOLTAGE, Scheme, SimError};
 use ruxley_cell::{Layout, NONE, Parameters, Probe, Source, Stimulus};
 use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
 use ruxley_core::TimeGrid;
@@ -285,17 +285,19 @@ impl<'a> Stepper<'a> {
         }
     }
 
-    /// Checks that every voltage is finite after step `n`.
-    pub fn check_finite(&self, n: usize, state: &State, member: usize) -> Result<(), SimError> {
-        if state.v.iter().sum::<f64>().is_finite() {
+    /// Checks that every voltage is finite and within [`MAX_ABS_VOLTAGE`]
+    /// after step `n`.
+    pub fn check_stable(&self, n: usize, state: &State, member: usize) -> Result<(), SimError> {
+        // Written so that NaN fails the comparison.
+        let ok = |x: &f64| x.abs() <= MAX_ABS_VOLTAGE;
+        let Some(node) = state.v.iter().position(|x| !ok(x)) else {
             return Ok(());
-        }
-        let node = state.v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+        };
         let mut i = node;
         while self.layout.comp_of_node()[i] == NONE {
             i = self.layout.parent()[i] as usize;
         }
-        Err(SimError::NonFinite {
+        Err(SimError::Unstable {
             member,
             step: n,
             time: self.grid.time(n + 1),
