@@ -41,7 +41,11 @@ pub fn run_member(
     let mut ws = stepper.workspace();
     let mut state = stepper.init(&mut ws);
     let probes = layout.probes();
-    let mut traces = Traces::zeros(probes.iter().map(|p| p.column_name()).collect(), grid.dt(), grid.n_samples());
+    let mut traces = Traces::zeros(
+        probes.iter().map(|p| p.column_name()).collect(),
+        grid.dt(),
+        grid.n_samples(),
+    );
     let record = |traces: &mut Traces, sample: usize, state: &_, ws: &_| {
         for (k, p) in probes.iter().enumerate() {
             traces.trace_mut(k)[sample] = stepper.probe(p, state, ws);
@@ -65,7 +69,12 @@ impl Backend for CpuBackend {
         Capabilities { float_bits: 64 }
     }
 
-    fn simulate(&self, layout: &Layout, batch: Batch, options: &RunOptions) -> Result<Vec<Traces>, SimError> {
+    fn simulate(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+    ) -> Result<Vec<Traces>, SimError> {
         let grid = options.grid()?;
         let n = batch.len()?;
         for p in batch.params {

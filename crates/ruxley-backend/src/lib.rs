@@ -55,7 +55,11 @@ pub struct RunOptions {
 impl RunOptions {
     /// Backward Euler with step `dt` up to `t_max`.
     pub fn new(dt: f64, t_max: f64) -> Self {
-        Self { dt, t_max, scheme: Scheme::BackwardEuler }
+        Self {
+            dt,
+            t_max,
+            scheme: Scheme::BackwardEuler,
+        }
     }
 
     /// The same options with another scheme.
@@ -88,7 +92,10 @@ impl<'a> Batch<'a> {
 
     /// One run per parameter set.
     pub fn params(params: &'a [Parameters]) -> Self {
-        Self { params, stimuli: &[] }
+        Self {
+            params,
+            stimuli: &[],
+        }
     }
 
     /// The number of members, or an error when the lists cannot be paired.
@@ -97,7 +104,9 @@ impl<'a> Batch<'a> {
             (0 | 1, s) => Ok(s.max(1)),
             (p, 0 | 1) => Ok(p),
             (p, s) if p == s => Ok(p),
-            (p, s) => Err(SimError::Batch(format!("{p} parameter sets cannot be paired with {s} stimulus sets"))),
+            (p, s) => Err(SimError::Batch(format!(
+                "{p} parameter sets cannot be paired with {s} stimulus sets"
+            ))),
         }
     }
 
@@ -109,8 +118,16 @@ impl<'a> Batch<'a> {
     /// The parameters and stimuli of member `k`.
     pub fn member(&self, k: usize, layout: &'a Layout) -> (&'a Parameters, &'a [Stimulus]) {
         let pick = |n: usize| if n == 1 { 0 } else { k };
-        let params = if self.params.is_empty() { layout.parameters() } else { &self.params[pick(self.params.len())] };
-        let stimuli = if self.stimuli.is_empty() { layout.stimuli() } else { &self.stimuli[pick(self.stimuli.len())] };
+        let params = if self.params.is_empty() {
+            layout.parameters()
+        } else {
+            &self.params[pick(self.params.len())]
+        };
+        let stimuli = if self.stimuli.is_empty() {
+            layout.stimuli()
+        } else {
+            &self.stimuli[pick(self.stimuli.len())]
+        };
         (params, stimuli)
     }
 }
@@ -148,8 +165,16 @@ impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Time(e) => write!(f, "{e}"),
-            Self::Params(m) | Self::Batch(m) | Self::Input(m) | Self::Unsupported(m) => write!(f, "{m}"),
-            Self::Unstable { member, step, time, site, value } => write!(
+            Self::Params(m) | Self::Batch(m) | Self::Input(m) | Self::Unsupported(m) => {
+                write!(f, "{m}")
+            }
+            Self::Unstable {
+                member,
+                step,
+                time,
+                site,
+                value,
+            } => write!(
                 f,
                 "the voltage became {value} mV in step {step} (t = {time} ms) at cell {} branch {} compartment {} \
                  (batch member {member}); the time step may be too large for the model, or a parameter or input is extreme",
@@ -167,13 +192,17 @@ pub const MAX_ABS_VOLTAGE: f64 = 1e6;
 /// Checks that `params` fits `layout` and holds valid values.
 pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimError> {
     if !params.same_layout(layout.parameters()) {
-        return Err(SimError::Params("the parameter set was made for another model".into()));
+        return Err(SimError::Params(
+            "the parameter set was made for another model".into(),
+        ));
     }
     for block in params.layout().blocks() {
         let values = params.block(block);
         let bad = match block.target {
             Target::ChannelState { .. } => values.iter().position(|x| x.is_infinite()),
-            Target::Capacitance | Target::AxialResistivity => values.iter().position(|x| !(x.is_finite() && *x > 0.0)),
+            Target::Capacitance | Target::AxialResistivity => {
+                values.iter().position(|x| !(x.is_finite() && *x > 0.0))
+            }
             _ => values.iter().position(|x| !x.is_finite()),
         };
         if let Some(k) = bad {
@@ -204,5 +233,10 @@ pub trait Backend: Send + Sync {
 
     /// Runs every member of `batch`; returns one [`Traces`] per member, with
     /// the layout's probes as rows.
-    fn simulate(&self, layout: &Layout, batch: Batch, options: &RunOptions) -> Result<Vec<Traces>, SimError>;
+    fn simulate(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+    ) -> Result<Vec<Traces>, SimError>;
 }

@@ -16,7 +16,12 @@ impl Traces {
     /// Zero traces with these column names.
     pub fn zeros(names: Vec<String>, dt: f64, n_samples: usize) -> Self {
         let data = vec![0.0; names.len() * n_samples];
-        Self { names, dt, n_samples, data }
+        Self {
+            names,
+            dt,
+            n_samples,
+            data,
+        }
     }
 
     /// The number of traces.
@@ -61,7 +66,10 @@ impl Traces {
 
     /// The trace with this column name.
     pub fn get(&self, name: &str) -> Option<&[f64]> {
-        self.names.iter().position(|n| n == name).map(|k| self.trace(k))
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|k| self.trace(k))
     }
 
     /// All values, trace-major.

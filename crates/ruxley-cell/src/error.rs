@@ -58,7 +58,10 @@ impl fmt::Display for ModelError {
             }
             Self::InvalidLocation(x) => write!(f, "location {x} is outside [0, 1]"),
             Self::UnknownName { name, known } => {
-                write!(f, "no parameter or state `{name}` on the selected compartments")?;
+                write!(
+                    f,
+                    "no parameter or state `{name}` on the selected compartments"
+                )?;
                 if known.is_empty() {
                     Ok(())
                 } else {
@@ -66,7 +69,11 @@ impl fmt::Display for ModelError {
                 }
             }
             Self::UnknownGroup(g) => write!(f, "no group named `{g}`"),
-            Self::InvalidValue { name, value, reason } => write!(f, "{name} = {value}: {reason}"),
+            Self::InvalidValue {
+                name,
+                value,
+                reason,
+            } => write!(f, "{name} = {value}: {reason}"),
             Self::InvalidParents(m) => write!(f, "invalid branch parents: {m}"),
             Self::EmptySelection(m) => write!(f, "empty selection: {m}"),
             Self::Invalid(m) => write!(f, "{m}"),

@@ -123,7 +123,11 @@ impl Model {
         }
         for (c, comp) in self.comps.iter().enumerate() {
             let g = &comp.geometry;
-            for (what, x) in [("area", g.area), ("load_in", g.load_in), ("load_out", g.load_out)] {
+            for (what, x) in [
+                ("area", g.area),
+                ("load_in", g.load_in),
+                ("load_out", g.load_out),
+            ] {
                 if !(x.is_finite() && x > 0.0) {
                     let (cell, b, k) = self.locate(c);
                     return Err(ModelError::Invalid(format!(
@@ -153,7 +157,10 @@ impl Model {
                 comp_of_node.push(c as u32);
                 if k > 0 {
                     parent.push(node - 1);
-                    edge.push([((c - 1) as u32, geo(c - 1).load_out), (c as u32, geo(c).load_in)]);
+                    edge.push([
+                        ((c - 1) as u32, geo(c - 1).load_out),
+                        (c as u32, geo(c).load_in),
+                    ]);
                 } else if let Some(p) = br.parent {
                     parent.push(branch_point[p]);
                     edge.push([(c as u32, geo(c).load_in), (NONE, 0.0)]);
@@ -179,21 +186,35 @@ impl Model {
             values.extend(all.iter().map(|&c| f(c)));
             pl.push(name.into(), target, all.clone())
         };
-        let capacitance = per_comp(&mut pl, "capacitance", Target::Capacitance, &|c| self.comps[c].cm);
-        let axial_resistivity =
-            per_comp(&mut pl, "axial_resistivity", Target::AxialResistivity, &|c| self.comps[c].ra);
+        let capacitance = per_comp(&mut pl, "capacitance", Target::Capacitance, &|c| {
+            self.comps[c].cm
+        });
+        let axial_resistivity = per_comp(
+            &mut pl,
+            "axial_resistivity",
+            Target::AxialResistivity,
+            &|c| self.comps[c].ra,
+        );
         let initial_voltage = per_comp(&mut pl, "v", Target::InitialVoltage, &|c| self.comps[c].v);
         let mut mechs = Vec::with_capacity(self.mechanisms.len());
         for (mi, m) in self.mechanisms.iter().enumerate() {
             let start = pl.len();
             for (p, col) in m.params.iter().enumerate() {
-                pl.push(m.param_name(p), Target::ChannelParam { mech: mi, param: p }, m.comps.clone());
+                pl.push(
+                    m.param_name(p),
+                    Target::ChannelParam { mech: mi, param: p },
+                    m.comps.clone(),
+                );
                 values.extend_from_slice(col);
             }
             let params = start..pl.len();
             let start = pl.len();
             for (s, col) in m.states.iter().enumerate() {
-                pl.push(m.state_name(s), Target::ChannelState { mech: mi, state: s }, m.comps.clone());
+                pl.push(
+                    m.state_name(s),
+                    Target::ChannelState { mech: mi, state: s },
+                    m.comps.clone(),
+                );
                 values.extend_from_slice(col);
             }
             mechs.push(MechLayout {
@@ -208,15 +229,24 @@ impl Model {
             .recordings
             .iter()
             .map(|r| {
-                let source = resolve(self, &r.observable, r.comp).ok_or_else(|| ModelError::UnknownName {
-                    name: r.observable.name(),
-                    known: Vec::new(),
+                let source = resolve(self, &r.observable, r.comp).ok_or_else(|| {
+                    ModelError::UnknownName {
+                        name: r.observable.name(),
+                        known: Vec::new(),
+                    }
                 })?;
                 let source = match source {
-                    Source::Voltage { .. } => Source::Voltage { node: node_of_comp[r.comp] },
+                    Source::Voltage { .. } => Source::Voltage {
+                        node: node_of_comp[r.comp],
+                    },
                     s => s,
                 };
-                Ok(Probe { label: r.label.clone(), observable: r.observable.clone(), comp: r.comp, source })
+                Ok(Probe {
+                    label: r.label.clone(),
+                    observable: r.observable.clone(),
+                    comp: r.comp,
+                    source,
+                })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Layout {
@@ -246,7 +276,11 @@ fn resolve(m: &Model, obs: &Observable, comp: usize) -> Option<Source> {
         Observable::State(name) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
             let row = mech.row_of(comp)?;
             let state = (0..mech.states.len()).find(|&s| mech.state_name(s) == *name)?;
-            Some(Source::State { mech: mi, state, row })
+            Some(Source::State {
+                mech: mi,
+                state,
+                row,
+            })
         }),
         Observable::Current(ch) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
             let row = mech.row_of(comp)?;

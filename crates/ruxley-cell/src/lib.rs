@@ -33,8 +33,8 @@ mod view;
 pub use error::ModelError;
 pub use layout::{Layout, MechLayout, NONE, Probe, Source};
 pub use model::{
-    DEFAULT_AXIAL_RESISTIVITY, DEFAULT_CAPACITANCE, DEFAULT_CELSIUS, DEFAULT_LENGTH, DEFAULT_RADIUS, DEFAULT_V, Model,
-    SwcImport, group_name,
+    DEFAULT_AXIAL_RESISTIVITY, DEFAULT_CAPACITANCE, DEFAULT_CELSIUS, DEFAULT_LENGTH,
+    DEFAULT_RADIUS, DEFAULT_V, Model, SwcImport, group_name,
 };
 pub use params::{Block, ParamLayout, Parameters, Target};
 pub use ruxley_morph::Ncomp;

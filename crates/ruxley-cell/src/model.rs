@@ -163,7 +163,14 @@ impl Model {
     }
 
     /// One cell from compartmentalised branches (parents before children).
-    fn from_geometry(branches: Vec<(Option<usize>, Option<i32>, Vec<CompartmentGeometry>, Vec<Point>)>) -> Self {
+    fn from_geometry(
+        branches: Vec<(
+            Option<usize>,
+            Option<i32>,
+            Vec<CompartmentGeometry>,
+            Vec<Point>,
+        )>,
+    ) -> Self {
         let mut m = Self::empty();
         let mut n_comps = 0;
         for (b, (parent, kind, comps, points)) in branches.into_iter().enumerate() {
@@ -199,7 +206,9 @@ impl Model {
     /// Children attach at the distal end of their parent.
     pub fn from_branches(parents: &[Option<usize>], ncomp: &[usize]) -> Result<Self, ModelError> {
         if parents.is_empty() {
-            return Err(ModelError::InvalidParents("a cell needs at least one branch".into()));
+            return Err(ModelError::InvalidParents(
+                "a cell needs at least one branch".into(),
+            ));
         }
         if parents.len() != ncomp.len() {
             return Err(ModelError::InvalidParents(format!(
@@ -211,7 +220,11 @@ impl Model {
         for (b, p) in parents.iter().enumerate() {
             match (b, p) {
                 (0, None) => {}
-                (0, Some(_)) => return Err(ModelError::InvalidParents("branch 0 must be the root (parent -1)".into())),
+                (0, Some(_)) => {
+                    return Err(ModelError::InvalidParents(
+                        "branch 0 must be the root (parent -1)".into(),
+                    ));
+                }
                 (_, None) => {
                     return Err(ModelError::InvalidParents(format!(
                         "branch {b} has no parent; a cell has one root (use a network for several cells)"
@@ -225,7 +238,9 @@ impl Model {
                 _ => {}
             }
             if ncomp[b] == 0 {
-                return Err(ModelError::InvalidParents(format!("branch {b} has ncomp 0")));
+                return Err(ModelError::InvalidParents(format!(
+                    "branch {b} has ncomp 0"
+                )));
             }
         }
         let cyl = CompartmentGeometry::cylinder(DEFAULT_LENGTH, DEFAULT_RADIUS);
@@ -256,7 +271,9 @@ impl Model {
         for c in 0..m.comps.len() {
             if let Some(kind) = m.branches[m.comps[c].branch].kind {
                 let n = m.comps.len();
-                m.groups.entry(group_name(kind)).or_insert_with(|| vec![false; n])[c] = true;
+                m.groups
+                    .entry(group_name(kind))
+                    .or_insert_with(|| vec![false; n])[c] = true;
             }
         }
         m.warnings.clone_from(&morph.warnings);
@@ -281,7 +298,9 @@ impl Model {
     pub fn network(models: Vec<Model>) -> Result<Self, ModelError> {
         let mut net = Self::empty();
         if models.is_empty() {
-            return Err(ModelError::Invalid("a network needs at least one cell".into()));
+            return Err(ModelError::Invalid(
+                "a network needs at least one cell".into(),
+            ));
         }
         net.celsius = models[0].celsius;
         let multi = models.iter().map(|m| m.cells.len()).sum::<usize>() > 1;
@@ -298,12 +317,13 @@ impl Model {
                 first_comp: c.first_comp + comp0,
                 ..c.clone()
             }));
-            net.branches.extend(m.branches.into_iter().map(|b| BranchRecord {
-                cell: b.cell + cell0,
-                parent: b.parent.map(|p| p + branch0),
-                first_comp: b.first_comp + comp0,
-                ..b
-            }));
+            net.branches
+                .extend(m.branches.into_iter().map(|b| BranchRecord {
+                    cell: b.cell + cell0,
+                    parent: b.parent.map(|p| p + branch0),
+                    first_comp: b.first_comp + comp0,
+                    ..b
+                }));
             net.comps.extend(m.comps.into_iter().map(|c| CompRecord {
                 branch: c.branch + branch0,
                 ..c
@@ -322,8 +342,14 @@ impl Model {
                 let comps: Vec<usize> = mech.comps.iter().map(|c| c + comp0).collect();
                 net.merge_mechanism(Mechanism { comps, ..mech })?;
             }
-            net.stimuli.extend(m.stimuli.into_iter().map(|s| Stimulus { comp: s.comp + comp0, ..s }));
-            net.clamps.extend(m.clamps.into_iter().map(|s| Clamp { comp: s.comp + comp0, ..s }));
+            net.stimuli.extend(m.stimuli.into_iter().map(|s| Stimulus {
+                comp: s.comp + comp0,
+                ..s
+            }));
+            net.clamps.extend(m.clamps.into_iter().map(|s| Clamp {
+                comp: s.comp + comp0,
+                ..s
+            }));
             // Labels of a single cell get its index in the network as a prefix.
             let prefix = multi && m.cells.len() == 1;
             for r in m.recordings {
@@ -344,7 +370,11 @@ impl Model {
     /// Compartments that already have the channel keep their values.
     pub(crate) fn merge_mechanism(&mut self, mech: Mechanism) -> Result<(), ModelError> {
         let name = mech.channel.name().to_string();
-        let Some(existing) = self.mechanisms.iter_mut().find(|m| m.channel.name() == name) else {
+        let Some(existing) = self
+            .mechanisms
+            .iter_mut()
+            .find(|m| m.channel.name() == name)
+        else {
             self.mechanisms.push(mech);
             return Ok(());
         };
@@ -439,7 +469,11 @@ impl Model {
     pub fn locate(&self, c: usize) -> (usize, usize, usize) {
         let b = self.comps[c].branch;
         let br = &self.branches[b];
-        (br.cell, b - self.cells[br.cell].first_branch, c - br.first_comp)
+        (
+            br.cell,
+            b - self.cells[br.cell].first_branch,
+            c - br.first_comp,
+        )
     }
 
     /// The names of all groups.
@@ -449,7 +483,10 @@ impl Model {
 
     /// The names of the inserted channels.
     pub fn channel_names(&self) -> Vec<String> {
-        self.mechanisms.iter().map(|m| m.channel.name().to_string()).collect()
+        self.mechanisms
+            .iter()
+            .map(|m| m.channel.name().to_string())
+            .collect()
     }
 
     /// Warnings gathered while reading the morphology.

@@ -56,7 +56,12 @@ impl ParamLayout {
     pub(crate) fn push(&mut self, name: String, target: Target, comps: Vec<usize>) -> Range<usize> {
         let range = self.len..self.len + comps.len();
         self.len = range.end;
-        self.blocks.push(Block { name, target, comps, range: range.clone() });
+        self.blocks.push(Block {
+            name,
+            target,
+            comps,
+            range: range.clone(),
+        });
         range
     }
 
@@ -126,7 +131,10 @@ impl Parameters {
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), ModelError> {
         let ranges: Vec<Range<usize>> = self.layout.find(name).map(|b| b.range.clone()).collect();
         if ranges.is_empty() {
-            return Err(ModelError::UnknownName { name: name.into(), known: self.layout.names() });
+            return Err(ModelError::UnknownName {
+                name: name.into(),
+                known: self.layout.names(),
+            });
         }
         for r in ranges {
             self.values[r].fill(value);
@@ -146,13 +154,19 @@ impl Parameters {
         if hit {
             Ok(())
         } else {
-            Err(ModelError::UnknownName { name: format!("{name} at compartment {comp}"), known: self.layout.names() })
+            Err(ModelError::UnknownName {
+                name: format!("{name} at compartment {comp}"),
+                known: self.layout.names(),
+            })
         }
     }
 
     /// The values of the first block named `name`.
     pub fn get(&self, name: &str) -> Option<&[f64]> {
-        self.layout.find(name).next().map(|b| &self.values[b.range.clone()])
+        self.layout
+            .find(name)
+            .next()
+            .map(|b| &self.values[b.range.clone()])
     }
 
     /// The values of one block.

@@ -41,14 +41,19 @@ impl Waveform {
                 amplitude,
             } => {
                 if !(delay.is_finite() && duration.is_finite() && amplitude.is_finite()) {
-                    return Err(format!("step ({delay}, {duration}, {amplitude}) is not finite"));
+                    return Err(format!(
+                        "step ({delay}, {duration}, {amplitude}) is not finite"
+                    ));
                 }
                 if *duration < 0.0 {
                     return Err(format!("step duration {duration} is negative"));
                 }
                 Ok(())
             }
-            Self::Series(v) => match v.iter().position(|x| !(x.is_finite() || allow_nan && x.is_nan())) {
+            Self::Series(v) => match v
+                .iter()
+                .position(|x| !(x.is_finite() || allow_nan && x.is_nan()))
+            {
                 Some(k) => Err(format!("series value {} at step {k} is not finite", v[k])),
                 None => Ok(()),
             },

@@ -41,7 +41,11 @@ impl From<usize> for Sel {
 
 impl From<&str> for Sel {
     fn from(s: &str) -> Self {
-        if s == "all" { Self::All } else { Self::Invalid(s.to_string()) }
+        if s == "all" {
+            Self::All
+        } else {
+            Self::Invalid(s.to_string())
+        }
     }
 }
 
@@ -69,7 +73,11 @@ impl Sel {
             if i < len {
                 Ok(i)
             } else {
-                Err(ModelError::IndexOutOfRange { what, index: i, len })
+                Err(ModelError::IndexOutOfRange {
+                    what,
+                    index: i,
+                    len,
+                })
             }
         };
         match self {
@@ -113,7 +121,10 @@ impl Model {
             branch: None,
             comps: (0..self.comps.len()).collect(),
         }];
-        View { model: self, sites: Ok(sites) }
+        View {
+            model: self,
+            sites: Ok(sites),
+        }
     }
 
     /// Selects cells.
@@ -153,7 +164,10 @@ impl<'m> View<'m> {
             Ok(s) => f(self.model, s),
             Err(e) => Err(e),
         };
-        Self { model: self.model, sites }
+        Self {
+            model: self.model,
+            sites,
+        }
     }
 
     /// Selects cells (indices into the model's cells).
@@ -164,15 +178,22 @@ impl<'m> View<'m> {
             let mut out = Vec::new();
             for site in sites {
                 if site.branch.is_some() {
-                    return Err(ModelError::Invalid("cannot select a cell inside a branch".into()));
+                    return Err(ModelError::Invalid(
+                        "cannot select a cell inside a branch".into(),
+                    ));
                 }
                 for &c in &cells {
                     if site.cell.is_some_and(|sc| sc != c) {
                         continue;
                     }
                     let rec = &m.cells[c];
-                    let comps = intersect(&site.comps, rec.first_comp..rec.first_comp + rec.n_comps);
-                    out.push(Site { cell: Some(c), branch: None, comps });
+                    let comps =
+                        intersect(&site.comps, rec.first_comp..rec.first_comp + rec.n_comps);
+                    out.push(Site {
+                        cell: Some(c),
+                        branch: None,
+                        comps,
+                    });
                 }
             }
             Ok(out)
@@ -198,7 +219,11 @@ impl<'m> View<'m> {
                         let gb = rec.first_branch + b;
                         let comps = intersect(&site.comps, m.branch_comps(gb));
                         if !comps.is_empty() {
-                            out.push(Site { cell: Some(c), branch: Some(gb), comps });
+                            out.push(Site {
+                                cell: Some(c),
+                                branch: Some(gb),
+                                comps,
+                            });
                         }
                     }
                 }
@@ -222,7 +247,10 @@ impl<'m> View<'m> {
                 for k in sel.resolve("comp", len)? {
                     let gc = first + k;
                     if site.comps.binary_search(&gc).is_ok() {
-                        out.push(Site { comps: vec![gc], ..site.clone() });
+                        out.push(Site {
+                            comps: vec![gc],
+                            ..site.clone()
+                        });
                     }
                 }
             }
@@ -240,13 +268,18 @@ impl<'m> View<'m> {
             let mut out = Vec::new();
             for site in sites {
                 let Some(b) = site.branch else {
-                    return Err(ModelError::Invalid("loc(x) needs a branch selection".into()));
+                    return Err(ModelError::Invalid(
+                        "loc(x) needs a branch selection".into(),
+                    ));
                 };
                 let n = m.branches[b].ncomp;
                 let k = ((x * n as f64).floor() as usize).min(n - 1);
                 let gc = m.branches[b].first_comp + k;
                 if site.comps.binary_search(&gc).is_ok() {
-                    out.push(Site { comps: vec![gc], ..site.clone() });
+                    out.push(Site {
+                        comps: vec![gc],
+                        ..site.clone()
+                    });
                 }
             }
             Ok(out)
@@ -258,7 +291,10 @@ impl<'m> View<'m> {
     pub fn group(self, name: &str) -> Self {
         let name = name.to_string();
         self.map_sites(|m, sites| {
-            let mask = m.groups.get(&name).ok_or_else(|| ModelError::UnknownGroup(name.clone()))?;
+            let mask = m
+                .groups
+                .get(&name)
+                .ok_or_else(|| ModelError::UnknownGroup(name.clone()))?;
             Ok(sites
                 .into_iter()
                 .filter_map(|mut s| {
@@ -276,11 +312,17 @@ impl<'m> View<'m> {
 
     /// All selected compartments (global indices, ascending, no repeats).
     pub fn comps(&self) -> Result<Vec<usize>, ModelError> {
-        let mut all: Vec<usize> = self.sites()?.iter().flat_map(|s| s.comps.iter().copied()).collect();
+        let mut all: Vec<usize> = self
+            .sites()?
+            .iter()
+            .flat_map(|s| s.comps.iter().copied())
+            .collect();
         all.sort_unstable();
         all.dedup();
         if all.is_empty() {
-            return Err(ModelError::EmptySelection("no compartment is selected".into()));
+            return Err(ModelError::EmptySelection(
+                "no compartment is selected".into(),
+            ));
         }
         Ok(all)
     }
@@ -296,11 +338,21 @@ impl<'m> View<'m> {
     pub fn set(self, name: &str, value: f64) -> Result<(), ModelError> {
         let comps = self.comps()?;
         let m = self.model;
-        let invalid = |reason| ModelError::InvalidValue { name: name.into(), value, reason };
+        let invalid = |reason| ModelError::InvalidValue {
+            name: name.into(),
+            value,
+            reason,
+        };
         if !value.is_finite() {
             return Err(invalid("must be finite"));
         }
-        let positive = || if value > 0.0 { Ok(()) } else { Err(invalid("must be positive")) };
+        let positive = || {
+            if value > 0.0 {
+                Ok(())
+            } else {
+                Err(invalid("must be positive"))
+            }
+        };
         match name {
             "v" => comps.iter().for_each(|&c| m.comps[c].v = value),
             "capacitance" | "cm" => {
@@ -315,7 +367,11 @@ impl<'m> View<'m> {
                 positive()?;
                 for &c in &comps {
                     let g = &mut m.comps[c].geometry;
-                    let (length, radius) = if name == "radius" { (g.length, value) } else { (value, g.radius) };
+                    let (length, radius) = if name == "radius" {
+                        (g.length, value)
+                    } else {
+                        (value, g.radius)
+                    };
                     let center = g.center;
                     *g = ruxley_morph::CompartmentGeometry::cylinder(length, radius);
                     g.center = center;
@@ -341,7 +397,10 @@ impl<'m> View<'m> {
                     }
                 }
                 if !found {
-                    return Err(ModelError::UnknownName { name: name.into(), known: known_names(m, &comps) });
+                    return Err(ModelError::UnknownName {
+                        name: name.into(),
+                        known: known_names(m, &comps),
+                    });
                 }
             }
         }
@@ -358,9 +417,22 @@ impl<'m> View<'m> {
     pub fn insert_boxed(self, channel: Box<dyn Channel>) -> Result<(), ModelError> {
         let comps = self.comps()?;
         let rows = comps.len();
-        let params = channel.params().iter().map(|p| vec![p.default; rows]).collect();
-        let states = channel.states().iter().map(|_| vec![f64::NAN; rows]).collect();
-        self.model.merge_mechanism(Mechanism { channel, comps, params, states })
+        let params = channel
+            .params()
+            .iter()
+            .map(|p| vec![p.default; rows])
+            .collect();
+        let states = channel
+            .states()
+            .iter()
+            .map(|_| vec![f64::NAN; rows])
+            .collect();
+        self.model.merge_mechanism(Mechanism {
+            channel,
+            comps,
+            params,
+            states,
+        })
     }
 
     /// Records `what` (`v`, a state such as `HH_m`, or `i_HH`) at every
@@ -390,7 +462,10 @@ impl<'m> View<'m> {
     pub fn stimulate(self, current: Waveform) -> Result<(), ModelError> {
         current.validate(false).map_err(ModelError::Invalid)?;
         for comp in self.comps()? {
-            self.model.stimuli.push(Stimulus { comp, current: current.clone() });
+            self.model.stimuli.push(Stimulus {
+                comp,
+                current: current.clone(),
+            });
         }
         Ok(())
     }
@@ -400,7 +475,10 @@ impl<'m> View<'m> {
     pub fn clamp(self, voltage: Waveform) -> Result<(), ModelError> {
         voltage.validate(true).map_err(ModelError::Invalid)?;
         for comp in self.comps()? {
-            self.model.clamps.push(Clamp { comp, voltage: voltage.clone() });
+            self.model.clamps.push(Clamp {
+                comp,
+                voltage: voltage.clone(),
+            });
         }
         Ok(())
     }
@@ -412,7 +490,11 @@ impl<'m> View<'m> {
         }
         let comps = self.comps()?;
         let n = self.model.comps.len();
-        let mask = self.model.groups.entry(name.to_string()).or_insert_with(|| vec![false; n]);
+        let mask = self
+            .model
+            .groups
+            .entry(name.to_string())
+            .or_insert_with(|| vec![false; n]);
         for c in comps {
             mask[c] = true;
         }
@@ -438,10 +520,9 @@ fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Resu
     let observable = Observable::parse(what);
     let exists = match &observable {
         Observable::Voltage => true,
-        Observable::State(s) => m
-            .mechanisms
-            .iter()
-            .any(|mech| mech.row_of(comp).is_some() && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)),
+        Observable::State(s) => m.mechanisms.iter().any(|mech| {
+            mech.row_of(comp).is_some() && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)
+        }),
         Observable::Current(ch) => m
             .mechanisms
             .iter()
@@ -453,6 +534,10 @@ fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Resu
             known: known_names(m, &[comp]),
         });
     }
-    m.recordings.push(Recording { comp, observable, label });
+    m.recordings.push(Recording {
+        comp,
+        observable,
+        label,
+    });
     Ok(())
 }

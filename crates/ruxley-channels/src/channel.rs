@@ -20,7 +20,12 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     /// A parameter prefixed with the channel name.
-    pub const fn new(name: &'static str, unit: &'static str, default: f64, bounds: (f64, f64)) -> Self {
+    pub const fn new(
+        name: &'static str,
+        unit: &'static str,
+        default: f64,
+        bounds: (f64, f64),
+    ) -> Self {
         Self {
             name,
             unit,
@@ -165,7 +170,14 @@ pub trait Channel: Send + Sync + fmt::Debug {
 
     /// Writes the membrane current density `i` (mA/cm2, outward positive) and
     /// its derivative in v, `di_dv` (S/cm2), at `env.v` and the given states.
-    fn current(&self, env: &ChannelEnv, params: Columns, states: Columns, i: &mut [f64], di_dv: &mut [f64]);
+    fn current(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    );
 
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Channel>;

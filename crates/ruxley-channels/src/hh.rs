@@ -50,9 +50,21 @@ const PARAMS: [ParamSpec; 6] = [
 ];
 
 const STATES: [StateSpec; 3] = [
-    StateSpec { name: "m", unit: "1", default: 0.2 },
-    StateSpec { name: "h", unit: "1", default: 0.2 },
-    StateSpec { name: "n", unit: "1", default: 0.2 },
+    StateSpec {
+        name: "m",
+        unit: "1",
+        default: 0.2,
+    },
+    StateSpec {
+        name: "h",
+        unit: "1",
+        default: 0.2,
+    },
+    StateSpec {
+        name: "n",
+        unit: "1",
+        default: 0.2,
+    },
 ];
 
 /// Steady states and total rates alpha + beta (1/ms) of m, h, n at v.
@@ -102,7 +114,14 @@ impl Channel for Hh {
         }
     }
 
-    fn current(&self, env: &ChannelEnv, params: Columns, states: Columns, i: &mut [f64], di_dv: &mut [f64]) {
+    fn current(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    ) {
         let [gna, gk, gl, ena, ek, el] = params.split::<6>();
         let [m, h, n] = states.split::<3>();
         for (k, &v) in env.v.iter().enumerate() {
@@ -149,8 +168,18 @@ mod tests {
         let states = [0.3, 0.6, 0.4];
         let eval = |v: f64| {
             let (mut i, mut g) = ([0.0], [0.0]);
-            let env = ChannelEnv { v: &[v], dt: 0.025, celsius: 6.3 };
-            hh.current(&env, Columns::new(&params, 1), Columns::new(&states, 1), &mut i, &mut g);
+            let env = ChannelEnv {
+                v: &[v],
+                dt: 0.025,
+                celsius: 6.3,
+            };
+            hh.current(
+                &env,
+                Columns::new(&params, 1),
+                Columns::new(&states, 1),
+                &mut i,
+                &mut g,
+            );
             (i[0], g[0])
         };
         let (_, g) = eval(-20.0);

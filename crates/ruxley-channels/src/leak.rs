@@ -48,7 +48,14 @@ impl Channel for Leak {
 
     fn advance_states(&self, _env: &ChannelEnv, _params: Columns, _states: ColumnsMut) {}
 
-    fn current(&self, env: &ChannelEnv, params: Columns, _states: Columns, i: &mut [f64], di_dv: &mut [f64]) {
+    fn current(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        _states: Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    ) {
         let [g, e] = params.split::<2>();
         for (k, &v) in env.v.iter().enumerate() {
             i[k] = g[k] * (v - e[k]);

@@ -10,7 +10,11 @@ use ruxley::{Backend, Batch, DefaultBackend, Scheme};
 use ruxley_cli::model_file;
 
 #[derive(Parser)]
-#[command(name = "ruxley", version, about = "A differentiable simulator of detailed neurons")]
+#[command(
+    name = "ruxley",
+    version,
+    about = "A differentiable simulator of detailed neurons"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,7 +83,8 @@ fn simulate(
     let traces = DefaultBackend::new().simulate(&layout, Batch::single(), &options)?;
     match out {
         Some(path) => {
-            let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let file = std::fs::File::create(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
             traces[0].write_csv(std::io::BufWriter::new(file))?;
         }
         None => traces[0].write_csv(std::io::stdout().lock())?,
@@ -95,15 +100,25 @@ fn info(
     unit_um: f64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let file = read_swc(&swc, &SwcOptions { unit_um })?;
-    let options = TraceOptions { max_branch_len, min_radius, ..TraceOptions::default() };
+    let options = TraceOptions {
+        max_branch_len,
+        min_radius,
+        ..TraceOptions::default()
+    };
     let morph = trace(&file, &options)?;
     let branches = morph.discretize(&Ncomp::Uniform(ncomp))?;
     let comps = branches.iter().map(|b| b.comps.len()).sum::<usize>();
     let area: f64 = branches.iter().flat_map(|b| &b.comps).map(|c| c.area).sum();
-    let length: f64 = branches.iter().flat_map(|b| &b.comps).map(|c| c.length).sum();
+    let length: f64 = branches
+        .iter()
+        .flat_map(|b| &b.comps)
+        .map(|c| c.length)
+        .sum();
     let mut kinds = std::collections::BTreeMap::new();
     for b in &branches {
-        *kinds.entry(ruxley::cell::group_name(b.kind.unwrap_or(0))).or_insert(0usize) += 1;
+        *kinds
+            .entry(ruxley::cell::group_name(b.kind.unwrap_or(0)))
+            .or_insert(0usize) += 1;
     }
     let mut o = std::io::stdout().lock();
     writeln!(o, "file          {}", swc.display())?;
@@ -115,7 +130,10 @@ fn info(
     writeln!(o, "compartments  {comps} (ncomp {ncomp})")?;
     writeln!(o, "total area    {area:.2} um2")?;
     writeln!(o, "total length  {length:.2} um")?;
-    writeln!(o, "convention    single-point somata become a cylinder of length 2r; children attach at the end of their parent branch (Jaxley)")?;
+    writeln!(
+        o,
+        "convention    single-point somata become a cylinder of length 2r; children attach at the end of their parent branch (Jaxley)"
+    )?;
     for w in &morph.warnings {
         writeln!(o, "warning       {w}")?;
     }
@@ -125,10 +143,20 @@ fn info(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Simulate { model, out, t_max, dt, solver } => simulate(model, out, t_max, dt, solver),
-        Command::Info { swc, ncomp, max_branch_len, min_radius, unit_um } => {
-            info(swc, ncomp, max_branch_len, min_radius, unit_um)
-        }
+        Command::Simulate {
+            model,
+            out,
+            t_max,
+            dt,
+            solver,
+        } => simulate(model, out, t_max, dt, solver),
+        Command::Info {
+            swc,
+            ncomp,
+            max_branch_len,
+            min_radius,
+            unit_um,
+        } => info(swc, ncomp, max_branch_len, min_radius, unit_um),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

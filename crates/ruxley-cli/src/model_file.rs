@@ -182,7 +182,9 @@ impl Where {
         let t = match self {
             Self::Word(w) if w == "all" => return Ok(model.view()),
             Self::Word(w) => {
-                return Err(ModelError::Invalid(format!("where = \"{w}\": use \"all\" or a table")));
+                return Err(ModelError::Invalid(format!(
+                    "where = \"{w}\": use \"all\" or a table"
+                )));
             }
             Self::Table(t) => t,
         };
@@ -197,7 +199,9 @@ impl Where {
             v = v.branch(b.sel());
         }
         match (&t.comp, t.loc) {
-            (Some(_), Some(_)) => return Err(ModelError::Invalid("give comp or loc, not both".into())),
+            (Some(_), Some(_)) => {
+                return Err(ModelError::Invalid("give comp or loc, not both".into()));
+            }
             (Some(c), None) => v = v.comp(c.sel()),
             (None, Some(x)) => v = v.loc(x),
             (None, None) => {}
@@ -236,7 +240,9 @@ impl Drive {
         match (&self.step, &self.series) {
             (Some(s), None) => Ok(Waveform::step(s.delay, s.duration, s.amplitude)),
             (None, Some(v)) => Ok(Waveform::Series(v.clone())),
-            _ => Err(ModelError::Invalid("give exactly one of `step` and `series`".into())),
+            _ => Err(ModelError::Invalid(
+                "give exactly one of `step` and `series`".into(),
+            )),
         }
     }
 }
@@ -267,7 +273,8 @@ pub struct ModelSpec {
 /// Reads a model file.
 pub fn load(path: impl AsRef<Path>) -> Result<ModelSpec, ModelFileError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|e| ModelFileError::Io(path.to_path_buf(), e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ModelFileError::Io(path.to_path_buf(), e))?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, base).map_err(|e| match e {
         ModelFileError::Syntax(m) => ModelFileError::Syntax(format!("{}: {m}", path.display())),
@@ -286,12 +293,20 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     let ncomp = match &m.ncomp {
         NcompSpec::Uniform(n) => Ncomp::Uniform(*n),
         NcompSpec::PerBranch(v) => Ncomp::PerBranch(v.clone()),
-        NcompSpec::DLambda(d) => Ncomp::DLambda { d_lambda: d.d_lambda, frequency_hz: d.frequency_hz, cm: d.cm, ra: d.ra },
+        NcompSpec::DLambda(d) => Ncomp::DLambda {
+            d_lambda: d.d_lambda,
+            frequency_hz: d.frequency_hz,
+            cm: d.cm,
+            ra: d.ra,
+        },
     };
     let morph_err = entry_err("[morphology]".into());
     let mut model = match (&m.swc, &m.parents) {
         (Some(swc), None) => {
-            let mut import = SwcImport { ncomp, ..SwcImport::new(1) };
+            let mut import = SwcImport {
+                ncomp,
+                ..SwcImport::new(1)
+            };
             import.trace.max_branch_len = m.max_branch_len;
             import.trace.min_radius = m.min_radius;
             if let Some(u) = m.unit_um {
@@ -302,24 +317,34 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         (None, Some(parents)) => {
             if m.max_branch_len.is_some() || m.min_radius.is_some() || m.unit_um.is_some() {
                 return Err(ModelFileError::Invalid(
-                    "[morphology]: max_branch_len, min_radius and unit_um apply to SWC files only".into(),
+                    "[morphology]: max_branch_len, min_radius and unit_um apply to SWC files only"
+                        .into(),
                 ));
             }
-            let parents: Vec<Option<usize>> = parents.iter().map(|&p| usize::try_from(p).ok()).collect();
+            let parents: Vec<Option<usize>> =
+                parents.iter().map(|&p| usize::try_from(p).ok()).collect();
             let ncomp = match ncomp {
                 Ncomp::Uniform(n) => vec![n; parents.len()],
                 Ncomp::PerBranch(v) => v,
                 Ncomp::DLambda { .. } => {
-                    return Err(ModelFileError::Invalid("[morphology]: the d_lambda rule needs an SWC file".into()));
+                    return Err(ModelFileError::Invalid(
+                        "[morphology]: the d_lambda rule needs an SWC file".into(),
+                    ));
                 }
             };
             Model::from_branches(&parents, &ncomp).map_err(morph_err)?
         }
-        _ => return Err(ModelFileError::Invalid("[morphology]: give exactly one of `swc` and `parents`".into())),
+        _ => {
+            return Err(ModelFileError::Invalid(
+                "[morphology]: give exactly one of `swc` and `parents`".into(),
+            ));
+        }
     };
     let sim = &file.simulation;
     if let Some(c) = sim.celsius {
-        model.set_celsius(c).map_err(entry_err("[simulation]".into()))?;
+        model
+            .set_celsius(c)
+            .map_err(entry_err("[simulation]".into()))?;
     }
     let scheme = match &sim.solver {
         None => Scheme::BackwardEuler,
@@ -332,15 +357,28 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     for (k, ins) in file.insert.iter().enumerate() {
         let entry = format!("[[insert]] #{}", k + 1);
         let channel = ruxley::channels::by_name(&ins.channel).ok_or_else(|| {
-            let known: Vec<String> = ruxley::channels::library().iter().map(|c| c.name().to_string()).collect();
-            ModelFileError::Invalid(format!("{entry}: no channel `{}` (known: {})", ins.channel, known.join(", ")))
+            let known: Vec<String> = ruxley::channels::library()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
+            ModelFileError::Invalid(format!(
+                "{entry}: no channel `{}` (known: {})",
+                ins.channel,
+                known.join(", ")
+            ))
         })?;
-        ins.at.select(&mut model).and_then(|v| v.insert_boxed(channel)).map_err(entry_err(entry))?;
+        ins.at
+            .select(&mut model)
+            .and_then(|v| v.insert_boxed(channel))
+            .map_err(entry_err(entry))?;
     }
     for (k, table) in file.set.iter().enumerate() {
         let entry = format!("[[set]] #{}", k + 1);
         let at: Where = match table.get("where") {
-            Some(w) => w.clone().try_into().map_err(|e| ModelFileError::Syntax(format!("{entry}: where: {e}")))?,
+            Some(w) => w
+                .clone()
+                .try_into()
+                .map_err(|e| ModelFileError::Syntax(format!("{entry}: where: {e}")))?,
             None => Where::default(),
         };
         for (name, value) in table.iter().filter(|(n, _)| *n != "where") {
@@ -348,21 +386,29 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
                 toml::Value::Float(x) => *x,
                 toml::Value::Integer(i) => *i as f64,
                 other => {
-                    return Err(ModelFileError::Invalid(format!("{entry}: {name} = {other} is not a number")));
+                    return Err(ModelFileError::Invalid(format!(
+                        "{entry}: {name} = {other} is not a number"
+                    )));
                 }
             };
-            at.select(&mut model).and_then(|v| v.set(name, x)).map_err(entry_err(entry.clone()))?;
+            at.select(&mut model)
+                .and_then(|v| v.set(name, x))
+                .map_err(entry_err(entry.clone()))?;
         }
     }
     for (k, s) in file.stimulus.iter().enumerate() {
         let entry = format!("[[stimulus]] #{}", k + 1);
         let w = s.waveform().map_err(entry_err(entry.clone()))?;
-        s.at.select(&mut model).and_then(|v| v.stimulate(w)).map_err(entry_err(entry))?;
+        s.at.select(&mut model)
+            .and_then(|v| v.stimulate(w))
+            .map_err(entry_err(entry))?;
     }
     for (k, s) in file.clamp.iter().enumerate() {
         let entry = format!("[[clamp]] #{}", k + 1);
         let w = s.waveform().map_err(entry_err(entry.clone()))?;
-        s.at.select(&mut model).and_then(|v| v.clamp(w)).map_err(entry_err(entry))?;
+        s.at.select(&mut model)
+            .and_then(|v| v.clamp(w))
+            .map_err(entry_err(entry))?;
     }
     for (k, r) in file.record.iter().enumerate() {
         let entry = format!("[[record]] #{}", k + 1);
@@ -372,7 +418,13 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         });
         result.map_err(entry_err(entry))?;
     }
-    let options = RunOptions { dt: sim.dt, t_max: sim.t_max, scheme };
-    options.grid().map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
+    let options = RunOptions {
+        dt: sim.dt,
+        t_max: sim.t_max,
+        scheme,
+    };
+    options
+        .grid()
+        .map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
     Ok(ModelSpec { model, options })
 }

@@ -14,7 +14,9 @@ fn models_dir() -> PathBuf {
 fn deviation(model: &str, reference: &str) -> f64 {
     let spec = model_file::load(models_dir().join(model)).unwrap();
     let layout = spec.model.build().unwrap();
-    let traces = DefaultBackend::new().simulate(&layout, Batch::single(), &spec.options).unwrap();
+    let traces = DefaultBackend::new()
+        .simulate(&layout, Batch::single(), &spec.options)
+        .unwrap();
     let want = Table::read(data_path(&format!("reference/anchors/traces/{reference}"))).unwrap();
     assert_eq!(traces[0].names(), &want.names[1..]);
     want.names[1..]
@@ -37,23 +39,40 @@ fn parse_err(text: &str) -> String {
     }
 }
 
-const HEAD: &str = "[simulation]\ndt = 0.025\nt_max = 1.0\n[morphology]\nparents = [-1, 0]\nncomp = 2\n";
+const HEAD: &str =
+    "[simulation]\ndt = 0.025\nt_max = 1.0\n[morphology]\nparents = [-1, 0]\nncomp = 2\n";
 
 #[test]
 fn errors_name_the_entry_and_the_problem() {
-    let e = parse_err("[simulation]\ndt = 0.025\nt_max = 1.0\ndtt = 3\n[morphology]\nparents=[-1]\nncomp=1\n");
+    let e = parse_err(
+        "[simulation]\ndt = 0.025\nt_max = 1.0\ndtt = 3\n[morphology]\nparents=[-1]\nncomp=1\n",
+    );
     assert!(e.contains("dtt"), "{e}");
     let e = parse_err(&format!("{HEAD}[[insert]]\nchannel = \"HX\"\n"));
-    assert!(e.contains("[[insert]] #1") && e.contains("HX") && e.contains("HH"), "{e}");
-    let e = parse_err(&format!("{HEAD}[[insert]]\nchannel = \"HH\"\n[[set]]\nHH_gNx = 0.1\n"));
-    assert!(e.contains("[[set]] #1") && e.contains("HH_gNx") && e.contains("HH_gNa"), "{e}");
-    let e = parse_err(&format!("{HEAD}[[set]]\nwhere = {{ branch = 7 }}\nradius = 1.0\n"));
+    assert!(
+        e.contains("[[insert]] #1") && e.contains("HX") && e.contains("HH"),
+        "{e}"
+    );
+    let e = parse_err(&format!(
+        "{HEAD}[[insert]]\nchannel = \"HH\"\n[[set]]\nHH_gNx = 0.1\n"
+    ));
+    assert!(
+        e.contains("[[set]] #1") && e.contains("HH_gNx") && e.contains("HH_gNa"),
+        "{e}"
+    );
+    let e = parse_err(&format!(
+        "{HEAD}[[set]]\nwhere = {{ branch = 7 }}\nradius = 1.0\n"
+    ));
     assert!(e.contains("branch index 7"), "{e}");
-    let e = parse_err(&format!("{HEAD}[[record]]\nwhere = {{ branch = 0, comp = 0 }}\nstate = \"HH_m\"\n"));
+    let e = parse_err(&format!(
+        "{HEAD}[[record]]\nwhere = {{ branch = 0, comp = 0 }}\nstate = \"HH_m\"\n"
+    ));
     assert!(e.contains("[[record]] #1") && e.contains("HH_m"), "{e}");
     let e = parse_err("[simulation]\ndt = -1\nt_max = 1.0\n[morphology]\nparents=[-1]\nncomp=1\n");
     assert!(e.contains("dt"), "{e}");
-    let e = parse_err(&format!("{HEAD}[[stimulus]]\nstep = {{ delay = 1, duration = 1, amplitude = 1 }}\nseries = [1.0]\n"));
+    let e = parse_err(&format!(
+        "{HEAD}[[stimulus]]\nstep = {{ delay = 1, duration = 1, amplitude = 1 }}\nseries = [1.0]\n"
+    ));
     assert!(e.contains("exactly one"), "{e}");
     match model_file::load("/nonexistent/model.toml") {
         Err(ModelFileError::Io(..)) => {}
@@ -63,7 +82,9 @@ fn errors_name_the_entry_and_the_problem() {
 
 #[test]
 fn swc_paths_are_relative_to_the_model_file_and_missing_files_are_named() {
-    let e = parse_err("[simulation]\ndt=0.025\nt_max=1\n[morphology]\nswc = \"missing.swc\"\nncomp = 1\n");
+    let e = parse_err(
+        "[simulation]\ndt=0.025\nt_max=1\n[morphology]\nswc = \"missing.swc\"\nncomp = 1\n",
+    );
     assert!(e.contains("missing.swc"), "{e}");
 }
 
@@ -72,7 +93,12 @@ fn the_binary_simulates_and_describes() {
     let exe = env!("CARGO_BIN_EXE_ruxley");
     let out = std::env::temp_dir().join(format!("ruxley_w1_{}.csv", std::process::id()));
     let status = Command::new(exe)
-        .args(["simulate", models_dir().join("w1.toml").to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "simulate",
+            models_dir().join("w1.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -82,7 +108,10 @@ fn the_binary_simulates_and_describes() {
     std::fs::remove_file(out).ok();
 
     let swc = data_path("morphologies/jaxley/tests_swc_files/morph_ca1_n120_single_point_soma.swc");
-    let info = Command::new(exe).args(["info", swc.to_str().unwrap(), "--ncomp", "8"]).output().unwrap();
+    let info = Command::new(exe)
+        .args(["info", swc.to_str().unwrap(), "--ncomp", "8"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(info.stdout).unwrap();
     assert!(text.contains("branches      154"), "{text}");
     assert!(text.contains("compartments  1232"), "{text}");
@@ -90,7 +119,14 @@ fn the_binary_simulates_and_describes() {
     assert!(text.contains("total length  11872.38 um"), "{text}");
     assert!(text.contains("single point"), "{text}");
 
-    let bad = Command::new(exe).args(["info", "/nonexistent.swc"]).output().unwrap();
+    let bad = Command::new(exe)
+        .args(["info", "/nonexistent.swc"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8(bad.stderr).unwrap().contains("/nonexistent.swc"));
+    assert!(
+        String::from_utf8(bad.stderr)
+            .unwrap()
+            .contains("/nonexistent.swc")
+    );
 }

@@ -113,7 +113,9 @@ impl<'a> Stepper<'a> {
         }
         let check = |comp: usize| {
             if comp >= layout.n_comps() {
-                Err(SimError::Input(format!("stimulus or clamp at compartment {comp}, which does not exist")))
+                Err(SimError::Input(format!(
+                    "stimulus or clamp at compartment {comp}, which does not exist"
+                )))
             } else {
                 Ok(layout.node_of_comp()[comp] as usize)
             }
@@ -127,10 +129,27 @@ impl<'a> Stepper<'a> {
         for c in layout.clamps() {
             c.voltage.validate(true).map_err(SimError::Input)?;
             let node = check(c.comp)?;
-            let children = (0..n).filter(|&j| layout.parent()[j] as usize == node).collect();
-            clamps.push(ClampDrive { node, children, command: c.voltage.sample(&grid, f64::NAN) });
+            let children = (0..n)
+                .filter(|&j| layout.parent()[j] as usize == node)
+                .collect();
+            clamps.push(ClampDrive {
+                node,
+                children,
+                command: c.voltage.sample(&grid, f64::NAN),
+            });
         }
-        Ok(Self { layout, params, grid, scheme, cap, g_axial, g_sum, area_abs, stim, clamps })
+        Ok(Self {
+            layout,
+            params,
+            grid,
+            scheme,
+            cap,
+            g_axial,
+            g_sum,
+            area_abs,
+            stim,
+            clamps,
+        })
     }
 
     /// The time grid.
@@ -139,7 +158,11 @@ impl<'a> Stepper<'a> {
     }
 
     fn env<'v>(&self, v: &'v [f64]) -> ChannelEnv<'v> {
-        ChannelEnv { v, dt: self.grid.dt(), celsius: self.layout.celsius() }
+        ChannelEnv {
+            v,
+            dt: self.grid.dt(),
+            celsius: self.layout.celsius(),
+        }
     }
 
     /// Buffers for [`Stepper::step`].
@@ -184,7 +207,8 @@ impl<'a> Stepper<'a> {
             }
             let mut s = vec![0.0; ns * rows];
             let params = Columns::new(&values[ml.params.clone()], rows);
-            ml.channel.init_states(&self.env(mv), params, ColumnsMut::new(&mut s, rows));
+            ml.channel
+                .init_states(&self.env(mv), params, ColumnsMut::new(&mut s, rows));
             for (x, &given) in s.iter_mut().zip(&values[ml.init_states.clone()]) {
                 if !given.is_nan() {
                     *x = given;
@@ -213,12 +237,18 @@ impl<'a> Stepper<'a> {
             for (r, &node) in ml.nodes.iter().enumerate() {
                 mv[r] = state.v[node as usize];
             }
-            let env = ChannelEnv { v: mv, dt: self.grid.dt(), celsius: self.layout.celsius() };
+            let env = ChannelEnv {
+                v: mv,
+                dt: self.grid.dt(),
+                celsius: self.layout.celsius(),
+            };
             let params = Columns::new(&values[ml.params.clone()], rows);
             let s = &mut state.mech[m];
-            ml.channel.advance_states(&env, params, ColumnsMut::new(s, rows));
+            ml.channel
+                .advance_states(&env, params, ColumnsMut::new(s, rows));
             let (mi, mg) = (&mut ws.mech_i[m], &mut ws.mech_g[m]);
-            ml.channel.current(&env, params, Columns::new(s, rows), mi, mg);
+            ml.channel
+                .current(&env, params, Columns::new(s, rows), mi, mg);
             for (r, &node) in ml.nodes.iter().enumerate() {
                 let node = node as usize;
                 let a = self.area_abs[node];
@@ -310,7 +340,11 @@ impl<'a> Stepper<'a> {
     pub fn probe(&self, probe: &Probe, state: &State, ws: &Workspace) -> f64 {
         match probe.source {
             Source::Voltage { node } => state.v[node as usize],
-            Source::State { mech, state: s, row } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
+            Source::State {
+                mech,
+                state: s,
+                row,
+            } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
             Source::Current { mech, row } => ws.mech_i[mech][row],
         }
     }

@@ -34,7 +34,10 @@ pub fn w1_with(t_max: f64, duration: f64) -> Result<Workload, ModelError> {
     finish(&mut m)?;
     m.comp(0).stimulate(Waveform::step(1.0, duration, 0.1))?;
     m.comp(0).record_as("v", "soma")?;
-    Ok(Workload { model: m, options: RunOptions::new(0.025, t_max) })
+    Ok(Workload {
+        model: m,
+        options: RunOptions::new(0.025, t_max),
+    })
 }
 
 /// W1 as in the anchors: 20 ms.
@@ -74,11 +77,21 @@ pub fn w2() -> Result<Workload, ModelError> {
         m.branch(b).set("radius", radii[b])?;
     }
     finish(&mut m)?;
-    m.branch(0).comp(0).stimulate(Waveform::step(1.0, 45.0, 0.5))?;
-    for (label, b, c) in [("soma", 0, 0), ("b2_c2", 2, 2), ("b14_c3", 14, 3), ("b30_c3", 30, 3)] {
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(1.0, 45.0, 0.5))?;
+    for (label, b, c) in [
+        ("soma", 0, 0),
+        ("b2_c2", 2, 2),
+        ("b14_c3", 14, 3),
+        ("b30_c3", 30, 3),
+    ] {
         m.branch(b).comp(c).record_as("v", label)?;
     }
-    Ok(Workload { model: m, options: RunOptions::new(0.025, 50.0) })
+    Ok(Workload {
+        model: m,
+        options: RunOptions::new(0.025, 50.0),
+    })
 }
 
 /// The W3 morphology file.
@@ -92,9 +105,19 @@ pub fn w3_swc() -> std::path::PathBuf {
 pub fn w3() -> Result<Workload, ModelError> {
     let mut m = Model::from_swc_file(w3_swc(), &SwcImport::new(8))?;
     finish(&mut m)?;
-    m.branch(0).comp(0).stimulate(Waveform::step(1.0, 95.0, 1.0))?;
-    for (label, b, c) in [("soma", 0, 0), ("b10_c4", 10, 4), ("b60_c4", 60, 4), ("b120_c7", 120, 7)] {
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(1.0, 95.0, 1.0))?;
+    for (label, b, c) in [
+        ("soma", 0, 0),
+        ("b10_c4", 10, 4),
+        ("b60_c4", 60, 4),
+        ("b120_c7", 120, 7),
+    ] {
         m.branch(b).comp(c).record_as("v", label)?;
     }
-    Ok(Workload { model: m, options: RunOptions::new(0.025, 100.0) })
+    Ok(Workload {
+        model: m,
+        options: RunOptions::new(0.025, 100.0),
+    })
 }

@@ -30,11 +30,17 @@ fn a_batch_equals_separate_runs_and_runs_in_parallel_deterministically() {
         p.set("HH_gK", 0.036 / f).unwrap();
         sets.push(p);
     }
-    let par = CpuBackend::new().simulate(&layout, Batch::params(&sets), &w.options).unwrap();
-    let seq = CpuBackend::sequential().simulate(&layout, Batch::params(&sets), &w.options).unwrap();
+    let par = CpuBackend::new()
+        .simulate(&layout, Batch::params(&sets), &w.options)
+        .unwrap();
+    let seq = CpuBackend::sequential()
+        .simulate(&layout, Batch::params(&sets), &w.options)
+        .unwrap();
     assert_eq!(par, seq);
     for (k, p) in sets.iter().enumerate() {
-        let one = CpuBackend::new().simulate(&layout, Batch::params(std::slice::from_ref(p)), &w.options).unwrap();
+        let one = CpuBackend::new()
+            .simulate(&layout, Batch::params(std::slice::from_ref(p)), &w.options)
+            .unwrap();
         assert_eq!(one[0], par[k]);
     }
     assert_ne!(par[0], par[5]);
@@ -44,10 +50,22 @@ fn a_batch_equals_separate_runs_and_runs_in_parallel_deterministically() {
 fn stimulus_sets_pair_with_parameter_sets() {
     let w = w1().unwrap();
     let layout = w.model.build().unwrap();
-    let stim = |amp: f64| vec![Stimulus { comp: 0, current: Waveform::step(1.0, 18.0, amp) }];
+    let stim = |amp: f64| {
+        vec![Stimulus {
+            comp: 0,
+            current: Waveform::step(1.0, 18.0, amp),
+        }]
+    };
     let stimuli = vec![stim(0.0), stim(0.1)];
     let runs = CpuBackend::new()
-        .simulate(&layout, Batch { params: &[], stimuli: &stimuli }, &w.options)
+        .simulate(
+            &layout,
+            Batch {
+                params: &[],
+                stimuli: &stimuli,
+            },
+            &w.options,
+        )
         .unwrap();
     let quiet = runs[0].get("v_soma_mV").unwrap();
     // Without input the cell relaxes near -65 mV (HH's rest is -64.997 mV) and never fires.
@@ -55,7 +73,14 @@ fn stimulus_sets_pair_with_parameter_sets() {
     let reference = ruxley::simulate(&w.model, &w.options).unwrap();
     assert_eq!(runs[1], reference);
     let three = vec![layout.parameters().clone(); 3];
-    let err = CpuBackend::new().simulate(&layout, Batch { params: &three, stimuli: &stimuli }, &w.options);
+    let err = CpuBackend::new().simulate(
+        &layout,
+        Batch {
+            params: &three,
+            stimuli: &stimuli,
+        },
+        &w.options,
+    );
     assert!(matches!(err, Err(SimError::Batch(_))));
 }
 
@@ -65,7 +90,9 @@ fn a_series_stimulus_equals_the_same_step() {
     let mut m = w.model.clone();
     m.clear_stimuli();
     let n = 800;
-    let series: Vec<f64> = (0..n).map(|k| if (40..760).contains(&k) { 0.1 } else { 0.0 }).collect();
+    let series: Vec<f64> = (0..n)
+        .map(|k| if (40..760).contains(&k) { 0.1 } else { 0.0 })
+        .collect();
     m.comp(0).stimulate(Waveform::Series(series)).unwrap();
     let a = ruxley::simulate(&m, &w.options).unwrap();
     let b = ruxley::simulate(&w.model, &w.options).unwrap();
@@ -75,7 +102,10 @@ fn a_series_stimulus_equals_the_same_step() {
 #[test]
 fn a_clamped_compartment_follows_its_command_and_drives_its_neighbours() {
     let mut m = ball_and_stick();
-    m.branch(1).comp(2).clamp(Waveform::step(2.0, 3.0, 0.0)).unwrap();
+    m.branch(1)
+        .comp(2)
+        .clamp(Waveform::step(2.0, 3.0, 0.0))
+        .unwrap();
     m.branch(1).comp(2).record_as("v", "clamped").unwrap();
     m.branch(1).comp(3).record_as("v", "next").unwrap();
     m.branch(0).comp(0).record_as("v", "soma").unwrap();
@@ -86,7 +116,11 @@ fn a_clamped_compartment_follows_its_command_and_drives_its_neighbours() {
         assert!(v[81..=200].iter().all(|&x| x.abs() < 1e-12), "{scheme:?}");
         assert!((v[80] + 65.0).abs() < 1.0, "free before the clamp");
         let next = t.get("v_next_mV").unwrap();
-        assert!(next[200] > -40.0, "the neighbour is pulled up ({})", next[200]);
+        assert!(
+            next[200] > -40.0,
+            "the neighbour is pulled up ({})",
+            next[200]
+        );
         assert!(t.get("v_soma_mV").unwrap()[200] > -64.0);
         assert!(v[202] < -0.5, "free after the clamp");
     }
@@ -95,16 +129,29 @@ fn a_clamped_compartment_follows_its_command_and_drives_its_neighbours() {
 #[test]
 fn states_and_currents_are_recorded() {
     let mut m = ball_and_stick();
-    m.branch(0).comp(0).stimulate(Waveform::step(0.5, 2.0, 0.3)).unwrap();
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(0.5, 2.0, 0.3))
+        .unwrap();
     m.branch(0).comp(0).record("HH_m").unwrap();
     m.branch(0).comp(0).record("i_HH").unwrap();
     m.branch(0).comp(0).record("v").unwrap();
     let t = ruxley::simulate(&m, &RunOptions::new(0.025, 3.0)).unwrap();
     assert_eq!(t.names(), &["HH_m_b0_c0", "i_HH_b0_c0", "v_b0_c0_mV"]);
     let mss = t.get("HH_m_b0_c0").unwrap();
-    assert!((mss[0] - 0.052932).abs() < 1e-5, "m starts at its steady state: {}", mss[0]);
-    assert!(mss.iter().cloned().fold(0.0, f64::max) > 0.5, "m opens during the spike");
-    assert!(t.get("i_HH_b0_c0").unwrap()[0].abs() < 1e-3, "near rest the net current is small");
+    assert!(
+        (mss[0] - 0.052932).abs() < 1e-5,
+        "m starts at its steady state: {}",
+        mss[0]
+    );
+    assert!(
+        mss.iter().cloned().fold(0.0, f64::max) > 0.5,
+        "m opens during the spike"
+    );
+    assert!(
+        t.get("i_HH_b0_c0").unwrap()[0].abs() < 1e-3,
+        "near rest the net current is small"
+    );
     let err = m.branch(1).comp(0).record("Leak_gLeak").unwrap_err();
     assert!(err.to_string().contains("HH_m"), "{err}");
 }
@@ -123,27 +170,59 @@ fn bad_inputs_are_clear_errors() {
     let w = w1().unwrap();
     let layout = w.model.build().unwrap();
     let cpu = CpuBackend::new();
-    for (dt, t_max) in [(0.0, 1.0), (-0.1, 1.0), (f64::NAN, 1.0), (0.025, -1.0), (0.025, f64::INFINITY)] {
-        let err = cpu.simulate(&layout, Batch::single(), &RunOptions::new(dt, t_max)).unwrap_err();
+    for (dt, t_max) in [
+        (0.0, 1.0),
+        (-0.1, 1.0),
+        (f64::NAN, 1.0),
+        (0.025, -1.0),
+        (0.025, f64::INFINITY),
+    ] {
+        let err = cpu
+            .simulate(&layout, Batch::single(), &RunOptions::new(dt, t_max))
+            .unwrap_err();
         assert!(matches!(err, SimError::Time(_)), "{dt} {t_max}: {err}");
     }
     let mut p = layout.parameters().clone();
     p.set("HH_gNa", f64::NAN).unwrap();
-    let err = cpu.simulate(&layout, Batch::params(&[p]), &w.options).unwrap_err().to_string();
-    assert!(err.contains("HH_gNa") && err.contains("branch 0 compartment 0"), "{err}");
+    let err = cpu
+        .simulate(&layout, Batch::params(&[p]), &w.options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HH_gNa") && err.contains("branch 0 compartment 0"),
+        "{err}"
+    );
     let mut p = layout.parameters().clone();
     p.set("axial_resistivity", 0.0).unwrap();
-    assert!(cpu.simulate(&layout, Batch::params(&[p]), &w.options).is_err());
+    assert!(
+        cpu.simulate(&layout, Batch::params(&[p]), &w.options)
+            .is_err()
+    );
     let mut m = w.model.clone();
-    assert!(m.set("HH_gXX", 1.0).unwrap_err().to_string().contains("HH_gNa"));
+    assert!(
+        m.set("HH_gXX", 1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("HH_gNa")
+    );
     assert!(m.set("radius", -1.0).is_err());
     assert!(m.set("v", f64::NAN).is_err());
-    assert!(m.branch(3).set("v", 1.0).unwrap_err().to_string().contains("branch index 3"));
+    assert!(
+        m.branch(3)
+            .set("v", 1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("branch index 3")
+    );
     assert!(m.branch(0).comp(1).set("v", 1.0).is_err());
     assert!(m.branch(0).loc(1.5).set("v", 1.0).is_err());
     assert!(m.group("apical").set("v", 1.0).is_err());
     assert!(m.comp(0).stimulate(Waveform::step(1.0, -1.0, 0.1)).is_err());
-    assert!(m.comp(0).stimulate(Waveform::Series(vec![0.0, f64::INFINITY])).is_err());
+    assert!(
+        m.comp(0)
+            .stimulate(Waveform::Series(vec![0.0, f64::INFINITY]))
+            .is_err()
+    );
 }
 
 #[test]
@@ -151,11 +230,16 @@ fn a_blow_up_names_the_step_time_and_compartment() {
     let mut m = ball_and_stick();
     let mut series = vec![0.0; 40];
     series[10] = 1e306;
-    m.branch(1).comp(4).stimulate(Waveform::Series(series)).unwrap();
+    m.branch(1)
+        .comp(4)
+        .stimulate(Waveform::Series(series))
+        .unwrap();
     m.branch(0).comp(0).record("v").unwrap();
     let err = ruxley::simulate(&m, &RunOptions::new(0.025, 1.0)).unwrap_err();
     match err {
-        ruxley::Error::Sim(SimError::Unstable { step, time, site, .. }) => {
+        ruxley::Error::Sim(SimError::Unstable {
+            step, time, site, ..
+        }) => {
             assert_eq!(step, 10);
             assert!((time - 0.025 * (step + 1) as f64).abs() < 1e-12);
             assert_eq!(site.0, 0);
@@ -171,14 +255,27 @@ fn a_nan_voltage_is_reported_where_it_appears() {
     m.branch(0).comp(0).record("v").unwrap();
     let layout = m.build().unwrap();
     let grid = ruxley::core::TimeGrid::new(0.025, 1.0).unwrap();
-    let stepper = Stepper::new(&layout, layout.parameters(), &[], grid, Scheme::BackwardEuler).unwrap();
+    let stepper = Stepper::new(
+        &layout,
+        layout.parameters(),
+        &[],
+        grid,
+        Scheme::BackwardEuler,
+    )
+    .unwrap();
     let mut ws = stepper.workspace();
     let mut state = stepper.init(&mut ws);
     assert!(stepper.check_stable(0, &state, 0).is_ok());
     let node = layout.node_of_comp()[3] as usize;
     state.v[node] = f64::NAN;
     match stepper.check_stable(4, &state, 2) {
-        Err(SimError::Unstable { member: 2, step: 4, site: (0, 1, 2), value, .. }) => assert!(value.is_nan()),
+        Err(SimError::Unstable {
+            member: 2,
+            step: 4,
+            site: (0, 1, 2),
+            value,
+            ..
+        }) => assert!(value.is_nan()),
         other => panic!("{other:?}"),
     }
 }

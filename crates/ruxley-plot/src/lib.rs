@@ -1,0 +1,104 @@
+//! SVG line plots of traces, for examples and reports.
+
+#![warn(missing_docs)]
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+/// One line: a label, x values and y values.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// x values.
+    pub x: &'a [f64],
+    /// y values (as many as x).
+    pub y: &'a [f64],
+}
+
+/// A figure: a title, axis labels and stacked panels of lines.
+#[derive(Debug, Clone)]
+pub struct Figure<'a> {
+    /// Title of the whole figure.
+    pub title: &'a str,
+    /// x-axis label (shared).
+    pub x_label: &'a str,
+    /// Panels from top to bottom: (y-axis label, lines).
+    pub panels: Vec<(&'a str, Vec<Series<'a>>)>,
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(23, 190, 207),
+];
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    (lo - pad, hi + pad)
+}
+
+/// Writes `figure` as an SVG file of `width` x `height` pixels.
+pub fn write_svg(
+    path: impl AsRef<Path>,
+    figure: &Figure,
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    let path = path.as_ref();
+    let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let root = root
+        .titled(figure.title, ("sans-serif", 20))
+        .map_err(|e| err(&e))?;
+    let areas = root.split_evenly((figure.panels.len().max(1), 1));
+    for (area, (y_label, lines)) in areas.iter().zip(&figure.panels) {
+        let (x0, x1) = range(lines.iter().flat_map(|s| s.x.iter().copied()));
+        let (y0, y1) = range(lines.iter().flat_map(|s| s.y.iter().copied()));
+        let mut chart = ChartBuilder::on(area)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(figure.x_label)
+            .y_desc(*y_label)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, s) in lines.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    s.x.iter().copied().zip(s.y.iter().copied()),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?
+                .label(s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
