@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use ruxley_channels::Channel;
-use ruxley_morph::{CompartmentGeometry, Morphology, Ncomp, Point, Swc, SwcOptions, TraceOptions};
+use ruxley_morph::{
+    CompartmentGeometry, DiscretizedBranch, Morphology, Ncomp, Point, Swc, SwcOptions, TraceOptions,
+};
 
 use crate::error::ModelError;
 use crate::stimulus::{Clamp, Recording, Stimulus};
@@ -163,17 +165,19 @@ impl Model {
     }
 
     /// One cell from compartmentalised branches (parents before children).
-    fn from_geometry(
-        branches: Vec<(
-            Option<usize>,
-            Option<i32>,
-            Vec<CompartmentGeometry>,
-            Vec<Point>,
-        )>,
-    ) -> Self {
+    fn from_geometry(branches: Vec<DiscretizedBranch>) -> Self {
         let mut m = Self::empty();
         let mut n_comps = 0;
-        for (b, (parent, kind, comps, points)) in branches.into_iter().enumerate() {
+        for (
+            b,
+            DiscretizedBranch {
+                parent,
+                kind,
+                comps,
+                points,
+            },
+        ) in branches.into_iter().enumerate()
+        {
             m.branches.push(BranchRecord {
                 cell: 0,
                 parent,
@@ -248,7 +252,12 @@ impl Model {
             parents
                 .iter()
                 .zip(ncomp)
-                .map(|(&p, &n)| (p, None, vec![cyl; n], Vec::new()))
+                .map(|(&parent, &n)| DiscretizedBranch {
+                    parent,
+                    kind: None,
+                    comps: vec![cyl; n],
+                    points: Vec::new(),
+                })
                 .collect(),
         ))
     }
@@ -262,12 +271,7 @@ impl Model {
     /// (`soma`, `axon`, `basal`, `apical`, `custom<k>`, `undefined`).
     pub fn from_morphology(morph: &Morphology, ncomp: &Ncomp) -> Result<Self, ModelError> {
         let branches = morph.discretize(ncomp)?;
-        let mut m = Self::from_geometry(
-            branches
-                .into_iter()
-                .map(|b| (b.parent, b.kind, b.comps, b.points))
-                .collect(),
-        );
+        let mut m = Self::from_geometry(branches);
         for c in 0..m.comps.len() {
             if let Some(kind) = m.branches[m.comps[c].branch].kind {
                 let n = m.comps.len();

@@ -57,7 +57,7 @@ pub struct Columns<'a> {
 impl<'a> Columns<'a> {
     /// Wraps `data`, which must hold a whole number of columns of `len`.
     pub fn new(data: &'a [f64], len: usize) -> Self {
-        assert!(len == 0 && data.is_empty() || len > 0 && data.len() % len == 0);
+        assert!(len == 0 && data.is_empty() || len > 0 && data.len().is_multiple_of(len));
         Self { data, len }
     }
 
@@ -94,7 +94,7 @@ pub struct ColumnsMut<'a> {
 impl<'a> ColumnsMut<'a> {
     /// Wraps `data`, which must hold a whole number of columns of `len`.
     pub fn new(data: &'a mut [f64], len: usize) -> Self {
-        assert!(len == 0 && data.is_empty() || len > 0 && data.len() % len == 0);
+        assert!(len == 0 && data.is_empty() || len > 0 && data.len().is_multiple_of(len));
         Self { data, len }
     }
 

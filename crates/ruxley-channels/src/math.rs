@@ -45,8 +45,8 @@ mod tests {
 
     #[test]
     fn exp_euler_solves_the_linear_gate_equation_exactly() {
-        let (x0, inf, tau, dt) = (0.1, 0.7, 3.0, 0.5);
-        let exact = inf + (x0 - inf) * (-dt / tau as f64).exp();
+        let (x0, inf, tau, dt): (f64, f64, f64, f64) = (0.1, 0.7, 3.0, 0.5);
+        let exact = inf + (x0 - inf) * (-dt / tau).exp();
         assert!((exp_euler(x0, inf, dt / tau) - exact).abs() < 1e-15);
     }
 }
