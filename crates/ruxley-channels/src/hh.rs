@@ -1,7 +1,7 @@
 //! The Hodgkin-Huxley squid axon channel, exactly as NEURON's `hh`.
 
 use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
-use crate::math::{exp_euler, q10_factor, vtrap};
+use crate::math::{exp, exp_euler, q10_factor, vtrap_from_exp};
 
 /// Hodgkin-Huxley sodium, potassium and leak currents (NEURON's `hh`).
 ///
@@ -68,16 +68,76 @@ const STATES: [StateSpec; 3] = [
 ];
 
 /// Steady states and total rates alpha + beta (1/ms) of m, h, n at v.
+///
+/// The six exponentials of the rate functions are computed from two:
+/// exp(-(v+40)/10) and exp(-(v+55)/10) are exp(-(v+35)/10) times a constant,
+/// and exp(-(v+65)/20) is exp(-(v+65)/80) to the fourth power. Divisions by
+/// constants are multiplications by their reciprocals, and the three steady
+/// states share one division. These change results by a few ulp only.
 #[inline(always)]
 pub(crate) fn hh_rates(v: f64) -> [(f64, f64); 3] {
-    let am = 0.1 * vtrap(-(v + 40.0), 10.0);
-    let bm = 4.0 * (-(v + 65.0) / 18.0).exp();
-    let ah = 0.07 * (-(v + 65.0) / 20.0).exp();
-    let bh = 1.0 / ((-(v + 35.0) / 10.0).exp() + 1.0);
-    let an = 0.01 * vtrap(-(v + 55.0), 10.0);
-    let bn = 0.125 * (-(v + 65.0) / 80.0).exp();
+    const E_MINUS_HALF: f64 = 0.606_530_659_712_633_4; // exp(-0.5)
+    const E_MINUS_2: f64 = 0.135_335_283_236_612_7; // exp(-2)
+    let e35 = exp(-(v + 35.0) * 0.1);
+    let e80 = exp(-(v + 65.0) * (1.0 / 80.0));
+    let e20 = (e80 * e80) * (e80 * e80);
+    let am = 0.1 * vtrap_from_exp(-(v + 40.0), 10.0, e35 * E_MINUS_HALF);
+    let bm = 4.0 * exp(-(v + 65.0) * (1.0 / 18.0));
+    let ah = 0.07 * e20;
+    let bh = 1.0 / (e35 + 1.0);
+    let an = 0.01 * vtrap_from_exp(-(v + 55.0), 10.0, e35 * E_MINUS_2);
+    let bn = 0.125 * e80;
     let (sm, sh, sn) = (am + bm, ah + bh, an + bn);
-    [(am / sm, sm), (ah / sh, sh), (an / sn, sn)]
+    // One division for three reciprocals (all rates are positive).
+    let inv = 1.0 / (sm * sh * sn);
+    [
+        (am * (sh * sn * inv), sm),
+        (ah * (sm * sn * inv), sh),
+        (an * (sm * sh * inv), sn),
+    ]
+}
+
+ruxley_core::multiversion! {
+    fn init_kernel(v: &[f64], m: &mut [f64], h: &mut [f64], n: &mut [f64]) {
+        let len = v.len();
+        let (m, h, n) = (&mut m[..len], &mut h[..len], &mut n[..len]);
+        for k in 0..len {
+            let [(mi, _), (hi, _), (ni, _)] = hh_rates(v[k]);
+            m[k] = mi;
+            h[k] = hi;
+            n[k] = ni;
+        }
+    }
+}
+
+ruxley_core::multiversion! {
+    fn advance_kernel(v: &[f64], dtq: f64, m: &mut [f64], h: &mut [f64], n: &mut [f64]) {
+        let len = v.len();
+        let (m, h, n) = (&mut m[..len], &mut h[..len], &mut n[..len]);
+        for k in 0..len {
+            let [(mi, ms), (hi, hs), (ni, ns)] = hh_rates(v[k]);
+            m[k] = exp_euler(m[k], mi, dtq * ms);
+            h[k] = exp_euler(h[k], hi, dtq * hs);
+            n[k] = exp_euler(n[k], ni, dtq * ns);
+        }
+    }
+}
+
+ruxley_core::multiversion! {
+    fn current_kernel(v: &[f64], p: [&[f64]; 6], s: [&[f64]; 3], i: &mut [f64], di_dv: &mut [f64]) {
+        let len = v.len();
+        let [gna, gk, gl, ena, ek, el] = p.map(|c| &c[..len]);
+        let [m, h, n] = s.map(|c| &c[..len]);
+        let (i, di_dv) = (&mut i[..len], &mut di_dv[..len]);
+        for k in 0..len {
+            let m3h = m[k] * m[k] * m[k] * h[k];
+            let n2 = n[k] * n[k];
+            let g_na = gna[k] * m3h;
+            let g_k = gk[k] * n2 * n2;
+            i[k] = g_na * (v[k] - ena[k]) + g_k * (v[k] - ek[k]) + gl[k] * (v[k] - el[k]);
+            di_dv[k] = g_na + g_k + gl[k];
+        }
+    }
 }
 
 impl Channel for Hh {
@@ -95,23 +155,13 @@ impl Channel for Hh {
 
     fn init_states(&self, env: &ChannelEnv, _params: Columns, mut states: ColumnsMut) {
         let [m, h, n] = states.split::<3>();
-        for (k, &v) in env.v.iter().enumerate() {
-            let [(mi, _), (hi, _), (ni, _)] = hh_rates(v);
-            m[k] = mi;
-            h[k] = hi;
-            n[k] = ni;
-        }
+        init_kernel(env.v, m, h, n);
     }
 
     fn advance_states(&self, env: &ChannelEnv, _params: Columns, mut states: ColumnsMut) {
         let dtq = env.dt * q10_factor(3.0, env.celsius, 6.3);
         let [m, h, n] = states.split::<3>();
-        for (k, &v) in env.v.iter().enumerate() {
-            let [(mi, ms), (hi, hs), (ni, ns)] = hh_rates(v);
-            m[k] = exp_euler(m[k], mi, dtq * ms);
-            h[k] = exp_euler(h[k], hi, dtq * hs);
-            n[k] = exp_euler(n[k], ni, dtq * ns);
-        }
+        advance_kernel(env.v, dtq, m, h, n);
     }
 
     fn current(
@@ -122,16 +172,7 @@ impl Channel for Hh {
         i: &mut [f64],
         di_dv: &mut [f64],
     ) {
-        let [gna, gk, gl, ena, ek, el] = params.split::<6>();
-        let [m, h, n] = states.split::<3>();
-        for (k, &v) in env.v.iter().enumerate() {
-            let m3h = m[k] * m[k] * m[k] * h[k];
-            let n2 = n[k] * n[k];
-            let g_na = gna[k] * m3h;
-            let g_k = gk[k] * n2 * n2;
-            i[k] = g_na * (v - ena[k]) + g_k * (v - ek[k]) + gl[k] * (v - el[k]);
-            di_dv[k] = g_na + g_k + gl[k];
-        }
+        current_kernel(env.v, params.split::<6>(), states.split::<3>(), i, di_dv);
     }
 
     fn clone_box(&self) -> Box<dyn Channel> {

@@ -1,15 +1,22 @@
-//! Numerical helpers shared by channel kernels.
+//! Numerical helpers shared by channel kernels. They are branch-free and
+//! call nothing, so that kernel loops over them vectorise.
+
+pub use ruxley_core::simd::exp;
 
 /// x / (exp(x/y) - 1), continued by its Taylor expansion y (1 - x/y/2) where
 /// |x/y| < 1e-6 (NEURON's guard against the 0/0 at x = 0).
 #[inline(always)]
 pub fn vtrap(x: f64, y: f64) -> f64 {
-    let u = x / y;
-    if u.abs() < 1e-6 {
-        y * (1.0 - 0.5 * u)
-    } else {
-        x / (u.exp() - 1.0)
-    }
+    vtrap_from_exp(x, y, exp(x * (1.0 / y)))
+}
+
+/// [`vtrap`] given `exp_u` = exp(x/y), for kernels that share exponentials.
+#[inline(always)]
+pub fn vtrap_from_exp(x: f64, y: f64, exp_u: f64) -> f64 {
+    let u = x * (1.0 / y);
+    let taylor = y * (1.0 - 0.5 * u);
+    let exact = x / (exp_u - 1.0);
+    if u.abs() < 1e-6 { taylor } else { exact }
 }
 
 /// One exponential-Euler step of a gate dx/dt = (x_inf - x) / tau over dt,
@@ -17,7 +24,7 @@ pub fn vtrap(x: f64, y: f64) -> f64 {
 /// `dt_over_tau` is dt / tau.
 #[inline(always)]
 pub fn exp_euler(x: f64, x_inf: f64, dt_over_tau: f64) -> f64 {
-    x + (1.0 - (-dt_over_tau).exp()) * (x_inf - x)
+    x + (1.0 - exp(-dt_over_tau)) * (x_inf - x)
 }
 
 /// The Q10 temperature factor q10^((celsius - reference)/10).
@@ -40,7 +47,7 @@ mod tests {
             assert!((vtrap(0.0, y) - y).abs() == 0.0);
         }
         // Far from zero it is the plain formula.
-        assert_eq!(vtrap(25.0, 10.0), 25.0 / (2.5f64.exp() - 1.0));
+        assert_eq!(vtrap(25.0, 10.0), 25.0 / (exp(2.5) - 1.0));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 
 use ruxley_cell::NONE;
 
-/// Solves A x = b in place (`b` becomes x; `d` is overwritten).
+/// Solves A x = b in place (`b` becomes x; `d` is overwritten by the
+/// reciprocals of the eliminated diagonal).
 ///
 /// `parent[i]` is the parent of node i ([`NONE`] for a root) and must be
 /// smaller than i; `g[i]` is the coupling of node i to its parent.
@@ -15,22 +16,21 @@ pub fn solve_tree(parent: &[u32], g: &[f64], d: &mut [f64], b: &mut [f64]) {
     let n = parent.len();
     assert!(g.len() == n && d.len() == n && b.len() == n);
     for i in (0..n).rev() {
+        let inv = 1.0 / d[i];
+        d[i] = inv;
         let p = parent[i];
         if p != NONE {
             let p = p as usize;
             debug_assert!(p < i);
-            let f = g[i] / d[i];
+            let f = g[i] * inv;
             d[p] -= f * g[i];
             b[p] += f * b[i];
         }
     }
     for i in 0..n {
         let p = parent[i];
-        b[i] = if p == NONE {
-            b[i] / d[i]
-        } else {
-            (b[i] + g[i] * b[p as usize]) / d[i]
-        };
+        let coupled = if p == NONE { 0.0 } else { g[i] * b[p as usize] };
+        b[i] = (b[i] + coupled) * d[i];
     }
 }
 

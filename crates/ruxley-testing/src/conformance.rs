@@ -36,7 +36,10 @@ pub fn deviation_from(
 /// returns (workload, scheme, deviation) rows and panics above `tolerance` mV.
 pub fn check_anchor_traces(backend: &dyn Backend, tolerance: f64) -> Vec<(String, Scheme, f64)> {
     let mut rows = Vec::new();
-    let cases = [("w1", crate::workloads::w1()), ("w2", crate::workloads::w2())];
+    let cases = [
+        ("w1", crate::workloads::w1()),
+        ("w2", crate::workloads::w2()),
+    ];
     for (name, workload) in cases {
         let workload = workload.expect("workload builds");
         for (scheme, variant) in [

@@ -1,0 +1,66 @@
+//! Shared set-up of the benchmarks: the anchor workloads, lowered.
+
+#![warn(missing_docs)]
+
+use ruxley::{Layout, RunOptions};
+use ruxley_testing::workloads::{self, Workload};
+
+/// A lowered workload with its size.
+pub struct Prepared {
+    /// The layout.
+    pub layout: Layout,
+    /// dt, t_max, scheme.
+    pub options: RunOptions,
+    /// Compartments x steps of one run.
+    pub comp_steps: u64,
+}
+
+/// Lowers a workload.
+pub fn prepare(w: Workload) -> Prepared {
+    let layout = w.model.build().expect("workload builds");
+    let steps = w.options.grid().expect("valid grid").n_steps() as u64;
+    Prepared {
+        comp_steps: layout.n_comps() as u64 * steps,
+        layout,
+        options: w.options,
+    }
+}
+
+/// W1-long: one compartment, 40,000 steps (1 s).
+pub fn w1_long() -> Prepared {
+    prepare(workloads::w1_with(1000.0, 998.0).expect("W1 builds"))
+}
+
+/// W2: 124 compartments, 2,000 steps.
+pub fn w2() -> Prepared {
+    prepare(workloads::w2().expect("W2 builds"))
+}
+
+/// W3: 1,232 compartments, 4,000 steps.
+pub fn w3() -> Prepared {
+    prepare(workloads::w3().expect("W3 builds"))
+}
+
+/// W5: the 100 parameter sets of the anchors, (gNa, gK, gLeak) scaled by
+/// U(0.8, 1.2) each. The anchors drew them with numpy's generator (seed 0);
+/// these come from a fixed SplitMix64 stream: same distribution and cost.
+pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..100)
+        .map(|_| {
+            let mut p = layout.parameters().clone();
+            for (name, base) in [("HH_gNa", 0.12), ("HH_gK", 0.036), ("HH_gLeak", 0.0003)] {
+                p.set(name, base * uniform()).expect("HH parameters exist");
+            }
+            p
+        })
+        .collect()
+}
