@@ -125,10 +125,19 @@ impl Morphology {
                     }
                 };
                 let n = check_ncomp(b, n)?;
-                let comps = split_equal_length(&branch.points, n)
+                let comps: Vec<_> = split_equal_length(&branch.points, n)
                     .iter()
                     .map(|piece| compartment_geometry(piece, length / n as f64, n))
                     .collect();
+                let finite = |c: &CompartmentGeometry| {
+                    [c.length, c.radius, c.area, c.volume, c.load_in, c.load_out]
+                        .iter()
+                        .all(|x| x.is_finite() && *x > 0.0)
+                };
+                if !comps.iter().all(finite) {
+                    let sample = branch.sample_ids.first().copied().unwrap_or(-1);
+                    return Err(MorphError::Degenerate { branch: b, sample });
+                }
                 Ok(DiscretizedBranch {
                     parent: branch.parent,
                     kind: Some(branch.kind),

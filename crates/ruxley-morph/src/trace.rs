@@ -62,6 +62,13 @@ pub enum MorphError {
     InvalidOption(String),
     /// A per-branch list has the wrong length or a bad entry.
     InvalidNcomp(String),
+    /// A branch's geometry is not finite (coordinates or radii too large).
+    Degenerate {
+        /// The branch.
+        branch: usize,
+        /// The first SWC sample of the branch.
+        sample: i64,
+    },
 }
 
 impl fmt::Display for MorphError {
@@ -72,6 +79,10 @@ impl fmt::Display for MorphError {
                 "line {line}: sample {id} has radius 0; set min_radius to read this file"
             ),
             Self::InvalidOption(m) | Self::InvalidNcomp(m) => write!(f, "{m}"),
+            Self::Degenerate { branch, sample } => write!(
+                f,
+                "branch {branch} (from sample {sample}) has non-finite geometry: coordinates or radii are too large"
+            ),
         }
     }
 }

@@ -10,7 +10,10 @@ fn book_includes_and_chapters_resolve() {
     let mut chapters = 0;
     for part in summary.split("](").skip(1) {
         let file = &part[..part.find(')').expect("closing parenthesis")];
-        assert!(src.join(file).is_file(), "SUMMARY.md names missing chapter {file}");
+        assert!(
+            src.join(file).is_file(),
+            "SUMMARY.md names missing chapter {file}"
+        );
         chapters += 1;
     }
     assert!(chapters >= 8);
@@ -29,7 +32,8 @@ fn book_includes_and_chapters_resolve() {
                 .unwrap_or_else(|_| panic!("{}: include of missing {file}", path.display()));
             if let Some(a) = anchor {
                 assert!(
-                    content.contains(&format!("ANCHOR: {a}")) && content.contains(&format!("ANCHOR_END: {a}")),
+                    content.contains(&format!("ANCHOR: {a}"))
+                        && content.contains(&format!("ANCHOR_END: {a}")),
                     "{}: anchor {a} missing in {file}",
                     path.display()
                 );
