@@ -179,6 +179,48 @@ pub trait Channel: Send + Sync + fmt::Debug {
         di_dv: &mut [f64],
     );
 
+    /// Reverse-mode derivative of [`Channel::init_states`]: adds to `cot_v`
+    /// and `cot_params` the cotangents of v and of the parameters, given the
+    /// cotangent `cot_states` of the initial states.
+    fn init_states_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        cot_states: Columns,
+        cot_v: &mut [f64],
+        cot_params: ColumnsMut,
+    );
+
+    /// Reverse-mode derivative of [`Channel::advance_states`]. `states` holds
+    /// the states before the step. On entry `cot_states` holds the cotangent
+    /// of the states after the step, on return that of the states before it;
+    /// the cotangents of v and of the parameters are added to `cot_v` and
+    /// `cot_params`.
+    fn advance_states_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot_v: &mut [f64],
+        cot_params: ColumnsMut,
+    );
+
+    /// Reverse-mode derivative of [`Channel::current`]: given the cotangents
+    /// of `i` and `di_dv`, adds those of v, the states and the parameters.
+    #[allow(clippy::too_many_arguments)]
+    fn current_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_v: &mut [f64],
+        cot_states: ColumnsMut,
+        cot_params: ColumnsMut,
+    );
+
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Channel>;
 }

@@ -1,7 +1,7 @@
 //! The Hodgkin-Huxley squid axon channel, exactly as NEURON's `hh`.
 
 use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
-use crate::math::{exp, exp_euler, q10_factor, vtrap_from_exp};
+use crate::math::{exp, exp_euler, q10_factor, vtrap_dx_from_exp, vtrap_from_exp};
 
 /// Hodgkin-Huxley sodium, potassium and leak currents (NEURON's `hh`).
 ///
@@ -97,6 +97,117 @@ pub(crate) fn hh_rates(v: f64) -> [(f64, f64); 3] {
     ]
 }
 
+/// For each gate: steady state, total rate s = alpha + beta, and their
+/// derivatives in v.
+#[inline(always)]
+pub(crate) fn hh_rates_dv(v: f64) -> [[f64; 4]; 3] {
+    const E_MINUS_HALF: f64 = 0.606_530_659_712_633_4;
+    const E_MINUS_2: f64 = 0.135_335_283_236_612_7;
+    let e35 = exp(-(v + 35.0) * 0.1);
+    let e80 = exp(-(v + 65.0) * (1.0 / 80.0));
+    let e20 = (e80 * e80) * (e80 * e80);
+    let (xm, em) = (-(v + 40.0), e35 * E_MINUS_HALF);
+    let (xn, en) = (-(v + 55.0), e35 * E_MINUS_2);
+    let am = 0.1 * vtrap_from_exp(xm, 10.0, em);
+    let dam = -0.1 * vtrap_dx_from_exp(xm, 10.0, em);
+    let bm = 4.0 * exp(-(v + 65.0) * (1.0 / 18.0));
+    let dbm = -bm * (1.0 / 18.0);
+    let ah = 0.07 * e20;
+    let dah = -ah * (1.0 / 20.0);
+    let bh = 1.0 / (e35 + 1.0);
+    let dbh = bh * bh * e35 * 0.1;
+    let an = 0.01 * vtrap_from_exp(xn, 10.0, en);
+    let dan = -0.01 * vtrap_dx_from_exp(xn, 10.0, en);
+    let bn = 0.125 * e80;
+    let dbn = -bn * (1.0 / 80.0);
+    let gate = |a: f64, da: f64, b: f64, db: f64| {
+        let s = a + b;
+        let ds = da + db;
+        let inf = a / s;
+        [inf, s, (da - inf * ds) / s, ds]
+    };
+    [gate(am, dam, bm, dbm), gate(ah, dah, bh, dbh), gate(an, dan, bn, dbn)]
+}
+
+ruxley_core::multiversion! {
+    fn init_vjp_kernel(v: &[f64], cs: [&[f64]; 3], cot_v: &mut [f64]) {
+        let len = v.len();
+        let cs = cs.map(|c| &c[..len]);
+        let cot_v = &mut cot_v[..len];
+        for k in 0..len {
+            let g = hh_rates_dv(v[k]);
+            cot_v[k] += cs[0][k] * g[0][2] + cs[1][k] * g[1][2] + cs[2][k] * g[2][2];
+        }
+    }
+}
+
+ruxley_core::multiversion! {
+    fn advance_vjp_kernel(v: &[f64], dtq: f64, s: [&[f64]; 3], cs: [&mut [f64]; 3], cot_v: &mut [f64]) {
+        let len = v.len();
+        let s = s.map(|c| &c[..len]);
+        let [c0, c1, c2] = cs;
+        let cs = [&mut c0[..len], &mut c1[..len], &mut c2[..len]];
+        let cot_v = &mut cot_v[..len];
+        for k in 0..len {
+            let g = hh_rates_dv(v[k]);
+            let mut dv = 0.0;
+            for j in 0..3 {
+                let [inf, rate, dinf, drate] = g[j];
+                let e = exp(-dtq * rate);
+                let x = s[j][k];
+                let c = cs[j][k];
+                // x' = x + (1 - E)(inf - x), E = exp(-dtq rate).
+                dv += c * ((1.0 - e) * dinf + (inf - x) * dtq * drate * e);
+                cs[j][k] = c * e;
+            }
+            cot_v[k] += dv;
+        }
+    }
+}
+
+ruxley_core::multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    fn current_vjp_kernel(
+        v: &[f64],
+        p: [&[f64]; 6],
+        s: [&[f64]; 3],
+        ci: &[f64],
+        cg: &[f64],
+        cot_v: &mut [f64],
+        cs: [&mut [f64]; 3],
+        cp: [&mut [f64]; 6],
+    ) {
+        let len = v.len();
+        let [gna, gk, gl, ena, ek, el] = p.map(|c| &c[..len]);
+        let [m, h, n] = s.map(|c| &c[..len]);
+        let (ci, cg, cot_v) = (&ci[..len], &cg[..len], &mut cot_v[..len]);
+        let [cm, ch, cn] = cs;
+        let (cm, ch, cn) = (&mut cm[..len], &mut ch[..len], &mut cn[..len]);
+        let [cgna, cgk, cgl, cena, cek, cel] = cp;
+        let (cgna, cgk, cgl) = (&mut cgna[..len], &mut cgk[..len], &mut cgl[..len]);
+        let (cena, cek, cel) = (&mut cena[..len], &mut cek[..len], &mut cel[..len]);
+        for k in 0..len {
+            let (dna, dk, dl) = (v[k] - ena[k], v[k] - ek[k], v[k] - el[k]);
+            let m2 = m[k] * m[k];
+            let m3h = m2 * m[k] * h[k];
+            let n3 = n[k] * n[k] * n[k];
+            let n4 = n3 * n[k];
+            // i = gNa m3h dNa + gK n4 dK + gL dL and di/dv = gNa m3h + gK n4 + gL.
+            let (wna, wk) = (ci[k] * dna + cg[k], ci[k] * dk + cg[k]);
+            cm[k] += wna * gna[k] * 3.0 * m2 * h[k];
+            ch[k] += wna * gna[k] * m2 * m[k];
+            cn[k] += wk * gk[k] * 4.0 * n3;
+            cot_v[k] += ci[k] * (gna[k] * m3h + gk[k] * n4 + gl[k]);
+            cgna[k] += wna * m3h;
+            cgk[k] += wk * n4;
+            cgl[k] += ci[k] * dl + cg[k];
+            cena[k] -= ci[k] * gna[k] * m3h;
+            cek[k] -= ci[k] * gk[k] * n4;
+            cel[k] -= ci[k] * gl[k];
+        }
+    }
+}
+
 ruxley_core::multiversion! {
     fn init_kernel(v: &[f64], m: &mut [f64], h: &mut [f64], n: &mut [f64]) {
         let len = v.len();
@@ -173,6 +284,53 @@ impl Channel for Hh {
         di_dv: &mut [f64],
     ) {
         current_kernel(env.v, params.split::<6>(), states.split::<3>(), i, di_dv);
+    }
+
+    fn init_states_vjp(
+        &self,
+        env: &ChannelEnv,
+        _params: Columns,
+        cot_states: Columns,
+        cot_v: &mut [f64],
+        _cot_params: ColumnsMut,
+    ) {
+        init_vjp_kernel(env.v, cot_states.split::<3>(), cot_v);
+    }
+
+    fn advance_states_vjp(
+        &self,
+        env: &ChannelEnv,
+        _params: Columns,
+        states: Columns,
+        mut cot_states: ColumnsMut,
+        cot_v: &mut [f64],
+        _cot_params: ColumnsMut,
+    ) {
+        let dtq = env.dt * q10_factor(3.0, env.celsius, 6.3);
+        advance_vjp_kernel(env.v, dtq, states.split::<3>(), cot_states.split::<3>(), cot_v);
+    }
+
+    fn current_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_v: &mut [f64],
+        mut cot_states: ColumnsMut,
+        mut cot_params: ColumnsMut,
+    ) {
+        current_vjp_kernel(
+            env.v,
+            params.split::<6>(),
+            states.split::<3>(),
+            cot_i,
+            cot_di_dv,
+            cot_v,
+            cot_states.split::<3>(),
+            cot_params.split::<6>(),
+        );
     }
 
     fn clone_box(&self) -> Box<dyn Channel> {

@@ -63,6 +63,31 @@ impl Channel for Leak {
         }
     }
 
+    fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: &mut [f64], _: ColumnsMut) {}
+
+    fn advance_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: ColumnsMut, _: &mut [f64], _: ColumnsMut) {
+    }
+
+    fn current_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        _states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_v: &mut [f64],
+        _cot_states: ColumnsMut,
+        mut cot_params: ColumnsMut,
+    ) {
+        let [g, e] = params.split::<2>();
+        let [cg, ce] = cot_params.split::<2>();
+        for (k, &v) in env.v.iter().enumerate() {
+            cot_v[k] += cot_i[k] * g[k];
+            cg[k] += cot_i[k] * (v - e[k]) + cot_di_dv[k];
+            ce[k] -= cot_i[k] * g[k];
+        }
+    }
+
     fn clone_box(&self) -> Box<dyn Channel> {
         Box::new(self.clone())
     }

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod channel;
+pub mod gradcheck;
 mod hh;
 mod leak;
 pub mod math;
