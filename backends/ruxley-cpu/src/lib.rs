@@ -4,10 +4,14 @@
 #![warn(missing_docs)]
 
 use rayon::prelude::*;
-use ruxley_backend::{Backend, Batch, Capabilities, RunOptions, SimError, Traces, validate_params};
-use ruxley_cell::{Layout, Parameters, Stimulus};
+use ruxley_backend::{
+    Backend, Batch, Capabilities, RunOptions, Schedule, SimError, TraceLoss, Traces, ValueAndGrad,
+    validate_params,
+};
+use ruxley_cell::{Layout, Parameters, Source, Stimulus};
 use ruxley_core::{Par, TimeGrid};
-use ruxley_solvers::Stepper;
+use ruxley_solvers::{Adjoint, State, Stepper, Workspace};
+use ruxley_tape::Reversible;
 
 /// The CPU backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,6 +64,115 @@ pub fn run_member(
     Ok(traces)
 }
 
+/// One simulation as a reversible sequence of steps.
+struct Sim<'s, 'a> {
+    stepper: &'s Stepper<'a>,
+    ws: Workspace,
+    adjoint: Adjoint<'s, 'a>,
+    member: usize,
+    unstable: Option<SimError>,
+}
+
+impl Reversible for Sim<'_, '_> {
+    type State = State;
+    type Cotangent = State;
+
+    fn forward(&mut self, k: usize, state: &mut State) {
+        self.stepper.step(k, state, &mut self.ws);
+        if self.unstable.is_none() {
+            self.unstable = self.stepper.check_stable(k, state, self.member).err();
+        }
+    }
+
+    fn reverse(&mut self, k: usize, before: &State, cot: &mut State) {
+        self.adjoint.step_vjp(k, before, cot);
+    }
+
+    fn state_bytes(&self, state: &State) -> usize {
+        8 * (state.v.len() + state.mech.iter().map(Vec::len).sum::<usize>())
+    }
+}
+
+/// Runs one simulation, evaluates the loss and returns its gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn grad_member(
+    layout: &Layout,
+    params: &Parameters,
+    stimuli: &[Stimulus],
+    grid: TimeGrid,
+    options: &RunOptions,
+    loss: &dyn TraceLoss,
+    schedule: &Schedule,
+    member: usize,
+) -> Result<ValueAndGrad, SimError> {
+    let probes = layout.probes();
+    if let Some(p) = probes
+        .iter()
+        .find(|p| matches!(p.source, Source::Current { .. }))
+    {
+        return Err(SimError::Unsupported(format!(
+            "gradients through recorded currents ({}) are not supported; record states or voltages",
+            p.column_name()
+        )));
+    }
+    let stepper = Stepper::new(layout, params, stimuli, grid, options.scheme)?;
+    let mut ws = stepper.workspace();
+    let x0 = stepper.init(&mut ws);
+    let mut sim = Sim {
+        stepper: &stepper,
+        ws,
+        adjoint: Adjoint::new(&stepper),
+        member,
+        unstable: None,
+    };
+    let mut traces = Traces::zeros(
+        probes.iter().map(|p| p.column_name()).collect(),
+        grid.dt(),
+        grid.n_samples(),
+    );
+    let tape = ruxley_tape::forward(&mut sim, &x0, grid.n_steps(), schedule, |k, state| {
+        for (j, p) in probes.iter().enumerate() {
+            traces.trace_mut(j)[k] = stepper.probe_state(p, state);
+        }
+    })
+    .map_err(|e| SimError::Input(e.to_string()))?;
+    if let Some(e) = sim.unstable.take() {
+        return Err(e);
+    }
+    let mut dtraces = traces.zeros_like();
+    let value = loss
+        .value_and_grad(member, &traces, &mut dtraces)
+        .map_err(SimError::Input)?;
+    let mut cot = sim.adjoint.zero_state();
+    let stats = ruxley_tape::reverse(
+        &mut sim,
+        tape,
+        |k, cot: &mut State| {
+            for (j, p) in probes.iter().enumerate() {
+                let g = dtraces.trace(j)[k];
+                match p.source {
+                    Source::Voltage { node } => cot.v[node as usize] += g,
+                    Source::State { mech, state, row } => {
+                        cot.mech[mech][state * layout.mechs()[mech].rows() + row] += g;
+                    }
+                    Source::Current { .. } => {}
+                }
+            }
+        },
+        &mut cot,
+    );
+    let Sim { mut adjoint, .. } = sim;
+    adjoint.init_vjp(&cot);
+    let grad = adjoint.finish();
+    Ok(ValueAndGrad {
+        loss: value,
+        params: grad.params,
+        stimuli: grad.stimuli,
+        traces,
+        tape: stats,
+    })
+}
+
 impl Backend for CpuBackend {
     fn name(&self) -> &str {
         "cpu"
@@ -83,6 +196,29 @@ impl Backend for CpuBackend {
         let run = |k: usize| {
             let (params, stimuli) = batch.member(k, layout);
             run_member(layout, params, stimuli, grid, options, k)
+        };
+        match self.par {
+            Par::Seq => (0..n).map(run).collect(),
+            Par::Rayon => (0..n).into_par_iter().map(run).collect(),
+        }
+    }
+
+    fn value_and_grad(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+        loss: &dyn TraceLoss,
+        schedule: &Schedule,
+    ) -> Result<Vec<ValueAndGrad>, SimError> {
+        let grid = options.grid()?;
+        let n = batch.len()?;
+        for p in batch.params {
+            validate_params(layout, p)?;
+        }
+        let run = |k: usize| {
+            let (params, stimuli) = batch.member(k, layout);
+            grad_member(layout, params, stimuli, grid, options, loss, schedule, k)
         };
         match self.par {
             Par::Seq => (0..n).map(run).collect(),

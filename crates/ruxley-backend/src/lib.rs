@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod loss;
 mod traces;
 
 use std::fmt;
@@ -17,6 +18,8 @@ use std::fmt;
 use ruxley_cell::{Layout, Parameters, Stimulus, Target};
 use ruxley_core::{TimeGrid, TimeGridError};
 
+pub use loss::{Mse, TraceLoss};
+pub use ruxley_tape::{Schedule, Stats as TapeStats};
 pub use traces::Traces;
 
 /// The voltage integration scheme.
@@ -223,6 +226,22 @@ pub struct Capabilities {
     pub float_bits: u32,
 }
 
+/// A loss and its gradient for one batch member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueAndGrad {
+    /// The loss.
+    pub loss: f64,
+    /// d loss / d value, for every value of the parameter vector (in the
+    /// layout of [`ruxley_cell::Parameters::values`]).
+    pub params: Vec<f64>,
+    /// d loss / d current (nA) of each stimulus in each step.
+    pub stimuli: Vec<Vec<f64>>,
+    /// The traces the loss was computed on.
+    pub traces: Traces,
+    /// Recomputation and memory of the reverse sweep.
+    pub tape: TapeStats,
+}
+
 /// A simulation engine.
 pub trait Backend: Send + Sync {
     /// A short name (`cpu`, `cubecl-wgpu`).
@@ -239,4 +258,23 @@ pub trait Backend: Send + Sync {
         batch: Batch,
         options: &RunOptions,
     ) -> Result<Vec<Traces>, SimError>;
+
+    /// Runs every member of `batch`, evaluates `loss` on its traces and
+    /// returns the exact gradient of the loss (the discrete adjoint of the
+    /// scheme run) with respect to every parameter value and stimulus,
+    /// recomputing states under `schedule`.
+    fn value_and_grad(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+        loss: &dyn TraceLoss,
+        schedule: &Schedule,
+    ) -> Result<Vec<ValueAndGrad>, SimError> {
+        let _ = (layout, batch, options, loss, schedule);
+        Err(SimError::Unsupported(format!(
+            "the {} backend has no gradients",
+            self.name()
+        )))
+    }
 }

@@ -24,6 +24,11 @@ impl Traces {
         }
     }
 
+    /// Traces of the same names and shape, all zero.
+    pub fn zeros_like(&self) -> Self {
+        Self::zeros(self.names.clone(), self.dt, self.n_samples)
+    }
+
     /// The number of traces.
     pub fn len(&self) -> usize {
         self.names.len()

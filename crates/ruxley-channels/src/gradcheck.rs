@@ -56,7 +56,9 @@ fn agree(what: &str, lhs: f64, rhs: f64, tolerance: f64) -> Result<(), String> {
     if (lhs - rhs).abs() <= tolerance * scale {
         Ok(())
     } else {
-        Err(format!("{what}: finite differences give {lhs:e}, the VJP {rhs:e}"))
+        Err(format!(
+            "{what}: finite differences give {lhs:e}, the VJP {rhs:e}"
+        ))
     }
 }
 
@@ -74,7 +76,11 @@ pub fn check_channel(
     let (np, ns) = (channel.params().len(), channel.states().len());
     let v: Vec<f64> = points.iter().map(|p| p.v).collect();
     let p = columns(points, |p| &p.params);
-    let s = if ns == 0 { Vec::new() } else { columns(points, |p| &p.states) };
+    let s = if ns == 0 {
+        Vec::new()
+    } else {
+        columns(points, |p| &p.states)
+    };
     assert_eq!(p.len(), np * rows, "parameter count");
     assert_eq!(s.len(), ns * rows, "state count");
     let mut rng = Rng(0x5eed);
@@ -84,11 +90,19 @@ pub fn check_channel(
     // Inputs moved by t along the direction, per input kind.
     let shifted = |t: f64, kind: usize| {
         let mv = |x: &[f64], d: &[f64], on: bool| -> Vec<f64> {
-            x.iter().zip(d).map(|(a, b)| if on { a + t * step(*a) * b } else { *a }).collect()
+            x.iter()
+                .zip(d)
+                .map(|(a, b)| if on { a + t * step(*a) * b } else { *a })
+                .collect()
         };
-        (mv(&v, &dv, kind == 0), mv(&p, &dp, kind == 1), mv(&s, &ds, kind == 2))
+        (
+            mv(&v, &dv, kind == 0),
+            mv(&p, &dp, kind == 1),
+            mv(&s, &ds, kind == 2),
+        )
     };
-    let scaled = |x: &[f64], d: &[f64]| -> Vec<f64> { x.iter().zip(d).map(|(a, b)| step(*a) * b).collect() };
+    let scaled =
+        |x: &[f64], d: &[f64]| -> Vec<f64> { x.iter().zip(d).map(|(a, b)| step(*a) * b).collect() };
     // Richardson extrapolation of g(t) = (F(t) - F(-t)) / 2t, with F(t) the
     // cotangent-weighted output at inputs moved by t along the direction.
     let richardson = |f: &dyn Fn(f64) -> f64| {
@@ -99,24 +113,46 @@ pub fn check_channel(
     // init_states: inputs v and params.
     let init = |v: &[f64], p: &[f64]| {
         let mut out = vec![0.0; ns * rows];
-        channel.init_states(&ChannelEnv { v: v, dt, celsius }, Columns::new(p, rows), ColumnsMut::new(&mut out, rows));
+        channel.init_states(
+            &ChannelEnv { v: v, dt, celsius },
+            Columns::new(p, rows),
+            ColumnsMut::new(&mut out, rows),
+        );
         out
     };
     let c = random(ns * rows);
     let (mut cv, mut cp) = (vec![0.0; rows], vec![0.0; np * rows]);
-    channel.init_states_vjp(&ChannelEnv { v: &v, dt, celsius }, Columns::new(&p, rows), Columns::new(&c, rows), &mut cv, ColumnsMut::new(&mut cp, rows));
-    for (kind, name, cot, d) in [(0, "v", &cv, scaled(&v, &dv)), (1, "params", &cp, scaled(&p, &dp))] {
+    channel.init_states_vjp(
+        &ChannelEnv { v: &v, dt, celsius },
+        Columns::new(&p, rows),
+        Columns::new(&c, rows),
+        &mut cv,
+        ColumnsMut::new(&mut cp, rows),
+    );
+    for (kind, name, cot, d) in [
+        (0, "v", &cv, scaled(&v, &dv)),
+        (1, "params", &cp, scaled(&p, &dp)),
+    ] {
         let fd = richardson(&|t| {
             let (v1, p1, _) = shifted(t, kind);
             dot(&c, &init(&v1, &p1))
         });
-        agree(&format!("{} init_states wrt {name}", channel.name()), fd, dot(cot, &d), tolerance)?;
+        agree(
+            &format!("{} init_states wrt {name}", channel.name()),
+            fd,
+            dot(cot, &d),
+            tolerance,
+        )?;
     }
 
     // advance_states: inputs v, params, states.
     let advance = |v: &[f64], p: &[f64], s: &[f64]| {
         let mut out = s.to_vec();
-        channel.advance_states(&ChannelEnv { v: v, dt, celsius }, Columns::new(p, rows), ColumnsMut::new(&mut out, rows));
+        channel.advance_states(
+            &ChannelEnv { v: v, dt, celsius },
+            Columns::new(p, rows),
+            ColumnsMut::new(&mut out, rows),
+        );
         out
     };
     let c = random(ns * rows);
@@ -129,20 +165,33 @@ pub fn check_channel(
         &mut cv,
         ColumnsMut::new(&mut cp, rows),
     );
-    for (kind, name, cot, d) in
-        [(0, "v", &cv, scaled(&v, &dv)), (1, "params", &cp, scaled(&p, &dp)), (2, "states", &cs, scaled(&s, &ds))]
-    {
+    for (kind, name, cot, d) in [
+        (0, "v", &cv, scaled(&v, &dv)),
+        (1, "params", &cp, scaled(&p, &dp)),
+        (2, "states", &cs, scaled(&s, &ds)),
+    ] {
         let fd = richardson(&|t| {
             let (v1, p1, s1) = shifted(t, kind);
             dot(&c, &advance(&v1, &p1, &s1))
         });
-        agree(&format!("{} advance_states wrt {name}", channel.name()), fd, dot(cot, &d), tolerance)?;
+        agree(
+            &format!("{} advance_states wrt {name}", channel.name()),
+            fd,
+            dot(cot, &d),
+            tolerance,
+        )?;
     }
 
     // current: inputs v, params, states; outputs i and di/dv.
     let current = |v: &[f64], p: &[f64], s: &[f64]| {
         let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
-        channel.current(&ChannelEnv { v: v, dt, celsius }, Columns::new(p, rows), Columns::new(s, rows), &mut i, &mut g);
+        channel.current(
+            &ChannelEnv { v: v, dt, celsius },
+            Columns::new(p, rows),
+            Columns::new(s, rows),
+            &mut i,
+            &mut g,
+        );
         (i, g)
     };
     let (ci, cg) = (random(rows), random(rows));
@@ -157,15 +206,22 @@ pub fn check_channel(
         ColumnsMut::new(&mut cs, rows),
         ColumnsMut::new(&mut cp, rows),
     );
-    for (kind, name, cot, d) in
-        [(0, "v", &cv, scaled(&v, &dv)), (1, "params", &cp, scaled(&p, &dp)), (2, "states", &cs, scaled(&s, &ds))]
-    {
+    for (kind, name, cot, d) in [
+        (0, "v", &cv, scaled(&v, &dv)),
+        (1, "params", &cp, scaled(&p, &dp)),
+        (2, "states", &cs, scaled(&s, &ds)),
+    ] {
         let fd = richardson(&|t| {
             let (v1, p1, s1) = shifted(t, kind);
             let (i, g) = current(&v1, &p1, &s1);
             dot(&ci, &i) + dot(&cg, &g)
         });
-        agree(&format!("{} current wrt {name}", channel.name()), fd, dot(cot, &d), tolerance)?;
+        agree(
+            &format!("{} current wrt {name}", channel.name()),
+            fd,
+            dot(cot, &d),
+            tolerance,
+        )?;
     }
     Ok(())
 }
@@ -183,7 +239,9 @@ mod tests {
             .map(|(k, &v)| Point {
                 v,
                 params: params.iter().map(|x| x * (1.0 + 0.1 * k as f64)).collect(),
-                states: (0..channel.states().len()).map(|j| 0.1 + 0.1 * ((k + j) % 8) as f64).collect(),
+                states: (0..channel.states().len())
+                    .map(|j| 0.1 + 0.1 * ((k + j) % 8) as f64)
+                    .collect(),
             })
             .collect()
     }
@@ -219,11 +277,35 @@ mod tests {
             }
             fn init_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
             fn advance_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
-            fn current(&self, e: &ChannelEnv, p: Columns, s: Columns, i: &mut [f64], g: &mut [f64]) {
+            fn current(
+                &self,
+                e: &ChannelEnv,
+                p: Columns,
+                s: Columns,
+                i: &mut [f64],
+                g: &mut [f64],
+            ) {
                 self.0.current(e, p, s, i, g)
             }
-            fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: &mut [f64], _: ColumnsMut) {}
-            fn advance_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: ColumnsMut, _: &mut [f64], _: ColumnsMut) {}
+            fn init_states_vjp(
+                &self,
+                _: &ChannelEnv,
+                _: Columns,
+                _: Columns,
+                _: &mut [f64],
+                _: ColumnsMut,
+            ) {
+            }
+            fn advance_states_vjp(
+                &self,
+                _: &ChannelEnv,
+                _: Columns,
+                _: Columns,
+                _: ColumnsMut,
+                _: &mut [f64],
+                _: ColumnsMut,
+            ) {
+            }
             fn current_vjp(
                 &self,
                 e: &ChannelEnv,

@@ -126,7 +126,11 @@ pub(crate) fn hh_rates_dv(v: f64) -> [[f64; 4]; 3] {
         let inf = a / s;
         [inf, s, (da - inf * ds) / s, ds]
     };
-    [gate(am, dam, bm, dbm), gate(ah, dah, bh, dbh), gate(an, dan, bn, dbn)]
+    [
+        gate(am, dam, bm, dbm),
+        gate(ah, dah, bh, dbh),
+        gate(an, dan, bn, dbn),
+    ]
 }
 
 ruxley_core::multiversion! {
@@ -307,7 +311,13 @@ impl Channel for Hh {
         _cot_params: ColumnsMut,
     ) {
         let dtq = env.dt * q10_factor(3.0, env.celsius, 6.3);
-        advance_vjp_kernel(env.v, dtq, states.split::<3>(), cot_states.split::<3>(), cot_v);
+        advance_vjp_kernel(
+            env.v,
+            dtq,
+            states.split::<3>(),
+            cot_states.split::<3>(),
+            cot_v,
+        );
     }
 
     fn current_vjp(

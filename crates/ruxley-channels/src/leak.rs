@@ -63,9 +63,25 @@ impl Channel for Leak {
         }
     }
 
-    fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: &mut [f64], _: ColumnsMut) {}
+    fn init_states_vjp(
+        &self,
+        _: &ChannelEnv,
+        _: Columns,
+        _: Columns,
+        _: &mut [f64],
+        _: ColumnsMut,
+    ) {
+    }
 
-    fn advance_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: ColumnsMut, _: &mut [f64], _: ColumnsMut) {
+    fn advance_states_vjp(
+        &self,
+        _: &ChannelEnv,
+        _: Columns,
+        _: Columns,
+        _: ColumnsMut,
+        _: &mut [f64],
+        _: ColumnsMut,
+    ) {
     }
 
     fn current_vjp(

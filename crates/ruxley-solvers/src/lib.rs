@@ -4,8 +4,10 @@
 
 #![warn(missing_docs)]
 
+mod adjoint;
 mod step;
 mod tree;
 
+pub use adjoint::{Adjoint, Gradient};
 pub use step::{State, Stepper, Workspace};
-pub use tree::solve_tree;
+pub use tree::{factor_tree, solve_tree, substitute_tree};

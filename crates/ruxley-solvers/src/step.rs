@@ -36,42 +36,42 @@ pub struct State {
 /// Scratch buffers of the step, allocated once per simulation.
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    d: Vec<f64>,
-    b: Vec<f64>,
-    g_off: Vec<f64>,
-    i_node: Vec<f64>,
-    g_node: Vec<f64>,
-    mech_v: Vec<Vec<f64>>,
-    mech_i: Vec<Vec<f64>>,
-    mech_g: Vec<Vec<f64>>,
+    pub(crate) d: Vec<f64>,
+    pub(crate) b: Vec<f64>,
+    pub(crate) g_off: Vec<f64>,
+    pub(crate) i_node: Vec<f64>,
+    pub(crate) g_node: Vec<f64>,
+    pub(crate) mech_v: Vec<Vec<f64>>,
+    pub(crate) mech_i: Vec<Vec<f64>>,
+    pub(crate) mech_g: Vec<Vec<f64>>,
 }
 
 /// A voltage clamp resolved to a node and a per-step command.
 #[derive(Debug, Clone)]
-struct ClampDrive {
-    node: usize,
-    children: Vec<usize>,
-    command: Vec<f64>,
+pub(crate) struct ClampDrive {
+    pub(crate) node: usize,
+    pub(crate) children: Vec<usize>,
+    pub(crate) command: Vec<f64>,
 }
 
 /// The step of one simulation: a layout, a parameter set, a stimulus set and
 /// the numeric constants derived from them.
 #[derive(Debug)]
 pub struct Stepper<'a> {
-    layout: &'a Layout,
-    params: &'a Parameters,
-    grid: TimeGrid,
-    scheme: Scheme,
+    pub(crate) layout: &'a Layout,
+    pub(crate) params: &'a Parameters,
+    pub(crate) grid: TimeGrid,
+    pub(crate) scheme: Scheme,
     /// Membrane capacitance per node (nF); 0 at branch points.
-    cap: Vec<f64>,
+    pub(crate) cap: Vec<f64>,
     /// Axial conductance between each node and its parent (uS).
-    g_axial: Vec<f64>,
+    pub(crate) g_axial: Vec<f64>,
     /// Sum of the axial conductances at each node (uS).
-    g_sum: Vec<f64>,
+    pub(crate) g_sum: Vec<f64>,
     /// Area factor per node: density (per cm2) to absolute; 0 at branch points.
-    area_abs: Vec<f64>,
-    stim: Vec<(usize, Vec<f64>)>,
-    clamps: Vec<ClampDrive>,
+    pub(crate) area_abs: Vec<f64>,
+    pub(crate) stim: Vec<(usize, Vec<f64>)>,
+    pub(crate) clamps: Vec<ClampDrive>,
 }
 
 impl<'a> Stepper<'a> {
@@ -228,6 +228,26 @@ impl<'a> Stepper<'a> {
 
     /// Advances `state` by step `n` (from t_n to t_{n+1}). Allocates nothing.
     pub fn step(&self, n: usize, state: &mut State, ws: &mut Workspace) {
+        self.membrane(n, &state.v, &mut state.mech, ws);
+        self.assemble(&state.v, ws);
+        let g = if self.clamp_rows(n, &state.v, ws) {
+            &ws.g_off
+        } else {
+            &self.g_axial
+        };
+        solve_tree(self.layout.parent(), g, &mut ws.d, &mut ws.b);
+        self.update(&mut state.v, &ws.b);
+    }
+
+    /// Phases 1 and 2 of a step: advances the channel `states` at voltages `v`
+    /// and sums the membrane currents, conductances and stimuli per node.
+    pub(crate) fn membrane(
+        &self,
+        n: usize,
+        v: &[f64],
+        states: &mut [Vec<f64>],
+        ws: &mut Workspace,
+    ) {
         let values = self.params.values();
         ws.i_node.fill(0.0);
         ws.g_node.fill(0.0);
@@ -235,7 +255,7 @@ impl<'a> Stepper<'a> {
             let rows = ml.rows();
             let mv = &mut ws.mech_v[m];
             for (r, &node) in ml.nodes.iter().enumerate() {
-                mv[r] = state.v[node as usize];
+                mv[r] = v[node as usize];
             }
             let env = ChannelEnv {
                 v: mv,
@@ -243,7 +263,7 @@ impl<'a> Stepper<'a> {
                 celsius: self.layout.celsius(),
             };
             let params = Columns::new(&values[ml.params.clone()], rows);
-            let s = &mut state.mech[m];
+            let s = &mut states[m];
             ml.channel
                 .advance_states(&env, params, ColumnsMut::new(s, rows));
             let (mi, mg) = (&mut ws.mech_i[m], &mut ws.mech_g[m]);
@@ -259,28 +279,42 @@ impl<'a> Stepper<'a> {
         for (node, series) in &self.stim {
             ws.i_node[*node] -= series[n];
         }
-        let h = match self.scheme {
+    }
+
+    /// The implicit step size: dt, or dt/2 under Crank-Nicolson.
+    pub(crate) fn h(&self) -> f64 {
+        match self.scheme {
             Scheme::BackwardEuler => self.grid.dt(),
             Scheme::CrankNicolson => 0.5 * self.grid.dt(),
-        };
-        let inv_h = 1.0 / h;
-        for i in 0..state.v.len() {
-            let c = self.cap[i] * inv_h;
-            let v = state.v[i];
-            ws.d[i] = c + ws.g_node[i] + self.g_sum[i];
-            ws.b[i] = (c + ws.g_node[i]) * v - ws.i_node[i];
         }
-        let g = if self.clamps.is_empty() {
-            &self.g_axial
-        } else {
-            self.apply_clamps(n, state, ws);
-            &ws.g_off
-        };
-        solve_tree(self.layout.parent(), g, &mut ws.d, &mut ws.b);
+    }
+
+    /// Phase 3: the diagonal `d` and right-hand side `b` of the voltage system.
+    pub(crate) fn assemble(&self, v: &[f64], ws: &mut Workspace) {
+        let inv_h = 1.0 / self.h();
+        for i in 0..v.len() {
+            let c = self.cap[i] * inv_h;
+            ws.d[i] = c + ws.g_node[i] + self.g_sum[i];
+            ws.b[i] = (c + ws.g_node[i]) * v[i] - ws.i_node[i];
+        }
+    }
+
+    /// Rewrites the rows of nodes clamped in step `n`; true if the solve must
+    /// then use the decoupled couplings `ws.g_off` instead of the axial ones.
+    pub(crate) fn clamp_rows(&self, n: usize, v: &[f64], ws: &mut Workspace) -> bool {
+        if self.clamps.is_empty() {
+            return false;
+        }
+        self.apply_clamps(n, v, ws);
+        true
+    }
+
+    /// Phase 3, last part: v_{n+1} from the solution x of the system.
+    pub(crate) fn update(&self, v: &mut [f64], x: &[f64]) {
         match self.scheme {
-            Scheme::BackwardEuler => state.v.copy_from_slice(&ws.b),
+            Scheme::BackwardEuler => v.copy_from_slice(x),
             Scheme::CrankNicolson => {
-                for (v, x) in state.v.iter_mut().zip(&ws.b) {
+                for (v, x) in v.iter_mut().zip(x) {
                     *v = 2.0 * x - *v;
                 }
             }
@@ -289,7 +323,7 @@ impl<'a> Stepper<'a> {
 
     /// Turns the rows of clamped nodes into v = command and moves their
     /// coupling to the neighbours' right-hand sides (keeping symmetry).
-    fn apply_clamps(&self, n: usize, state: &State, ws: &mut Workspace) {
+    fn apply_clamps(&self, n: usize, v: &[f64], ws: &mut Workspace) {
         ws.g_off.copy_from_slice(&self.g_axial);
         for c in &self.clamps {
             let command = c.command[n];
@@ -299,7 +333,7 @@ impl<'a> Stepper<'a> {
             // The solve yields v at the half step under Crank-Nicolson.
             let target = match self.scheme {
                 Scheme::BackwardEuler => command,
-                Scheme::CrankNicolson => 0.5 * (command + state.v[c.node]),
+                Scheme::CrankNicolson => 0.5 * (command + v[c.node]),
             };
             ws.d[c.node] = 1.0;
             ws.b[c.node] = target;
@@ -334,6 +368,20 @@ impl<'a> Stepper<'a> {
             site: self.layout.site(self.layout.comp_of_node()[i] as usize),
             value: state.v[node],
         })
+    }
+
+    /// The value of a voltage or state probe (NaN for a current probe, whose
+    /// value lives in the workspace of the step).
+    pub fn probe_state(&self, probe: &Probe, state: &State) -> f64 {
+        match probe.source {
+            Source::Voltage { node } => state.v[node as usize],
+            Source::State {
+                mech,
+                state: s,
+                row,
+            } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
+            Source::Current { .. } => f64::NAN,
+        }
     }
 
     /// The current value of a probe.

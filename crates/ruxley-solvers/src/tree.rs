@@ -8,7 +8,7 @@
 use ruxley_cell::NONE;
 
 /// Solves A x = b in place (`b` becomes x; `d` is overwritten by the
-/// reciprocals of the eliminated diagonal).
+/// reciprocals of the eliminated diagonal, as [`factor_tree`] leaves it).
 ///
 /// `parent[i]` is the parent of node i ([`NONE`] for a root) and must be
 /// smaller than i; `g[i]` is the coupling of node i to its parent.
@@ -27,10 +27,43 @@ pub fn solve_tree(parent: &[u32], g: &[f64], d: &mut [f64], b: &mut [f64]) {
             b[p] += f * b[i];
         }
     }
-    for i in 0..n {
+    back_substitute(parent, g, d, b);
+}
+
+/// Eliminates the matrix alone: `d` becomes the reciprocals of the
+/// eliminated diagonal, ready for [`substitute_tree`] with any right-hand side.
+pub fn factor_tree(parent: &[u32], g: &[f64], d: &mut [f64]) {
+    let n = parent.len();
+    assert!(g.len() == n && d.len() == n);
+    for i in (0..n).rev() {
+        let inv = 1.0 / d[i];
+        d[i] = inv;
+        let p = parent[i];
+        if p != NONE {
+            d[p as usize] -= g[i] * g[i] * inv;
+        }
+    }
+}
+
+/// Solves A x = b in place given the factorisation `inv_d` of [`factor_tree`].
+pub fn substitute_tree(parent: &[u32], g: &[f64], inv_d: &[f64], b: &mut [f64]) {
+    let n = parent.len();
+    assert!(g.len() == n && inv_d.len() == n && b.len() == n);
+    for i in (0..n).rev() {
+        let p = parent[i];
+        if p != NONE {
+            b[p as usize] += g[i] * inv_d[i] * b[i];
+        }
+    }
+    back_substitute(parent, g, inv_d, b);
+}
+
+#[inline]
+fn back_substitute(parent: &[u32], g: &[f64], inv_d: &[f64], b: &mut [f64]) {
+    for i in 0..parent.len() {
         let p = parent[i];
         let coupled = if p == NONE { 0.0 } else { g[i] * b[p as usize] };
-        b[i] = (b[i] + coupled) * d[i];
+        b[i] = (b[i] + coupled) * inv_d[i];
     }
 }
 
@@ -99,8 +132,12 @@ mod tests {
             let want = dense_solve(a, b.clone());
             let (mut dd, mut x) = (d.clone(), b.clone());
             solve_tree(&parent, &g, &mut dd, &mut x);
+            let (mut inv, mut y) = (d.clone(), b.clone());
+            factor_tree(&parent, &g, &mut inv);
+            substitute_tree(&parent, &g, &inv, &mut y);
             for i in 0..n {
                 prop_assert!((x[i] - want[i]).abs() <= 1e-9 * (1.0 + want[i].abs()), "node {i}: {} vs {}", x[i], want[i]);
+                prop_assert!((y[i] - x[i]).abs() <= 1e-12 * (1.0 + x[i].abs()));
             }
         }
     }

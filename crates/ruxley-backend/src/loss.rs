@@ -1,0 +1,67 @@
+//! Losses on recorded traces, with their gradients.
+
+use crate::traces::Traces;
+
+/// A loss on the traces of a simulation that supplies its own gradient.
+pub trait TraceLoss: Sync {
+    /// The loss of batch member `member`; writes d loss / d value of every
+    /// recorded sample into `grad` (zero on entry, shaped like `traces`).
+    fn value_and_grad(
+        &self,
+        member: usize,
+        traces: &Traces,
+        grad: &mut Traces,
+    ) -> Result<f64, String>;
+}
+
+/// The mean squared error between named traces and their targets, averaged
+/// over all samples of all listed traces (mV^2 for voltages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mse {
+    targets: Vec<(String, Vec<f64>)>,
+}
+
+impl Mse {
+    /// Targets by trace column name (`v_soma_mV`), one value per sample.
+    pub fn new(targets: Vec<(String, Vec<f64>)>) -> Self {
+        Self { targets }
+    }
+}
+
+impl TraceLoss for Mse {
+    fn value_and_grad(
+        &self,
+        _member: usize,
+        traces: &Traces,
+        grad: &mut Traces,
+    ) -> Result<f64, String> {
+        let count = (self.targets.len() * traces.n_samples()) as f64;
+        let mut loss = 0.0;
+        for (name, target) in &self.targets {
+            let k = traces
+                .names()
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| {
+                    format!(
+                        "the loss needs trace {name}, recorded are: {}",
+                        traces.names().join(", ")
+                    )
+                })?;
+            if target.len() != traces.n_samples() {
+                return Err(format!(
+                    "target {name} has {} samples, the traces {}",
+                    target.len(),
+                    traces.n_samples()
+                ));
+            }
+            let g = grad.trace_mut(k);
+            for ((y, t), gy) in traces.trace(k).iter().zip(target).zip(g.iter_mut()) {
+                let r = y - t;
+                loss += r * r / count;
+                *gy += 2.0 * r / count;
+            }
+        }
+        Ok(loss)
+    }
+}

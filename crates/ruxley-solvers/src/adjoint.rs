@@ -1,0 +1,284 @@
+//! The discrete adjoint of the step: exact reverse-mode derivatives of the
+//! scheme actually run (gates, linearised currents, the implicit solve).
+//!
+//! For step n the forward computation is recomputed from the state before it;
+//! then, with M the voltage matrix and x = M^{-1} b its solution, the
+//! cotangent of x gives mu = M^{-1} lambda (M is symmetric, so the adjoint is
+//! the same tree solve), and every input of M and b receives its share:
+//! the membrane conductance G_i gets mu_i (v_i - x_i), the membrane current
+//! -mu_i, the capacitance mu_i (v_i - x_i) / h, the axial conductance of edge
+//! (i, p) -(mu_i - mu_p)(x_i - x_p), the stimulus mu_i, and v_n itself
+//! mu_i (C_i/h + G_i). The channels' VJPs carry the current's share back to
+//! their states, voltages and parameters.
+
+use ruxley_backend::Scheme;
+use ruxley_cell::NONE;
+use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS};
+
+use crate::step::{State, Stepper, Workspace};
+use crate::tree::{factor_tree, substitute_tree};
+
+/// Cotangents of the inputs of a simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    /// With respect to every value of the parameter vector.
+    pub params: Vec<f64>,
+    /// With respect to each stimulus' current (nA) in each step.
+    pub stimuli: Vec<Vec<f64>>,
+}
+
+/// Reverse-mode state for one simulation: scratch buffers and accumulators.
+#[derive(Debug)]
+pub struct Adjoint<'s, 'a> {
+    st: &'s Stepper<'a>,
+    ws: Workspace,
+    s_new: Vec<Vec<f64>>,
+    x: Vec<f64>,
+    mu: Vec<f64>,
+    mu_eff: Vec<f64>,
+    lam_g_node: Vec<f64>,
+    lam_i_row: Vec<Vec<f64>>,
+    lam_g_row: Vec<Vec<f64>>,
+    cot_v_row: Vec<Vec<f64>>,
+    new_cot_v: Vec<f64>,
+    lam_cap: Vec<f64>,
+    lam_axial: Vec<f64>,
+    grad: Gradient,
+}
+
+impl<'s, 'a> Adjoint<'s, 'a> {
+    /// Zero accumulators for `stepper`.
+    pub fn new(stepper: &'s Stepper<'a>) -> Self {
+        let n = stepper.layout.n_nodes();
+        let rows = || {
+            stepper
+                .layout
+                .mechs()
+                .iter()
+                .map(|m| vec![0.0; m.rows()])
+                .collect::<Vec<_>>()
+        };
+        let states = stepper
+            .layout
+            .mechs()
+            .iter()
+            .map(|m| vec![0.0; m.rows() * m.channel.states().len()])
+            .collect();
+        Self {
+            st: stepper,
+            ws: stepper.workspace(),
+            s_new: states,
+            x: vec![0.0; n],
+            mu: vec![0.0; n],
+            mu_eff: vec![0.0; n],
+            lam_g_node: vec![0.0; n],
+            lam_i_row: rows(),
+            lam_g_row: rows(),
+            cot_v_row: rows(),
+            new_cot_v: vec![0.0; n],
+            lam_cap: vec![0.0; n],
+            lam_axial: vec![0.0; n],
+            grad: Gradient {
+                params: vec![0.0; stepper.params.values().len()],
+                stimuli: stepper
+                    .stim
+                    .iter()
+                    .map(|(_, s)| vec![0.0; s.len()])
+                    .collect(),
+            },
+        }
+    }
+
+    /// A zero cotangent of the state.
+    pub fn zero_state(&self) -> State {
+        State {
+            v: vec![0.0; self.st.layout.n_nodes()],
+            mech: self.s_new.iter().map(|s| vec![0.0; s.len()]).collect(),
+        }
+    }
+
+    /// Pulls `cot`, the cotangent of the state after step `n`, back to the
+    /// state before it (`state`), accumulating the parameters' cotangents.
+    /// Allocates nothing.
+    pub fn step_vjp(&mut self, n: usize, state: &State, cot: &mut State) {
+        let st = self.st;
+        let parent = st.layout.parent();
+        let values = st.params.values();
+        // Forward recomputation of step n.
+        for (s, old) in self.s_new.iter_mut().zip(&state.mech) {
+            s.copy_from_slice(old);
+        }
+        st.membrane(n, &state.v, &mut self.s_new, &mut self.ws);
+        st.assemble(&state.v, &mut self.ws);
+        let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
+        let g = if clamped { &self.ws.g_off } else { &st.g_axial };
+        factor_tree(parent, g, &mut self.ws.d);
+        self.x.copy_from_slice(&self.ws.b);
+        substitute_tree(parent, g, &self.ws.d, &mut self.x);
+        // The adjoint solve.
+        let cn = st.scheme == Scheme::CrankNicolson;
+        let factor = if cn { 2.0 } else { 1.0 };
+        for (m, c) in self.mu.iter_mut().zip(&cot.v) {
+            *m = factor * c;
+        }
+        substitute_tree(parent, g, &self.ws.d, &mut self.mu);
+        self.mu_eff.copy_from_slice(&self.mu);
+        if clamped {
+            for c in &st.clamps {
+                if !c.command[n].is_nan() {
+                    self.mu_eff[c.node] = 0.0;
+                }
+            }
+        }
+        let inv_h = 1.0 / st.h();
+        for i in 0..self.x.len() {
+            let me = self.mu_eff[i];
+            let dx = state.v[i] - self.x[i];
+            self.lam_cap[i] += me * dx * inv_h;
+            self.lam_g_node[i] = me * dx;
+            self.new_cot_v[i] =
+                me * (st.cap[i] * inv_h + self.ws.g_node[i]) - if cn { cot.v[i] } else { 0.0 };
+        }
+        if clamped && cn {
+            // The half-step target of a clamped node is (command + v_n)/2.
+            for c in &st.clamps {
+                if c.command[n].is_nan() {
+                    continue;
+                }
+                let mut lam_t = self.mu[c.node];
+                if parent[c.node] != NONE {
+                    lam_t += self.mu[parent[c.node] as usize] * st.g_axial[c.node];
+                }
+                for &j in &c.children {
+                    lam_t += self.mu[j] * st.g_axial[j];
+                }
+                self.new_cot_v[c.node] += 0.5 * lam_t;
+            }
+        }
+        for j in 0..parent.len() {
+            let p = parent[j];
+            if p != NONE {
+                let p = p as usize;
+                self.lam_axial[j] -= (self.mu_eff[j] - self.mu_eff[p]) * (self.x[j] - self.x[p]);
+            }
+        }
+        for (k, (node, _)) in st.stim.iter().enumerate() {
+            self.grad.stimuli[k][n] += self.mu_eff[*node];
+        }
+        // The channels.
+        for (m, ml) in st.layout.mechs().iter().enumerate() {
+            let rows = ml.rows();
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                let a = st.area_abs[node as usize];
+                self.lam_i_row[m][r] = -self.mu_eff[node as usize] * a;
+                self.lam_g_row[m][r] = self.lam_g_node[node as usize] * a;
+                self.cot_v_row[m][r] = 0.0;
+            }
+            let env = ChannelEnv {
+                v: &self.ws.mech_v[m],
+                dt: st.grid.dt(),
+                celsius: st.layout.celsius(),
+            };
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            let cot_params = &mut self.grad.params[ml.params.clone()];
+            ml.channel.current_vjp(
+                &env,
+                params,
+                Columns::new(&self.s_new[m], rows),
+                &self.lam_i_row[m],
+                &self.lam_g_row[m],
+                &mut self.cot_v_row[m],
+                ColumnsMut::new(&mut cot.mech[m], rows),
+                ColumnsMut::new(cot_params, rows),
+            );
+            ml.channel.advance_states_vjp(
+                &env,
+                params,
+                Columns::new(&state.mech[m], rows),
+                ColumnsMut::new(&mut cot.mech[m], rows),
+                &mut self.cot_v_row[m],
+                ColumnsMut::new(cot_params, rows),
+            );
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                self.new_cot_v[node as usize] += self.cot_v_row[m][r];
+            }
+        }
+        cot.v.copy_from_slice(&self.new_cot_v);
+    }
+
+    /// Pulls the cotangent of the initial state back to the parameters
+    /// (initial voltages, explicit initial states, and the channel
+    /// parameters through the steady states).
+    pub fn init_vjp(&mut self, cot: &State) {
+        let st = self.st;
+        let lay = st.layout;
+        let values = st.params.values();
+        let mut lam_v = cot.v.clone();
+        // A branch point starts at its parent's voltage.
+        for i in (0..lam_v.len()).rev() {
+            if lay.comp_of_node()[i] == NONE {
+                let p = lay.parent()[i] as usize;
+                lam_v[p] += lam_v[i];
+                lam_v[i] = 0.0;
+            }
+        }
+        let v0 = &values[lay.initial_voltage_range()];
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            let rows = ml.rows();
+            let v_rows: Vec<f64> = ml.comps.iter().map(|&c| v0[c]).collect();
+            let mut cot_s = cot.mech[m].clone();
+            for (k, given) in values[ml.init_states.clone()].iter().enumerate() {
+                if !given.is_nan() {
+                    self.grad.params[ml.init_states.start + k] += cot_s[k];
+                    cot_s[k] = 0.0;
+                }
+            }
+            let mut cot_v_rows = vec![0.0; rows];
+            let env = ChannelEnv {
+                v: &v_rows,
+                dt: st.grid.dt(),
+                celsius: lay.celsius(),
+            };
+            ml.channel.init_states_vjp(
+                &env,
+                Columns::new(&values[ml.params.clone()], rows),
+                Columns::new(&cot_s, rows),
+                &mut cot_v_rows,
+                ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+            );
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                lam_v[node as usize] += cot_v_rows[r];
+            }
+        }
+        let start = lay.initial_voltage_range().start;
+        for (c, &node) in lay.node_of_comp().iter().enumerate() {
+            self.grad.params[start + c] += lam_v[node as usize];
+        }
+    }
+
+    /// The accumulated gradient, with the capacitances' and axial
+    /// resistivities' shares added.
+    pub fn finish(mut self) -> Gradient {
+        let lay = self.st.layout;
+        let cm = lay.capacitance_range().start;
+        let ra = lay.axial_resistivity_range().start;
+        for (c, &node) in lay.node_of_comp().iter().enumerate() {
+            self.grad.params[cm + c] +=
+                self.lam_cap[node as usize] * lay.area()[c] * CAPACITANCE_TO_ABS;
+        }
+        for (j, pair) in lay.edge_loads().iter().enumerate() {
+            if lay.parent()[j] == NONE {
+                continue;
+            }
+            let g = self.st.g_axial[j];
+            for &(c, load) in pair {
+                if c != NONE {
+                    self.grad.params[ra + c as usize] -=
+                        self.lam_axial[j] * g * g / AXIAL_TO_ABS * load;
+                }
+            }
+        }
+        self.grad
+    }
+}

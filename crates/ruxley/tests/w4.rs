@@ -1,0 +1,63 @@
+//! W4: the gradient of the anchor loss on W2 against Jaxley's float64 autodiff.
+
+use ruxley::backend::{Mse, Schedule};
+use ruxley::cpu::CpuBackend;
+use ruxley::prelude::*;
+use ruxley_testing::reference::{Table, data_path};
+use ruxley_testing::workloads::w2;
+
+#[test]
+fn w4_on_w2_matches_jaxley_per_branch() {
+    let w = w2().unwrap();
+    let layout = w.model.build().unwrap();
+    let target = Table::read(data_path(
+        "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
+    ))
+    .unwrap();
+    let loss = Mse::new(vec![(
+        "v_soma_mV".into(),
+        target.column("v_soma_mV").unwrap().to_vec(),
+    )]);
+    let g = CpuBackend::new()
+        .value_and_grad(
+            &layout,
+            Batch::single(),
+            &w.options,
+            &loss,
+            &Schedule::StoreAll,
+        )
+        .unwrap()
+        .remove(0);
+    let reference =
+        Table::read(data_path("reference/anchors/gradients/w4_grad_w2_f64.csv")).unwrap();
+    let params = layout.parameters().layout();
+    let mut worst: f64 = 0.0;
+    for (name, column) in [
+        ("HH_gNa", "dL_dgNa"),
+        ("HH_gK", "dL_dgK"),
+        ("HH_gLeak", "dL_dgLeak"),
+    ] {
+        let block = params.find(name).next().unwrap();
+        let want = reference.column(column).unwrap();
+        for (b, &expected) in want.iter().enumerate() {
+            let comps = w.model.branch_comps(b);
+            let got: f64 = block
+                .comps
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| comps.contains(c))
+                .map(|(k, _)| g.params[block.range.start + k])
+                .sum();
+            let rel = (got - expected).abs() / expected.abs();
+            worst = worst.max(rel);
+            assert!(
+                rel < 1e-5,
+                "{name} branch {b}: {got:e} vs Jaxley {expected:e} (rel {rel:.1e})"
+            );
+        }
+    }
+    println!(
+        "W4 loss {:.6e}, worst relative deviation from Jaxley {worst:.2e}",
+        g.loss
+    );
+}
