@@ -203,7 +203,7 @@ pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimEr
         let values = params.block(block);
         let bad = match block.target {
             Target::ChannelState { .. } => values.iter().position(|x| x.is_infinite()),
-            Target::Capacitance | Target::AxialResistivity => {
+            Target::Capacitance | Target::AxialResistivity | Target::Radius | Target::Length => {
                 values.iter().position(|x| !(x.is_finite() && *x > 0.0))
             }
             _ => values.iter().position(|x| !x.is_finite()),

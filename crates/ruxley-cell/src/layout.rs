@@ -45,6 +45,40 @@ impl MechLayout {
     }
 }
 
+/// Which half of a compartment a resistive load belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// The proximal half (towards compartment 0 of the branch).
+    In = 0,
+    /// The distal half.
+    Out = 1,
+}
+
+/// The fixed geometry of a compartment: the frusta of a reconstruction, or a
+/// cylinder whose radius and length are parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompGeometry {
+    /// Membrane area (um2).
+    pub area: f64,
+    /// Resistive loads of the proximal and distal halves (1/um).
+    pub load: [f64; 2],
+    /// True if area and loads follow the `radius` and `length` parameters.
+    pub cylinder: bool,
+}
+
+impl CompGeometry {
+    /// Area and half loads for the given radius and length (um): the
+    /// cylinder's if this compartment is one, else the fixed values.
+    pub fn resolve(&self, radius: f64, length: f64) -> (f64, [f64; 2]) {
+        if self.cylinder {
+            let half = 0.5 * length / (std::f64::consts::PI * radius * radius);
+            (2.0 * std::f64::consts::PI * radius * length, [half, half])
+        } else {
+            (self.area, self.load)
+        }
+    }
+}
+
 /// Where a recording reads its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -102,8 +136,8 @@ pub struct Layout {
     parent: Vec<u32>,
     node_of_comp: Vec<u32>,
     comp_of_node: Vec<u32>,
-    area: Vec<f64>,
-    edge: Vec<[(u32, f64); 2]>,
+    geometry: Vec<CompGeometry>,
+    edge: Vec<[(u32, Half); 2]>,
     mechs: Vec<MechLayout>,
     stimuli: Vec<Stimulus>,
     clamps: Vec<Clamp>,
@@ -114,6 +148,8 @@ pub struct Layout {
     capacitance: Range<usize>,
     axial_resistivity: Range<usize>,
     initial_voltage: Range<usize>,
+    radius: Range<usize>,
+    length: Range<usize>,
 }
 
 impl Model {
@@ -150,7 +186,6 @@ impl Model {
                 has_children[p] = true;
             }
         }
-        let geo = |c: usize| &self.comps[c].geometry;
         for (b, br) in self.branches.iter().enumerate() {
             for k in 0..br.ncomp {
                 let c = br.first_comp + k;
@@ -159,16 +194,13 @@ impl Model {
                 comp_of_node.push(c as u32);
                 if k > 0 {
                     parent.push(node - 1);
-                    edge.push([
-                        ((c - 1) as u32, geo(c - 1).load_out),
-                        (c as u32, geo(c).load_in),
-                    ]);
+                    edge.push([((c - 1) as u32, Half::Out), (c as u32, Half::In)]);
                 } else if let Some(p) = br.parent {
                     parent.push(branch_point[p]);
-                    edge.push([(c as u32, geo(c).load_in), (NONE, 0.0)]);
+                    edge.push([(c as u32, Half::In), (NONE, Half::In)]);
                 } else {
                     parent.push(NONE);
-                    edge.push([(NONE, 0.0), (NONE, 0.0)]);
+                    edge.push([(NONE, Half::In), (NONE, Half::In)]);
                 }
             }
             if has_children[b] {
@@ -176,7 +208,7 @@ impl Model {
                 branch_point[b] = parent.len() as u32;
                 parent.push(node_of_comp[last]);
                 comp_of_node.push(NONE);
-                edge.push([(last as u32, geo(last).load_out), (NONE, 0.0)]);
+                edge.push([(last as u32, Half::Out), (NONE, Half::In)]);
             }
         }
         let (parent, node_of_comp, comp_of_node, edge) =
@@ -200,6 +232,12 @@ impl Model {
             &|c| self.comps[c].ra,
         );
         let initial_voltage = per_comp(&mut pl, "v", Target::InitialVoltage, &|c| self.comps[c].v);
+        let radius = per_comp(&mut pl, "radius", Target::Radius, &|c| {
+            self.comps[c].geometry.radius
+        });
+        let length = per_comp(&mut pl, "length", Target::Length, &|c| {
+            self.comps[c].geometry.length
+        });
         let mut mechs = Vec::with_capacity(self.mechanisms.len());
         for (mi, m) in self.mechanisms.iter().enumerate() {
             let start = pl.len();
@@ -258,7 +296,15 @@ impl Model {
             parent,
             node_of_comp,
             comp_of_node,
-            area: self.comps.iter().map(|c| c.geometry.area).collect(),
+            geometry: self
+                .comps
+                .iter()
+                .map(|c| CompGeometry {
+                    area: c.geometry.area,
+                    load: [c.geometry.load_in, c.geometry.load_out],
+                    cylinder: c.cylinder,
+                })
+                .collect(),
             edge,
             mechs,
             stimuli: self.stimuli.clone(),
@@ -270,18 +316,20 @@ impl Model {
             capacitance,
             axial_resistivity,
             initial_voltage,
+            radius,
+            length,
         })
     }
 }
 
-type Renumbered = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<[(u32, f64); 2]>);
+type Renumbered = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<[(u32, Half); 2]>);
 
 /// Renumbers nodes breadth first from the roots (children in their old order).
 fn breadth_first(
     parent: &[u32],
     node_of_comp: &[u32],
     comp_of_node: &[u32],
-    edge: &[[(u32, f64); 2]],
+    edge: &[[(u32, Half); 2]],
 ) -> Renumbered {
     let n = parent.len();
     let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -368,15 +416,15 @@ impl Layout {
         &self.comp_of_node
     }
 
-    /// Membrane area of each compartment (um2).
-    pub fn area(&self) -> &[f64] {
-        &self.area
+    /// The geometry of each compartment.
+    pub fn geometry(&self) -> &[CompGeometry] {
+        &self.geometry
     }
 
-    /// The resistive loads (compartment, 1/um) in series between each node and
-    /// its parent; multiplied by each compartment's axial resistivity they add
-    /// up to the axial resistance.
-    pub fn edge_loads(&self) -> &[[(u32, f64); 2]] {
+    /// The compartment halves in series between each node and its parent
+    /// (unused entries have compartment [`NONE`]): the axial resistance is
+    /// the sum of their resistive loads times their axial resistivities.
+    pub fn edge_halves(&self) -> &[[(u32, Half); 2]] {
         &self.edge
     }
 
@@ -428,5 +476,15 @@ impl Layout {
     /// The range of the initial voltage block.
     pub fn initial_voltage_range(&self) -> Range<usize> {
         self.initial_voltage.clone()
+    }
+
+    /// The range of the radius block.
+    pub fn radius_range(&self) -> Range<usize> {
+        self.radius.clone()
+    }
+
+    /// The range of the length block.
+    pub fn length_range(&self) -> Range<usize> {
+        self.length.clone()
     }
 }

@@ -81,6 +81,9 @@ pub(crate) struct BranchRecord {
 pub(crate) struct CompRecord {
     pub branch: usize,
     pub geometry: CompartmentGeometry,
+    /// The geometry is a cylinder given by radius and length (built from
+    /// branches, or set or trained), not the frusta of a reconstruction.
+    pub cylinder: bool,
     pub cm: f64,
     pub ra: f64,
     pub v: f64,
@@ -190,6 +193,7 @@ impl Model {
             m.comps.extend(comps.into_iter().map(|geometry| CompRecord {
                 branch: b,
                 geometry,
+                cylinder: kind.is_none(),
                 cm: DEFAULT_CAPACITANCE,
                 ra: DEFAULT_AXIAL_RESISTIVITY,
                 v: DEFAULT_V,

@@ -14,6 +14,10 @@ pub enum Target {
     AxialResistivity,
     /// Initial voltage per compartment (mV).
     InitialVoltage,
+    /// Radius per compartment (um); shapes cylindrical compartments only.
+    Radius,
+    /// Length per compartment (um); shapes cylindrical compartments only.
+    Length,
     /// Parameter `param` of mechanism `mech`, per row of the mechanism.
     ChannelParam {
         /// Mechanism index in the layout.

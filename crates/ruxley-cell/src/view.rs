@@ -375,6 +375,7 @@ impl<'m> View<'m> {
                     let center = g.center;
                     *g = ruxley_morph::CompartmentGeometry::cylinder(length, radius);
                     g.center = center;
+                    m.comps[c].cylinder = true;
                 }
             }
             _ => {

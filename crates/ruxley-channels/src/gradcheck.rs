@@ -114,7 +114,7 @@ pub fn check_channel(
     let init = |v: &[f64], p: &[f64]| {
         let mut out = vec![0.0; ns * rows];
         channel.init_states(
-            &ChannelEnv { v: v, dt, celsius },
+            &ChannelEnv { v, dt, celsius },
             Columns::new(p, rows),
             ColumnsMut::new(&mut out, rows),
         );
@@ -149,7 +149,7 @@ pub fn check_channel(
     let advance = |v: &[f64], p: &[f64], s: &[f64]| {
         let mut out = s.to_vec();
         channel.advance_states(
-            &ChannelEnv { v: v, dt, celsius },
+            &ChannelEnv { v, dt, celsius },
             Columns::new(p, rows),
             ColumnsMut::new(&mut out, rows),
         );
@@ -186,7 +186,7 @@ pub fn check_channel(
     let current = |v: &[f64], p: &[f64], s: &[f64]| {
         let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
         channel.current(
-            &ChannelEnv { v: v, dt, celsius },
+            &ChannelEnv { v, dt, celsius },
             Columns::new(p, rows),
             Columns::new(s, rows),
             &mut i,

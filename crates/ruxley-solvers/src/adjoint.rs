@@ -14,7 +14,9 @@
 use ruxley_backend::Scheme;
 use ruxley_cell::NONE;
 use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
-use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS};
+use std::f64::consts::PI;
+
+use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
 
 use crate::step::{State, Stepper, Workspace};
 use crate::tree::{factor_tree, substitute_tree};
@@ -43,6 +45,7 @@ pub struct Adjoint<'s, 'a> {
     cot_v_row: Vec<Vec<f64>>,
     new_cot_v: Vec<f64>,
     lam_cap: Vec<f64>,
+    lam_area_abs: Vec<f64>,
     lam_axial: Vec<f64>,
     grad: Gradient,
 }
@@ -78,6 +81,7 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             cot_v_row: rows(),
             new_cot_v: vec![0.0; n],
             lam_cap: vec![0.0; n],
+            lam_area_abs: vec![0.0; n],
             lam_axial: vec![0.0; n],
             grad: Gradient {
                 params: vec![0.0; stepper.params.values().len()],
@@ -170,9 +174,13 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         for (m, ml) in st.layout.mechs().iter().enumerate() {
             let rows = ml.rows();
             for (r, &node) in ml.nodes.iter().enumerate() {
-                let a = st.area_abs[node as usize];
-                self.lam_i_row[m][r] = -self.mu_eff[node as usize] * a;
-                self.lam_g_row[m][r] = self.lam_g_node[node as usize] * a;
+                let node = node as usize;
+                let a = st.area_abs[node];
+                let (lam_i, lam_g) = (-self.mu_eff[node], self.lam_g_node[node]);
+                self.lam_i_row[m][r] = lam_i * a;
+                self.lam_g_row[m][r] = lam_g * a;
+                self.lam_area_abs[node] +=
+                    lam_i * self.ws.mech_i[m][r] + lam_g * self.ws.mech_g[m][r];
                 self.cot_v_row[m][r] = 0.0;
             }
             let env = ChannelEnv {
@@ -257,27 +265,48 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         }
     }
 
-    /// The accumulated gradient, with the capacitances' and axial
-    /// resistivities' shares added.
+    /// The accumulated gradient, with the shares of the capacitances, axial
+    /// resistivities, and radii and lengths of cylindrical compartments added.
     pub fn finish(mut self) -> Gradient {
-        let lay = self.st.layout;
-        let cm = lay.capacitance_range().start;
-        let ra = lay.axial_resistivity_range().start;
+        let st = self.st;
+        let lay = st.layout;
+        let values = st.params.values();
+        let cm = lay.capacitance_range();
+        let ra = lay.axial_resistivity_range();
+        let mut lam_area = vec![0.0; lay.n_comps()];
         for (c, &node) in lay.node_of_comp().iter().enumerate() {
-            self.grad.params[cm + c] +=
-                self.lam_cap[node as usize] * lay.area()[c] * CAPACITANCE_TO_ABS;
+            let node = node as usize;
+            self.grad.params[cm.start + c] += self.lam_cap[node] * st.area[c] * CAPACITANCE_TO_ABS;
+            lam_area[c] = self.lam_cap[node] * values[cm.start + c] * CAPACITANCE_TO_ABS
+                + self.lam_area_abs[node] * DENSITY_TO_ABS;
         }
-        for (j, pair) in lay.edge_loads().iter().enumerate() {
+        let mut lam_load = vec![[0.0; 2]; lay.n_comps()];
+        for (j, pair) in lay.edge_halves().iter().enumerate() {
             if lay.parent()[j] == NONE {
                 continue;
             }
-            let g = self.st.g_axial[j];
-            for &(c, load) in pair {
+            let g = st.g_axial[j];
+            // g = AXIAL_TO_ABS / sum(ra_c load_c).
+            let dg_dr = -g * g / AXIAL_TO_ABS * self.lam_axial[j];
+            for &(c, half) in pair {
                 if c != NONE {
-                    self.grad.params[ra + c as usize] -=
-                        self.lam_axial[j] * g * g / AXIAL_TO_ABS * load;
+                    let (c, h) = (c as usize, half as usize);
+                    self.grad.params[ra.start + c] += dg_dr * st.load[c][h];
+                    lam_load[c][h] += dg_dr * values[ra.start + c];
                 }
             }
+        }
+        let (r0, l0) = (lay.radius_range().start, lay.length_range().start);
+        for (c, geo) in lay.geometry().iter().enumerate() {
+            if !geo.cylinder {
+                continue;
+            }
+            let (r, l) = (values[r0 + c], values[l0 + c]);
+            let lam_loads = lam_load[c][0] + lam_load[c][1];
+            // area = 2 pi r l, each half load = (l/2) / (pi r^2).
+            self.grad.params[r0 + c] +=
+                lam_area[c] * 2.0 * PI * l - lam_loads * l / (PI * r * r * r);
+            self.grad.params[l0 + c] += lam_area[c] * 2.0 * PI * r + lam_loads / (2.0 * PI * r * r);
         }
         self.grad
     }

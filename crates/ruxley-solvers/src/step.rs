@@ -62,6 +62,10 @@ pub struct Stepper<'a> {
     pub(crate) params: &'a Parameters,
     pub(crate) grid: TimeGrid,
     pub(crate) scheme: Scheme,
+    /// Membrane area of each compartment (um2) in this run.
+    pub(crate) area: Vec<f64>,
+    /// Resistive loads of the two halves of each compartment (1/um).
+    pub(crate) load: Vec<[f64; 2]>,
     /// Membrane capacitance per node (nF); 0 at branch points.
     pub(crate) cap: Vec<f64>,
     /// Axial conductance between each node and its parent (uS).
@@ -87,16 +91,23 @@ impl<'a> Stepper<'a> {
         let values = params.values();
         let cm = &values[layout.capacitance_range()];
         let ra = &values[layout.axial_resistivity_range()];
+        let radius = &values[layout.radius_range()];
+        let length = &values[layout.length_range()];
+        let (area, load): (Vec<f64>, Vec<[f64; 2]>) = layout
+            .geometry()
+            .iter()
+            .enumerate()
+            .map(|(c, g)| g.resolve(radius[c], length[c]))
+            .unzip();
         let mut cap = vec![0.0; n];
         let mut area_abs = vec![0.0; n];
         for (c, &node) in layout.node_of_comp().iter().enumerate() {
-            let a = layout.area()[c];
-            cap[node as usize] = cm[c] * a * CAPACITANCE_TO_ABS;
-            area_abs[node as usize] = a * DENSITY_TO_ABS;
+            cap[node as usize] = cm[c] * area[c] * CAPACITANCE_TO_ABS;
+            area_abs[node as usize] = area[c] * DENSITY_TO_ABS;
         }
         let mut g_axial = vec![0.0; n];
         let mut g_sum = vec![0.0; n];
-        for (i, pair) in layout.edge_loads().iter().enumerate() {
+        for (i, pair) in layout.edge_halves().iter().enumerate() {
             let p = layout.parent()[i];
             if p == NONE {
                 continue;
@@ -104,7 +115,7 @@ impl<'a> Stepper<'a> {
             let resistance: f64 = pair
                 .iter()
                 .filter(|(c, _)| *c != NONE)
-                .map(|&(c, load)| ra[c as usize] * load)
+                .map(|&(c, half)| ra[c as usize] * load[c as usize][half as usize])
                 .sum();
             let g = AXIAL_TO_ABS / resistance;
             g_axial[i] = g;
@@ -143,6 +154,8 @@ impl<'a> Stepper<'a> {
             params,
             grid,
             scheme,
+            area,
+            load,
             cap,
             g_axial,
             g_sum,

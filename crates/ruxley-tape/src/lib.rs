@@ -258,7 +258,7 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
         let mut marks = Vec::new();
         let mut x = self.pool.copy_of(xa);
         for k in a..=last {
-            if (k - a) % stride == 0 {
+            if (k - a).is_multiple_of(stride) {
                 marks.push((k, self.pool.copy_of(&x)));
             }
             if k < last {

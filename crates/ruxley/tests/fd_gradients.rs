@@ -29,27 +29,48 @@ fn case() -> impl Strategy<Value = Case> {
                 prop::collection::vec(0.0f64..1.0, nb),
                 prop::collection::vec(1usize..4, nb),
                 prop::collection::vec((5.0f64..40.0, 0.5f64..4.0), nb),
-                (0.08f64..0.2, 50.0f64..300.0, any::<bool>(), any::<bool>(), any::<Option<bool>>(), any::<bool>()),
+                (
+                    0.08f64..0.2,
+                    50.0f64..300.0,
+                    any::<bool>(),
+                    any::<bool>(),
+                    any::<Option<bool>>(),
+                    any::<bool>(),
+                ),
                 (0.05f64..0.4, prop::collection::vec(-0.05f64..0.2, 40)),
             )
         })
-        .prop_map(|(p, ncomp, geometry, (gna, ra, leak_on_last, explicit_m, clamp, cn), (amp, series))| Case {
-            parents: p
-                .iter()
-                .enumerate()
-                .map(|(b, x)| if b == 0 { None } else { Some((x * b as f64) as usize) })
-                .collect(),
-            ncomp,
-            geometry,
-            gna,
-            ra,
-            leak_on_last,
-            explicit_m,
-            clamp,
-            cn,
-            amp,
-            series,
-        })
+        .prop_map(
+            |(
+                p,
+                ncomp,
+                geometry,
+                (gna, ra, leak_on_last, explicit_m, clamp, cn),
+                (amp, series),
+            )| Case {
+                parents: p
+                    .iter()
+                    .enumerate()
+                    .map(|(b, x)| {
+                        if b == 0 {
+                            None
+                        } else {
+                            Some((x * b as f64) as usize)
+                        }
+                    })
+                    .collect(),
+                ncomp,
+                geometry,
+                gna,
+                ra,
+                leak_on_last,
+                explicit_m,
+                clamp,
+                cn,
+                amp,
+                series,
+            },
+        )
 }
 
 fn build(c: &Case) -> (ruxley::Layout, RunOptions, Vec<Stimulus>) {
@@ -72,7 +93,10 @@ fn build(c: &Case) -> (ruxley::Layout, RunOptions, Vec<Stimulus>) {
     // A clamp at a tip, or at the end of the root branch (next to a branch point).
     if let Some(at_tip) = c.clamp {
         let b = if at_tip { last } else { 0 };
-        m.branch(b).loc(1.0).clamp(Waveform::step(0.5, 1.0, -30.0)).unwrap();
+        m.branch(b)
+            .loc(1.0)
+            .clamp(Waveform::step(0.5, 1.0, -30.0))
+            .unwrap();
     }
     m.branch(0).comp(0).record("v").unwrap();
     m.branch(last).loc(0.0).record("v").unwrap();
@@ -80,11 +104,25 @@ fn build(c: &Case) -> (ruxley::Layout, RunOptions, Vec<Stimulus>) {
     let layout = m.build().unwrap();
     let comp0 = 0;
     let stimuli = vec![
-        Stimulus { comp: comp0, current: Waveform::step(0.2, 1.5, c.amp) },
-        Stimulus { comp: layout.n_comps() - 1, current: Waveform::Series(c.series.clone()) },
+        Stimulus {
+            comp: comp0,
+            current: Waveform::step(0.2, 1.5, c.amp),
+        },
+        Stimulus {
+            comp: layout.n_comps() - 1,
+            current: Waveform::Series(c.series.clone()),
+        },
     ];
-    let scheme = if c.cn { Scheme::CrankNicolson } else { Scheme::BackwardEuler };
-    (layout, RunOptions::new(0.05, 2.0).with_scheme(scheme), stimuli)
+    let scheme = if c.cn {
+        Scheme::CrankNicolson
+    } else {
+        Scheme::BackwardEuler
+    };
+    (
+        layout,
+        RunOptions::new(0.05, 2.0).with_scheme(scheme),
+        stimuli,
+    )
 }
 
 fn loss_for(layout: &ruxley::Layout, n: usize) -> Mse {
@@ -92,15 +130,35 @@ fn loss_for(layout: &ruxley::Layout, n: usize) -> Mse {
         .probes()
         .iter()
         .enumerate()
-        .map(|(k, p)| (p.column_name(), (0..n).map(|s| if k == 2 { 0.3 } else { -60.0 + 0.1 * s as f64 }).collect()))
+        .map(|(k, p)| {
+            (
+                p.column_name(),
+                (0..n)
+                    .map(|s| if k == 2 { 0.3 } else { -60.0 + 0.1 * s as f64 })
+                    .collect(),
+            )
+        })
         .collect();
     Mse::new(targets)
 }
 
-fn loss_at(layout: &ruxley::Layout, opts: &RunOptions, params: &Parameters, stimuli: &[Stimulus], loss: &Mse) -> f64 {
+fn loss_at(
+    layout: &ruxley::Layout,
+    opts: &RunOptions,
+    params: &Parameters,
+    stimuli: &[Stimulus],
+    loss: &Mse,
+) -> f64 {
     use ruxley::backend::TraceLoss;
     let t = CpuBackend::sequential()
-        .simulate(layout, Batch { params: std::slice::from_ref(params), stimuli: std::slice::from_ref(&stimuli.to_vec()) }, opts)
+        .simulate(
+            layout,
+            Batch {
+                params: std::slice::from_ref(params),
+                stimuli: std::slice::from_ref(&stimuli.to_vec()),
+            },
+            opts,
+        )
         .unwrap()
         .remove(0);
     let mut g = t.zeros_like();

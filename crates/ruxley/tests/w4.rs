@@ -66,10 +66,19 @@ fn w4_on_w2_matches_jaxley_per_branch() {
 fn every_checkpoint_schedule_gives_the_identical_gradient() {
     let w = w2().unwrap();
     let layout = w.model.build().unwrap();
-    let target = Table::read(data_path("reference/anchors/traces/w4_w2_target_jaxley_f64.csv")).unwrap();
-    let loss = Mse::new(vec![("v_soma_mV".into(), target.column("v_soma_mV").unwrap().to_vec())]);
+    let target = Table::read(data_path(
+        "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
+    ))
+    .unwrap();
+    let loss = Mse::new(vec![(
+        "v_soma_mV".into(),
+        target.column("v_soma_mV").unwrap().to_vec(),
+    )]);
     let run = |s: Schedule| {
-        CpuBackend::new().value_and_grad(&layout, Batch::single(), &w.options, &loss, &s).unwrap().remove(0)
+        CpuBackend::new()
+            .value_and_grad(&layout, Batch::single(), &w.options, &loss, &s)
+            .unwrap()
+            .remove(0)
     };
     let all = run(Schedule::StoreAll);
     assert_eq!(all.tape.recomputed_steps, 0);
@@ -82,7 +91,11 @@ fn every_checkpoint_schedule_gives_the_identical_gradient() {
         let g = run(s.clone());
         assert_eq!(g.params, all.params, "{s:?}");
         assert_eq!(g.loss, all.loss);
-        assert!(g.tape.peak_bytes < all.tape.peak_bytes / 10, "{s:?}: {:?}", g.tape);
+        assert!(
+            g.tape.peak_bytes < all.tape.peak_bytes / 10,
+            "{s:?}: {:?}",
+            g.tape
+        );
         println!("{s:?}: {:?}", g.tape);
     }
 }
