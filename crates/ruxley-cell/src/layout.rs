@@ -17,7 +17,8 @@ use ruxley_channels::Channel;
 use crate::error::ModelError;
 use crate::model::Model;
 use crate::params::{ParamLayout, Parameters, Target};
-use crate::stimulus::{Clamp, Observable, Stimulus};
+use crate::stimulus::{Clamp, Observable, Stimulus, Waveform};
+use crate::trainable::{Control, Trainable, TrainableSpec, Trainables};
 
 /// Marks "no node" / "no compartment" in index arrays.
 pub const NONE: u32 = u32::MAX;
@@ -150,6 +151,7 @@ pub struct Layout {
     initial_voltage: Range<usize>,
     radius: Range<usize>,
     length: Range<usize>,
+    trainables: Trainables,
 }
 
 impl Model {
@@ -267,6 +269,7 @@ impl Model {
                 init_states: start..pl.len(),
             });
         }
+        let trainables = self.lower_trainables(&pl)?;
         let probes = self
             .recordings
             .iter()
@@ -318,6 +321,7 @@ impl Model {
             initial_voltage,
             radius,
             length,
+            trainables,
         })
     }
 }
@@ -368,6 +372,65 @@ fn breadth_first(
         .collect();
     let edge = order.iter().map(|&old| edge[old as usize]).collect();
     (parent, node_of_comp, comp_of_node, edge)
+}
+
+impl Model {
+    fn lower_trainables(&self, pl: &ParamLayout) -> Result<Trainables, ModelError> {
+        let mut entries = Vec::new();
+        for spec in &self.trainables {
+            match spec {
+                TrainableSpec::Param { name, sites, init } => {
+                    for (index, (comps, &x)) in sites.iter().zip(init).enumerate() {
+                        let mut idx = Vec::new();
+                        for block in pl.find(name) {
+                            for &c in comps {
+                                if let Ok(k) = block.comps.binary_search(&c) {
+                                    idx.push(block.range.start + k);
+                                }
+                            }
+                        }
+                        if idx.is_empty() {
+                            return Err(ModelError::UnknownName {
+                                name: name.clone(),
+                                known: pl.names(),
+                            });
+                        }
+                        entries.push(Trainable {
+                            name: name.clone(),
+                            index,
+                            control: Control::Params(idx),
+                            init: x,
+                        });
+                    }
+                }
+                TrainableSpec::Stimulus { index } => {
+                    let name = format!("stimulus{index}");
+                    match &self.stimuli[*index].current {
+                        Waveform::Step { amplitude, .. } => entries.push(Trainable {
+                            name,
+                            index: 0,
+                            control: Control::StepAmplitude { stimulus: *index },
+                            init: *amplitude,
+                        }),
+                        Waveform::Series(v) => {
+                            for (step, &x) in v.iter().enumerate() {
+                                entries.push(Trainable {
+                                    name: name.clone(),
+                                    index: step,
+                                    control: Control::SeriesValue {
+                                        stimulus: *index,
+                                        step,
+                                    },
+                                    init: x,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Trainables::new(entries))
+    }
 }
 
 fn resolve(m: &Model, obs: &Observable, comp: usize) -> Option<Source> {
@@ -476,6 +539,11 @@ impl Layout {
     /// The range of the initial voltage block.
     pub fn initial_voltage_range(&self) -> Range<usize> {
         self.initial_voltage.clone()
+    }
+
+    /// The trainable values (theta) and what they control.
+    pub fn trainables(&self) -> &Trainables {
+        &self.trainables
     }
 
     /// The range of the radius block.

@@ -28,6 +28,7 @@ mod layout;
 mod model;
 mod params;
 mod stimulus;
+mod trainable;
 mod view;
 
 pub use error::ModelError;
@@ -39,4 +40,5 @@ pub use model::{
 pub use params::{Block, ParamLayout, Parameters, Target};
 pub use ruxley_morph::Ncomp;
 pub use stimulus::{Clamp, Observable, Recording, Stimulus, Waveform};
+pub use trainable::{Control, Trainable, Trainables};
 pub use view::{Sel, Site, View};

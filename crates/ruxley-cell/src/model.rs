@@ -137,6 +137,7 @@ pub struct Model {
     pub(crate) recordings: Vec<Recording>,
     pub(crate) celsius: f64,
     pub(crate) warnings: Vec<String>,
+    pub(crate) trainables: Vec<crate::trainable::TrainableSpec>,
 }
 
 /// The SWC group name of a structure type.
@@ -164,6 +165,7 @@ impl Model {
             recordings: Vec::new(),
             celsius: DEFAULT_CELSIUS,
             warnings: Vec::new(),
+            trainables: Vec::new(),
         }
     }
 
@@ -350,6 +352,7 @@ impl Model {
                 let comps: Vec<usize> = mech.comps.iter().map(|c| c + comp0).collect();
                 net.merge_mechanism(Mechanism { comps, ..mech })?;
             }
+            let stim0 = net.stimuli.len();
             net.stimuli.extend(m.stimuli.into_iter().map(|s| Stimulus {
                 comp: s.comp + comp0,
                 ..s
@@ -370,6 +373,8 @@ impl Model {
                 net.recordings.push(Recording { comp, label, ..r });
             }
             net.warnings.extend(m.warnings);
+            net.trainables
+                .extend(m.trainables.into_iter().map(|t| t.offset(comp0, stim0)));
         }
         Ok(net)
     }

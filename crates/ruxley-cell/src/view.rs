@@ -105,8 +105,8 @@ pub struct Site {
 /// A selection of compartments of a model. See the module documentation.
 #[derive(Debug)]
 pub struct View<'m> {
-    model: &'m mut Model,
-    sites: Result<Vec<Site>, ModelError>,
+    pub(crate) model: &'m mut Model,
+    pub(crate) sites: Result<Vec<Site>, ModelError>,
 }
 
 fn intersect(a: &[usize], b: Range<usize>) -> Vec<usize> {
@@ -155,6 +155,11 @@ impl Model {
     /// Inserts a channel on every compartment.
     pub fn insert(&mut self, channel: impl Channel + 'static) -> Result<(), ModelError> {
         self.view().insert(channel)
+    }
+
+    /// Makes `name` trainable with one value shared by the whole model.
+    pub fn make_trainable(&mut self, name: &str, init: Option<f64>) -> Result<(), ModelError> {
+        self.view().make_trainable(name, init)
     }
 }
 
@@ -503,7 +508,7 @@ impl<'m> View<'m> {
     }
 }
 
-fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
+pub(crate) fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
     let mut names: Vec<String> = ["v", "capacitance", "axial_resistivity", "radius", "length"]
         .iter()
         .map(|s| s.to_string())

@@ -34,7 +34,9 @@ pub use ruxley_core as core;
 pub use ruxley_morph as morph;
 pub use ruxley_solvers as solvers;
 
-pub use ruxley_backend::{Backend, Batch, RunOptions, Scheme, SimError, Traces};
+pub use ruxley_backend::{
+    Backend, Batch, Mse, RunOptions, Schedule, Scheme, SimError, TraceLoss, Traces,
+};
 pub use ruxley_cell::{Layout, Model, ModelError, Parameters, SwcImport, Waveform};
 
 /// The backend selected by the enabled features (the CPU backend by default).
@@ -92,6 +94,66 @@ pub fn simulate(model: &Model, options: &RunOptions) -> Result<Traces, Error> {
     let layout = model.build()?;
     let mut traces = DefaultBackend::new().simulate(&layout, Batch::single(), options)?;
     Ok(traces.remove(0))
+}
+
+/// Gradients with respect to trainable values.
+pub mod grad {
+    use crate::backend::{Backend, Batch, RunOptions, Schedule, TapeStats, TraceLoss, Traces};
+    use crate::{Error, Layout};
+
+    /// The loss and its gradient with respect to theta for one batch member.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ThetaGrad {
+        /// The loss.
+        pub loss: f64,
+        /// d loss / d theta, in the order of [`Layout::trainables`].
+        pub grad: Vec<f64>,
+        /// The traces of the run.
+        pub traces: Traces,
+        /// Recomputation and memory of the reverse sweep.
+        pub tape: TapeStats,
+    }
+
+    /// Runs the model once per theta (in parallel), evaluates `loss` and
+    /// returns its gradient with respect to the trainables of `layout`.
+    pub fn value_and_grad(
+        backend: &dyn Backend,
+        layout: &Layout,
+        thetas: &[Vec<f64>],
+        loss: &dyn TraceLoss,
+        options: &RunOptions,
+        schedule: &Schedule,
+    ) -> Result<Vec<ThetaGrad>, Error> {
+        let grid = options.grid()?;
+        let t = layout.trainables();
+        let mut params = Vec::with_capacity(thetas.len());
+        let mut stimuli = Vec::with_capacity(thetas.len());
+        for theta in thetas {
+            let (p, s) = t.apply(theta, layout.parameters(), layout.stimuli())?;
+            params.push(p);
+            stimuli.push(s);
+        }
+        let grads = backend.value_and_grad(
+            layout,
+            Batch {
+                params: &params,
+                stimuli: &stimuli,
+            },
+            options,
+            loss,
+            schedule,
+        )?;
+        Ok(grads
+            .into_iter()
+            .zip(&stimuli)
+            .map(|(g, s)| ThetaGrad {
+                loss: g.loss,
+                grad: t.gather(&g.params, &g.stimuli, &grid, s),
+                traces: g.traces,
+                tape: g.tape,
+            })
+            .collect())
+    }
 }
 
 /// Analysis of recorded traces.
