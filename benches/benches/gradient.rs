@@ -12,7 +12,10 @@ use ruxley_testing::workloads::{Workload, w2, w3};
 /// The W4 set-up of a workload: trainable layout, loss, theta.
 fn w4(mut w: Workload) -> (Layout, RunOptions, Mse, Vec<f64>) {
     for name in ["HH_gNa", "HH_gK", "HH_gLeak"] {
-        w.model.branch("all").make_trainable(name, None).expect("HH everywhere");
+        w.model
+            .branch("all")
+            .make_trainable(name, None)
+            .expect("HH everywhere");
     }
     let layout = w.model.build().expect("builds");
     let mut target = layout.parameters().clone();
@@ -20,8 +23,13 @@ fn w4(mut w: Workload) -> (Layout, RunOptions, Mse, Vec<f64>) {
         let base = layout.parameters().get(name).expect("exists")[0];
         target.set(name, base * f).expect("exists");
     }
-    let t = CpuBackend::new().simulate(&layout, Batch::params(&[target]), &w.options).expect("runs");
-    let loss = Mse::new(vec![("v_soma_mV".into(), t[0].get("v_soma_mV").expect("recorded").to_vec())]);
+    let t = CpuBackend::new()
+        .simulate(&layout, Batch::params(&[target]), &w.options)
+        .expect("runs");
+    let loss = Mse::new(vec![(
+        "v_soma_mV".into(),
+        t[0].get("v_soma_mV").expect("recorded").to_vec(),
+    )]);
     let theta = layout.trainables().initial();
     (layout, w.options, loss, theta)
 }
@@ -33,7 +41,10 @@ fn gradient(c: &mut Criterion) {
     for (name, w) in [("w2", w2().expect("W2")), ("w3", w3().expect("W3"))] {
         let fwd = prepare(w.clone());
         g.bench_function(format!("{name}_forward"), |b| {
-            b.iter(|| cpu.simulate(&fwd.layout, Batch::single(), &fwd.options).expect("runs"))
+            b.iter(|| {
+                cpu.simulate(&fwd.layout, Batch::single(), &fwd.options)
+                    .expect("runs")
+            })
         });
         let (layout, options, loss, theta) = w4(w);
         let steps = options.grid().expect("grid").n_steps();
@@ -42,8 +53,15 @@ fn gradient(c: &mut Criterion) {
             ("nested_sqrt", Schedule::sqrt(steps)),
             ("revolve_50", Schedule::Revolve(50)),
         ] {
-            let once = value_and_grad(&cpu, &layout, std::slice::from_ref(&theta), &loss, &options, &schedule)
-                .expect("gradient");
+            let once = value_and_grad(
+                &cpu,
+                &layout,
+                std::slice::from_ref(&theta),
+                &loss,
+                &options,
+                &schedule,
+            )
+            .expect("gradient");
             println!(
                 "{name} {label}: {} trainables, peak tape {:.1} MB ({} states), {} recomputed steps",
                 theta.len(),
@@ -52,7 +70,16 @@ fn gradient(c: &mut Criterion) {
                 once[0].tape.recomputed_steps
             );
             g.bench_function(format!("{name}_grad_{label}"), |b| {
-                b.iter(|| value_and_grad(&cpu, &layout, std::slice::from_ref(&theta), &loss, &options, &schedule))
+                b.iter(|| {
+                    value_and_grad(
+                        &cpu,
+                        &layout,
+                        std::slice::from_ref(&theta),
+                        &loss,
+                        &options,
+                        &schedule,
+                    )
+                })
             });
         }
     }
@@ -60,7 +87,15 @@ fn gradient(c: &mut Criterion) {
     g.bench_function("w3_read_swc_to_first_gradient", |b| {
         b.iter(|| {
             let (layout, options, loss, theta) = w4(w3().expect("W3"));
-            value_and_grad(&cpu, &layout, &[theta], &loss, &options, &Schedule::sqrt(4000)).expect("gradient")
+            value_and_grad(
+                &cpu,
+                &layout,
+                &[theta],
+                &loss,
+                &options,
+                &Schedule::sqrt(4000),
+            )
+            .expect("gradient")
         })
     });
     g.finish();

@@ -84,8 +84,8 @@ impl Reversible for Sim<'_, '_> {
         }
     }
 
-    fn reverse(&mut self, k: usize, before: &State, cot: &mut State) {
-        self.adjoint.step_vjp(k, before, cot);
+    fn reverse(&mut self, k: usize, before: &State, after: Option<&State>, cot: &mut State) {
+        self.adjoint.step_vjp(k, before, after, cot);
     }
 
     fn state_bytes(&self, state: &State) -> usize {

@@ -103,23 +103,31 @@ impl<'s, 'a> Adjoint<'s, 'a> {
     }
 
     /// Pulls `cot`, the cotangent of the state after step `n`, back to the
-    /// state before it (`state`), accumulating the parameters' cotangents.
-    /// Allocates nothing.
-    pub fn step_vjp(&mut self, n: usize, state: &State, cot: &mut State) {
+    /// state before it (`state`), accumulating the parameters' cotangents;
+    /// `after`, if given, must be the state after step `n`. Allocates nothing.
+    pub fn step_vjp(&mut self, n: usize, state: &State, after: Option<&State>, cot: &mut State) {
         let st = self.st;
         let parent = st.layout.parent();
         let values = st.params.values();
-        // Forward recomputation of step n.
-        for (s, old) in self.s_new.iter_mut().zip(&state.mech) {
-            s.copy_from_slice(old);
+        // Forward recomputation of step n; the channel states after it are
+        // taken from `after` when given (the same numbers, without the cost).
+        let advance = after.is_none();
+        for (k, s) in self.s_new.iter_mut().enumerate() {
+            s.copy_from_slice(after.map_or(&state.mech[k], |a| &a.mech[k]));
         }
-        st.membrane(n, &state.v, &mut self.s_new, &mut self.ws);
+        st.membrane_with(n, &state.v, &mut self.s_new, &mut self.ws, advance);
         st.assemble(&state.v, &mut self.ws);
         let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
         let g = if clamped { &self.ws.g_off } else { &st.g_axial };
         factor_tree(parent, g, &mut self.ws.d);
-        self.x.copy_from_slice(&self.ws.b);
-        substitute_tree(parent, g, &self.ws.d, &mut self.x);
+        match after {
+            // Under backward Euler the solution is the next voltage itself.
+            Some(a) if st.scheme == Scheme::BackwardEuler => self.x.copy_from_slice(&a.v),
+            _ => {
+                self.x.copy_from_slice(&self.ws.b);
+                substitute_tree(parent, g, &self.ws.d, &mut self.x);
+            }
+        }
         // The adjoint solve.
         let cn = st.scheme == Scheme::CrankNicolson;
         let factor = if cn { 2.0 } else { 1.0 };

@@ -261,6 +261,18 @@ impl<'a> Stepper<'a> {
         states: &mut [Vec<f64>],
         ws: &mut Workspace,
     ) {
+        self.membrane_with(n, v, states, ws, true);
+    }
+
+    /// [`Stepper::membrane`], optionally with `states` already advanced.
+    pub(crate) fn membrane_with(
+        &self,
+        n: usize,
+        v: &[f64],
+        states: &mut [Vec<f64>],
+        ws: &mut Workspace,
+        advance: bool,
+    ) {
         let values = self.params.values();
         ws.i_node.fill(0.0);
         ws.g_node.fill(0.0);
@@ -277,8 +289,10 @@ impl<'a> Stepper<'a> {
             };
             let params = Columns::new(&values[ml.params.clone()], rows);
             let s = &mut states[m];
-            ml.channel
-                .advance_states(&env, params, ColumnsMut::new(s, rows));
+            if advance {
+                ml.channel
+                    .advance_states(&env, params, ColumnsMut::new(s, rows));
+            }
             let (mi, mg) = (&mut ws.mech_i[m], &mut ws.mech_g[m]);
             ml.channel
                 .current(&env, params, Columns::new(s, rows), mi, mg);

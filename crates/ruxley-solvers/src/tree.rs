@@ -40,7 +40,10 @@ pub fn factor_tree(parent: &[u32], g: &[f64], d: &mut [f64]) {
         d[i] = inv;
         let p = parent[i];
         if p != NONE {
-            d[p as usize] -= g[i] * g[i] * inv;
+            // The same operations, in the same order, as in solve_tree, so
+            // that factor + substitute reproduce its result bit for bit.
+            let f = g[i] * inv;
+            d[p as usize] -= f * g[i];
         }
     }
 }

@@ -26,8 +26,16 @@ pub trait Reversible {
     fn forward(&mut self, k: usize, state: &mut Self::State);
     /// Replaces `cot`, the cotangent of the state after step `k`, by the
     /// cotangent of the state before it (`before`), accumulating whatever
-    /// else (parameter cotangents) the system tracks.
-    fn reverse(&mut self, k: usize, before: &Self::State, cot: &mut Self::Cotangent);
+    /// else (parameter cotangents) the system tracks. `after` is the state
+    /// after the step when the schedule has it at hand (the system may use
+    /// it instead of recomputing the step; results must not depend on it).
+    fn reverse(
+        &mut self,
+        k: usize,
+        before: &Self::State,
+        after: Option<&Self::State>,
+        cot: &mut Self::Cotangent,
+    );
     /// The memory one stored state takes, in bytes.
     fn state_bytes(&self, state: &Self::State) -> usize;
 }
@@ -146,6 +154,8 @@ pub struct Tape<S> {
     n: usize,
     /// (sample index, state) in increasing order.
     checkpoints: Vec<(usize, S)>,
+    /// The final state (all schedules but Revolve).
+    last: Option<S>,
     pool: Pool<S>,
     bytes_per_state: usize,
     forward_steps: usize,
@@ -197,10 +207,17 @@ pub fn forward<R: Reversible>(
         checkpoints.push((0, pool.copy_of(&x)));
     }
     let bytes_per_state = sys.state_bytes(&x);
+    // Revolve keeps only what its memory allows; the others keep the final
+    // state too, so that the last step is reversed knowing its result.
+    let last = match schedule {
+        Schedule::Revolve(_) => None,
+        _ => Some(pool.copy_of(&x)),
+    };
     Ok(Tape {
         schedule: schedule.clone(),
         n,
         checkpoints,
+        last,
         pool,
         bytes_per_state,
         forward_steps: n,
@@ -217,7 +234,14 @@ struct Sweep<'a, R: Reversible, F> {
 impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
     /// Reverses steps b-1 down to a given the state at a; seeds samples
     /// b-1 down to a+1 (the caller seeds b before and a after).
-    fn store_all(&mut self, a: usize, b: usize, xa: &R::State, cot: &mut R::Cotangent) {
+    fn store_all(
+        &mut self,
+        a: usize,
+        b: usize,
+        xa: &R::State,
+        xb: Option<&R::State>,
+        cot: &mut R::Cotangent,
+    ) {
         // states[j] is the state at a + 1 + j.
         let mut states: Vec<R::State> = Vec::with_capacity(b - a - 1);
         for k in a + 1..b {
@@ -226,18 +250,26 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
             self.stats.recomputed_steps += 1;
             states.push(x);
         }
+        // The state after the step being reversed, once it has been popped.
+        let mut next: Option<R::State> = None;
         for k in (a..b).rev() {
             if k + 1 < b {
                 (self.seed)(k + 1, cot);
             }
+            let after = if k + 1 == b { xb } else { next.as_ref() };
             match states.pop() {
                 Some(x) => {
-                    self.sys.reverse(k, &x, cot);
-                    self.pool.release(x);
+                    self.sys.reverse(k, &x, after, cot);
+                    if let Some(old) = next.replace(x) {
+                        self.pool.release(old);
+                    }
                 }
-                None => self.sys.reverse(k, xa, cot),
+                None => self.sys.reverse(k, xa, after, cot),
             }
             self.stats.reversed_steps += 1;
+        }
+        if let Some(old) = next {
+            self.pool.release(old);
         }
     }
 
@@ -247,11 +279,12 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
         a: usize,
         b: usize,
         xa: &R::State,
+        xb: Option<&R::State>,
         inner: &[usize],
         cot: &mut R::Cotangent,
     ) {
         if inner.len() <= 1 {
-            return self.store_all(a, b, xa, cot);
+            return self.store_all(a, b, xa, xb, cot);
         }
         let stride = inner[1..].iter().product::<usize>().max(1);
         let last = a + (b - 1 - a) / stride * stride;
@@ -268,13 +301,20 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
         }
         self.pool.release(x);
         let mut end = b;
+        let mut next: Option<R::State> = None;
         while let Some((start, xs)) = marks.pop() {
             if end < b {
                 (self.seed)(end, cot);
             }
-            self.nested(start, end, &xs, &inner[1..], cot);
-            self.pool.release(xs);
+            let after = if end == b { xb } else { next.as_ref() };
+            self.nested(start, end, &xs, after, &inner[1..], cot);
+            if let Some(old) = next.replace(xs) {
+                self.pool.release(old);
+            }
             end = start;
+        }
+        if let Some(old) = next {
+            self.pool.release(old);
         }
     }
 
@@ -282,7 +322,7 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
     fn revolve(&mut self, a: usize, b: usize, xa: &R::State, free: usize, cot: &mut R::Cotangent) {
         let len = b - a;
         if len == 1 {
-            self.sys.reverse(a, xa, cot);
+            self.sys.reverse(a, xa, None, cot);
             self.stats.reversed_steps += 1;
             return;
         }
@@ -298,7 +338,7 @@ impl<R: Reversible, F: FnMut(usize, &mut R::Cotangent)> Sweep<'_, R, F> {
                     self.sys.forward(j, &mut x);
                     self.stats.recomputed_steps += 1;
                 }
-                self.sys.reverse(k, &x, cot);
+                self.sys.reverse(k, &x, None, cot);
                 self.stats.reversed_steps += 1;
             }
             self.pool.release(x);
@@ -346,6 +386,7 @@ pub fn reverse<R: Reversible>(
         schedule,
         n,
         mut checkpoints,
+        last,
         pool,
         bytes_per_state,
         forward_steps,
@@ -374,17 +415,23 @@ pub fn reverse<R: Reversible>(
                     _ => &[],
                 };
                 let mut end = n;
+                let mut next = last;
                 while let Some((start, xs)) = checkpoints.pop() {
                     if end < n {
                         (sweep.seed)(end, cot);
                     }
                     if inner.is_empty() {
-                        sweep.store_all(start, end, &xs, cot);
+                        sweep.store_all(start, end, &xs, next.as_ref(), cot);
                     } else {
-                        sweep.nested(start, end, &xs, inner, cot);
+                        sweep.nested(start, end, &xs, next.as_ref(), inner, cot);
                     }
-                    sweep.pool.release(xs);
+                    if let Some(old) = next.replace(xs) {
+                        sweep.pool.release(old);
+                    }
                     end = start;
+                }
+                if let Some(old) = next {
+                    sweep.pool.release(old);
                 }
             }
         }

@@ -22,8 +22,11 @@ impl Reversible for Spin {
     fn forward(&mut self, k: usize, x: &mut [f64; 2]) {
         *x = rot(self.theta, k, *x);
     }
-    fn reverse(&mut self, k: usize, x: &[f64; 2], cot: &mut [f64; 2]) {
+    fn reverse(&mut self, k: usize, x: &[f64; 2], after: Option<&[f64; 2]>, cot: &mut [f64; 2]) {
         self.reversed.push((k, *x));
+        if let Some(a) = after {
+            assert_eq!(*a, rot(self.theta, k, *x), "the state after step {k}");
+        }
         let damp = 1.0 - 0.01 * (k % 3) as f64;
         let (s, c) = self.theta.sin_cos();
         // d/dtheta of the step, and the transpose of its Jacobian in x.
