@@ -5,9 +5,11 @@
 #![warn(missing_docs)]
 
 mod adjoint;
+mod jvp;
 mod step;
 mod tree;
 
 pub use adjoint::{Adjoint, Gradient};
+pub use jvp::Jvp;
 pub use step::{State, Stepper, Workspace};
 pub use tree::{factor_tree, solve_tree, substitute_tree};

@@ -156,6 +156,60 @@ pub mod grad {
     }
 }
 
+/// The largest Lyapunov exponent of a model's dynamics, from forward-mode
+/// tangents renormalised along the trajectory (Benettin's method).
+pub mod lyapunov {
+    use crate::core::TimeGrid;
+    use crate::solvers::{Jvp, State, Stepper};
+    use crate::{Error, Layout, RunOptions};
+
+    /// The largest Lyapunov exponent (1/ms) of `layout` run with its own
+    /// parameters and stimuli: a tangent of the state is carried along the
+    /// run and renormalised every `every` steps; the exponent is the mean
+    /// log growth per ms after `transient` ms (also simulated, not counted).
+    /// The tangent's norm is the Euclidean norm over compartment voltages
+    /// (mV) and channel states.
+    pub fn largest_exponent(layout: &Layout, options: &RunOptions, transient: f64, every: usize) -> Result<f64, Error> {
+        let grid = options.grid()?;
+        let skip = TimeGrid::new(options.dt, transient).map_err(crate::SimError::Time)?.n_steps();
+        if skip >= grid.n_steps() || every == 0 {
+            return Err(Error::Model(crate::ModelError::Invalid(
+                "the transient must be shorter than t_max and `every` positive".into(),
+            )));
+        }
+        let stepper = Stepper::new(layout, layout.parameters(), layout.stimuli(), grid, options.scheme)?;
+        let mut x = stepper.init(&mut stepper.workspace());
+        let mut jvp = Jvp::new(&stepper, None)?;
+        let comp_nodes: Vec<usize> = layout.node_of_comp().iter().map(|&n| n as usize).collect();
+        let mut t = State { v: vec![0.0; x.v.len()], mech: x.mech.iter().map(|m| vec![1e-3; m.len()]).collect() };
+        for &n in &comp_nodes {
+            t.v[n] = 1.0;
+        }
+        let norm = |t: &State| {
+            let v: f64 = comp_nodes.iter().map(|&n| t.v[n] * t.v[n]).sum();
+            (v + t.mech.iter().flatten().map(|x| x * x).sum::<f64>()).sqrt()
+        };
+        let scale = |t: &mut State, f: f64| {
+            t.v.iter_mut().chain(t.mech.iter_mut().flatten()).for_each(|x| *x *= f);
+        };
+        let n0 = norm(&t);
+        scale(&mut t, 1.0 / n0);
+        let mut log_growth = 0.0;
+        for k in 0..grid.n_steps() {
+            jvp.step(k, &mut x, &mut t);
+            stepper.check_stable(k, &x, 0)?;
+            if (k + 1) % every == 0 || k + 1 == grid.n_steps() {
+                let g = norm(&t);
+                if k >= skip {
+                    log_growth += g.ln();
+                }
+                scale(&mut t, 1.0 / g);
+            }
+        }
+        Ok(log_growth / (grid.t_end() - grid.time(skip)))
+    }
+}
+
 /// Analysis of recorded traces.
 pub mod analysis {
     /// Times (ms) at which `v` crosses `threshold` upwards, linearly

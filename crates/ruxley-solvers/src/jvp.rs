@@ -1,0 +1,214 @@
+//! Forward-mode derivatives of the step: the tangent dx_{n+1} = J_n dx_n (+
+//! the parameter direction's share), exactly linearising the scheme run.
+//!
+//! Channels provide reverse-mode kernels only; their Jacobian-vector products
+//! are assembled row by row from one VJP per output (each state, and the
+//! current and its slope), which is exact and keeps the channel interface
+//! small. Directions in parameters may move channel parameters only.
+
+use ruxley_backend::{Scheme, SimError};
+use ruxley_cell::{NONE, Target};
+use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+
+use crate::step::{State, Stepper, Workspace};
+use crate::tree::{factor_tree, substitute_tree};
+
+/// Forward-mode state for one simulation.
+#[derive(Debug)]
+pub struct Jvp<'s, 'a> {
+    st: &'s Stepper<'a>,
+    ws: Workspace,
+    dparams: Vec<f64>,
+    s_old: Vec<Vec<f64>>,
+    ds_new: Vec<Vec<f64>>,
+    di: Vec<Vec<f64>>,
+    dg: Vec<Vec<f64>>,
+    ones: Vec<Vec<f64>>,
+    cot_s: Vec<Vec<f64>>,
+    cot_v: Vec<Vec<f64>>,
+    cot_p: Vec<Vec<f64>>,
+    zeros: Vec<Vec<f64>>,
+    r: Vec<f64>,
+}
+
+impl<'s, 'a> Jvp<'s, 'a> {
+    /// A forward-mode stepper along the parameter direction `dparams` (in the
+    /// layout of the parameter vector; None for no parameter direction).
+    pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
+        let lay = stepper.layout;
+        let n_params = stepper.params.values().len();
+        let dparams = match dparams {
+            None => vec![0.0; n_params],
+            Some(d) => {
+                if d.len() != n_params {
+                    return Err(SimError::Params(format!("{} parameter tangents for {n_params} parameters", d.len())));
+                }
+                for block in stepper.params.layout().blocks() {
+                    let moved = stepper.params.block(block).iter().zip(&d[block.range.clone()]).any(|(_, x)| *x != 0.0);
+                    if moved && !matches!(block.target, Target::ChannelParam { .. }) {
+                        return Err(SimError::Unsupported(format!(
+                            "forward-mode directions in {} are not supported (channel parameters only)",
+                            block.name
+                        )));
+                    }
+                }
+                d.to_vec()
+            }
+        };
+        let per_mech = |f: &dyn Fn(&ruxley_cell::MechLayout) -> usize| lay.mechs().iter().map(|m| vec![0.0; f(m)]).collect::<Vec<_>>();
+        Ok(Self {
+            st: stepper,
+            ws: stepper.workspace(),
+            dparams,
+            s_old: per_mech(&|m| m.rows() * m.channel.states().len()),
+            ds_new: per_mech(&|m| m.rows() * m.channel.states().len()),
+            di: per_mech(&|m| m.rows()),
+            dg: per_mech(&|m| m.rows()),
+            ones: lay.mechs().iter().map(|m| vec![1.0; m.rows()]).collect(),
+            cot_s: per_mech(&|m| m.rows() * m.channel.states().len()),
+            cot_v: per_mech(&|m| m.rows()),
+            cot_p: per_mech(&|m| m.rows() * m.channel.params().len()),
+            zeros: per_mech(&|m| m.rows()),
+            r: vec![0.0; lay.n_nodes()],
+        })
+    }
+
+    /// The tangent of the initial state along the parameter direction (plus
+    /// none along the initial voltage, which is not a channel parameter).
+    pub fn init_tangent(&mut self, state: &State) -> State {
+        let st = self.st;
+        let values = st.params.values();
+        let mut t = State { v: vec![0.0; state.v.len()], mech: state.mech.iter().map(|m| vec![0.0; m.len()]).collect() };
+        for (m, ml) in st.layout.mechs().iter().enumerate() {
+            let (rows, ns, np) = (ml.rows(), ml.channel.states().len(), ml.channel.params().len());
+            let v: Vec<f64> = ml.nodes.iter().map(|&n| state.v[n as usize]).collect();
+            let env = ChannelEnv { v: &v, dt: st.grid.dt(), celsius: st.layout.celsius() };
+            let dp = &self.dparams[ml.params.clone()];
+            let explicit = &values[ml.init_states.clone()];
+            for k in 0..ns {
+                let mut unit = vec![0.0; ns * rows];
+                unit[k * rows..(k + 1) * rows].fill(1.0);
+                let (mut cv, mut cp) = (vec![0.0; rows], vec![0.0; np * rows]);
+                ml.channel.init_states_vjp(&env, Columns::new(&values[ml.params.clone()], rows), Columns::new(&unit, rows), &mut cv, ColumnsMut::new(&mut cp, rows));
+                for r in 0..rows {
+                    if explicit[k * rows + r].is_nan() {
+                        t.mech[m][k * rows + r] = (0..np).map(|q| cp[q * rows + r] * dp[q * rows + r]).sum();
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    /// Advances `state` by step `n` and `tangent` with it.
+    pub fn step(&mut self, n: usize, state: &mut State, tangent: &mut State) {
+        let st = self.st;
+        let lay = st.layout;
+        let values = st.params.values();
+        let parent = lay.parent();
+        for (old, s) in self.s_old.iter_mut().zip(&state.mech) {
+            old.copy_from_slice(s);
+        }
+        // Forward: new channel states, currents, the system and its solution.
+        st.membrane(n, &state.v, &mut state.mech, &mut self.ws);
+        // Channel tangents, row by row from VJPs with unit cotangents.
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            let (rows, ns, np) = (ml.rows(), ml.channel.states().len(), ml.channel.params().len());
+            let env = ChannelEnv { v: &self.ws.mech_v[m], dt: st.grid.dt(), celsius: lay.celsius() };
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            let dp = &self.dparams[ml.params.clone()];
+            let dv: &[f64] = &tangent.v;
+            let nodes = &ml.nodes;
+            // The directional derivative of one output of row r, given the
+            // output's cotangent pulled back to (v, states, params).
+            let combine = |cot_v: &[f64], cot_s: &[f64], cot_p: &[f64], ds: &[f64], r: usize| {
+                let mut d = cot_v[r] * dv[nodes[r] as usize];
+                for j in 0..ns {
+                    d += cot_s[j * rows + r] * ds[j * rows + r];
+                }
+                for q in 0..np {
+                    d += cot_p[q * rows + r] * dp[q * rows + r];
+                }
+                d
+            };
+            for k in 0..ns {
+                self.cot_s[m].fill(0.0);
+                self.cot_s[m][k * rows..(k + 1) * rows].fill(1.0);
+                self.cot_v[m].fill(0.0);
+                self.cot_p[m].fill(0.0);
+                ml.channel.advance_states_vjp(
+                    &env,
+                    params,
+                    Columns::new(&self.s_old[m], rows),
+                    ColumnsMut::new(&mut self.cot_s[m], rows),
+                    &mut self.cot_v[m],
+                    ColumnsMut::new(&mut self.cot_p[m], rows),
+                );
+                for r in 0..rows {
+                    self.ds_new[m][k * rows + r] =
+                        combine(&self.cot_v[m], &self.cot_s[m], &self.cot_p[m], &tangent.mech[m], r);
+                }
+            }
+            for slope in [false, true] {
+                let (ci, cg) = if slope { (&self.zeros[m], &self.ones[m]) } else { (&self.ones[m], &self.zeros[m]) };
+                self.cot_s[m].fill(0.0);
+                self.cot_v[m].fill(0.0);
+                self.cot_p[m].fill(0.0);
+                ml.channel.current_vjp(
+                    &env,
+                    params,
+                    Columns::new(&state.mech[m], rows),
+                    ci,
+                    cg,
+                    &mut self.cot_v[m],
+                    ColumnsMut::new(&mut self.cot_s[m], rows),
+                    ColumnsMut::new(&mut self.cot_p[m], rows),
+                );
+                let out = if slope { &mut self.dg[m] } else { &mut self.di[m] };
+                for r in 0..rows {
+                    out[r] = combine(&self.cot_v[m], &self.cot_s[m], &self.cot_p[m], &self.ds_new[m], r);
+                }
+            }
+        }
+        st.assemble(&state.v, &mut self.ws);
+        let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
+        let g = if clamped { &self.ws.g_off } else { &st.g_axial };
+        factor_tree(parent, g, &mut self.ws.d);
+        let mut x = std::mem::take(&mut self.ws.b);
+        substitute_tree(parent, g, &self.ws.d, &mut x);
+        // The tangent system: M dx = (C/h + G) dv + dG (v - x) - dI.
+        let inv_h = 1.0 / st.h();
+        for i in 0..self.r.len() {
+            self.r[i] = (st.cap[i] * inv_h + self.ws.g_node[i]) * tangent.v[i];
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                let node = node as usize;
+                let a = st.area_abs[node];
+                self.r[node] += self.dg[m][r] * a * (state.v[node] - x[node]) - self.di[m][r] * a;
+            }
+        }
+        if clamped {
+            for c in &st.clamps {
+                if c.command[n].is_nan() {
+                    continue;
+                }
+                let dt_target = if st.scheme == Scheme::CrankNicolson { 0.5 * tangent.v[c.node] } else { 0.0 };
+                self.r[c.node] = dt_target;
+                if parent[c.node] != NONE {
+                    self.r[parent[c.node] as usize] += st.g_axial[c.node] * dt_target;
+                }
+                for &j in &c.children {
+                    self.r[j] += st.g_axial[j] * dt_target;
+                }
+            }
+        }
+        substitute_tree(parent, g, &self.ws.d, &mut self.r);
+        st.update(&mut state.v, &x);
+        st.update(&mut tangent.v, &self.r);
+        for (t, d) in tangent.mech.iter_mut().zip(&self.ds_new) {
+            t.copy_from_slice(d);
+        }
+        self.ws.b = x;
+    }
+}

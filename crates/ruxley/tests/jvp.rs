@@ -1,0 +1,115 @@
+//! Forward-mode tangents against finite differences of the simulator.
+
+use ruxley::cell::Target;
+use ruxley::core::TimeGrid;
+use ruxley::prelude::*;
+use ruxley::solvers::{Jvp, State, Stepper};
+
+fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
+    let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 2]).unwrap();
+    m.branch(0).set("radius", 5.0).unwrap();
+    m.insert(Hh::new()).unwrap();
+    m.branch(2).insert(Leak::new()).unwrap();
+    m.set("axial_resistivity", 120.0).unwrap();
+    m.set("v", -65.0).unwrap();
+    m.branch(0).comp(0).stimulate(Waveform::step(0.3, 2.0, 0.4)).unwrap();
+    if clamp {
+        m.branch(1).loc(1.0).clamp(Waveform::step(1.0, 0.5, -20.0)).unwrap();
+    }
+    (m.build().unwrap(), if cn { Scheme::CrankNicolson } else { Scheme::BackwardEuler })
+}
+
+fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
+    let mut ws = stepper.workspace();
+    for k in 0..n {
+        stepper.step(k, &mut x, &mut ws);
+    }
+    x
+}
+
+fn axpy(x: &State, a: f64, d: &State) -> State {
+    State {
+        v: x.v.iter().zip(&d.v).map(|(x, d)| x + a * d).collect(),
+        mech: x.mech.iter().zip(&d.mech).map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect()).collect(),
+    }
+}
+
+fn max_diff(a: &State, b: &State) -> (f64, f64) {
+    let pairs = a.v.iter().zip(&b.v).chain(a.mech.iter().flatten().zip(b.mech.iter().flatten()));
+    pairs.fold((0.0, 0.0), |(e, s), (x, y)| (f64::max(e, (x - y).abs()), f64::max(s, y.abs())))
+}
+
+#[test]
+fn state_and_parameter_tangents_equal_finite_differences() {
+    for (cn, clamp) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (layout, scheme) = cell(cn, clamp);
+        let grid = TimeGrid::new(0.025, 3.0).unwrap();
+        let n = grid.n_steps();
+        let params = layout.parameters().clone();
+        let stepper = Stepper::new(&layout, &params, layout.stimuli(), grid, scheme).unwrap();
+        let x0 = stepper.init(&mut stepper.workspace());
+        // A direction in the state (branch-point voltages are algebraic: left at 0).
+        let mut d = State { v: vec![0.0; x0.v.len()], mech: x0.mech.iter().map(|m| vec![0.0; m.len()]).collect() };
+        for (c, &node) in layout.node_of_comp().iter().enumerate() {
+            d.v[node as usize] = ((c * 7919) % 13) as f64 * 0.3 - 1.5;
+        }
+        for (m, s) in d.mech.iter_mut().enumerate() {
+            for (k, x) in s.iter_mut().enumerate() {
+                *x = (((k + m) * 104729) % 11) as f64 * 0.002 - 0.01;
+            }
+        }
+        let mut jvp = Jvp::new(&stepper, None).unwrap();
+        let (mut x, mut t) = (x0.clone(), d.clone());
+        for k in 0..n {
+            jvp.step(k, &mut x, &mut t);
+        }
+        let h = 1e-5;
+        let plus = run(&stepper, axpy(&x0, h, &d), n);
+        let minus = run(&stepper, axpy(&x0, -h, &d), n);
+        let fd = axpy(&plus, -1.0, &minus);
+        let fd = State { v: fd.v.iter().map(|x| x / (2.0 * h)).collect(), mech: fd.mech.iter().map(|m| m.iter().map(|x| x / (2.0 * h)).collect()).collect() };
+        let (err, scale) = max_diff(&t, &fd);
+        assert!(err <= 1e-5 * scale, "state direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}");
+        assert_eq!(x, run(&stepper, x0.clone(), n), "the JVP advances the state exactly as the step");
+
+        // A direction in the channel parameters.
+        let mut dp = vec![0.0; params.values().len()];
+        for block in params.layout().blocks() {
+            if matches!(block.target, Target::ChannelParam { .. }) {
+                for (k, i) in block.range.clone().enumerate() {
+                    dp[i] = params.values()[i] * (0.01 + 0.001 * k as f64);
+                }
+            }
+        }
+        let mut jvp = Jvp::new(&stepper, Some(&dp)).unwrap();
+        let (mut x, mut t) = (x0.clone(), jvp.init_tangent(&x0));
+        for k in 0..n {
+            jvp.step(k, &mut x, &mut t);
+        }
+        let at = |s: f64| {
+            let mut p = params.clone();
+            for (v, d) in p.values_mut().iter_mut().zip(&dp) {
+                *v += s * d;
+            }
+            let st = Stepper::new(&layout, &p, layout.stimuli(), grid, scheme).unwrap();
+            let x0 = st.init(&mut st.workspace());
+            run(&st, x0, n)
+        };
+        let h = 1e-5;
+        let fd = axpy(&at(h), -1.0, &at(-h));
+        let fd = State { v: fd.v.iter().map(|x| x / (2.0 * h)).collect(), mech: fd.mech.iter().map(|m| m.iter().map(|x| x / (2.0 * h)).collect()).collect() };
+        let (err, scale) = max_diff(&t, &fd);
+        assert!(err <= 1e-5 * scale, "parameter direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}");
+    }
+}
+
+#[test]
+fn unsupported_directions_are_errors() {
+    let (layout, scheme) = cell(false, false);
+    let grid = TimeGrid::new(0.025, 1.0).unwrap();
+    let stepper = Stepper::new(&layout, layout.parameters(), &[], grid, scheme).unwrap();
+    let mut dp = vec![0.0; layout.parameters().values().len()];
+    dp[layout.capacitance_range().start] = 1.0;
+    assert!(Jvp::new(&stepper, Some(&dp)).is_err());
+    assert!(Jvp::new(&stepper, Some(&[1.0])).is_err());
+}
