@@ -82,6 +82,64 @@ impl Traces {
         &self.data
     }
 
+    /// Reads a CSV file as written by [`Traces::write_csv`] (or the reference
+    /// traces): a `time_ms` column, then one column per trace, equally spaced.
+    pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<Self, String> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, header) = lines
+            .next()
+            .ok_or_else(|| format!("{}: empty file", path.display()))?;
+        let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+        if names.first().map(String::as_str) != Some("time_ms") || names.len() < 2 {
+            return Err(format!(
+                "{}: the header must be time_ms followed by trace names",
+                path.display()
+            ));
+        }
+        let mut columns = vec![Vec::new(); names.len()];
+        for (k, line) in lines {
+            let fields: Vec<&str> = line.split(',').collect();
+            if fields.len() != names.len() {
+                return Err(format!(
+                    "{}:{}: {} fields, expected {}",
+                    path.display(),
+                    k + 1,
+                    fields.len(),
+                    names.len()
+                ));
+            }
+            for (col, f) in columns.iter_mut().zip(fields) {
+                let x = f
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|e| format!("{}:{}: `{f}`: {e}", path.display(), k + 1))?;
+                col.push(x);
+            }
+        }
+        let n_samples = columns[0].len();
+        let dt = if n_samples > 1 {
+            columns[0][1] - columns[0][0]
+        } else {
+            0.0
+        };
+        let mut data = Vec::with_capacity((names.len() - 1) * n_samples);
+        for c in &columns[1..] {
+            data.extend_from_slice(c);
+        }
+        Ok(Self {
+            names: names[1..].to_vec(),
+            dt,
+            n_samples,
+            data,
+        })
+    }
+
     /// Writes CSV: `time_ms` then one column per trace, each value in the
     /// shortest form that reads back exactly.
     pub fn write_csv(&self, mut w: impl Write) -> io::Result<()> {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ruxley::grad::value_and_grad;
 use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
-use ruxley::{Backend, Batch, DefaultBackend, Scheme};
+use ruxley::{Backend, Batch, DefaultBackend, Mse, Scheme, Traces};
 use ruxley_cli::model_file;
 
 #[derive(Parser)]
@@ -38,6 +39,17 @@ enum Command {
         /// Override the solver (backward_euler or crank_nicolson).
         #[arg(long)]
         solver: Option<String>,
+    },
+    /// Gradient of the model file's loss with respect to its trainables.
+    Grad {
+        /// The model file (TOML) with [[trainable]] entries and a [loss].
+        model: PathBuf,
+        /// CSV with the target traces (columns named as the recordings).
+        #[arg(long)]
+        target: PathBuf,
+        /// Output CSV: name, index, value, gradient (standard output if absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Describe an SWC file: branches, compartments, area, length, soma.
     Info {
@@ -88,6 +100,75 @@ fn simulate(
             traces[0].write_csv(std::io::BufWriter::new(file))?;
         }
         None => traces[0].write_csv(std::io::stdout().lock())?,
+    }
+    Ok(())
+}
+
+fn grad(
+    model: PathBuf,
+    target: PathBuf,
+    out: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let spec = model_file::load(&model)?;
+    let layout = spec.model.build()?;
+    let trainables = layout.trainables();
+    if trainables.is_empty() {
+        return Err("the model has no [[trainable]] entries".into());
+    }
+    if spec.loss.is_empty() {
+        return Err("the model has no [loss] (mse = [recording names])".into());
+    }
+    let target = Traces::read_csv(&target)?;
+    let n = spec.options.grid()?.n_samples();
+    let mut terms = Vec::new();
+    for label in &spec.loss {
+        let probe = layout
+            .probes()
+            .iter()
+            .find(|p| &p.label == label)
+            .ok_or("loss names a missing recording")?;
+        let column = probe.column_name();
+        let values = target.get(&column).ok_or_else(|| {
+            format!(
+                "the target has no column {column} (it has {})",
+                target.names().join(", ")
+            )
+        })?;
+        if values.len() != n {
+            return Err(format!(
+                "target column {column} has {} samples, the simulation {n}",
+                values.len()
+            )
+            .into());
+        }
+        terms.push((column, values.to_vec()));
+    }
+    let loss = Mse::new(terms);
+    let theta = trainables.initial();
+    let g = value_and_grad(
+        &DefaultBackend::new(),
+        &layout,
+        &[theta.clone()],
+        &loss,
+        &spec.options,
+        &spec.schedule,
+    )?;
+    let g = &g[0];
+    eprintln!(
+        "loss {:.10e}; {} trainables; tape peak {:.1} MB, {} recomputed steps",
+        g.loss,
+        theta.len(),
+        g.tape.peak_bytes as f64 / 1e6,
+        g.tape.recomputed_steps
+    );
+    let mut text = String::from("name,index,value,gradient\n");
+    for ((e, x), d) in trainables.entries().iter().zip(&theta).zip(&g.grad) {
+        text.push_str(&format!("{},{},{},{}\n", e.name, e.index, x, d));
+    }
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
 }
@@ -150,6 +231,7 @@ fn main() -> ExitCode {
             dt,
             solver,
         } => simulate(model, out, t_max, dt, solver),
+        Command::Grad { model, target, out } => grad(model, target, out),
         Command::Info {
             swc,
             ncomp,

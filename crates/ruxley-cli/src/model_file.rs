@@ -35,6 +35,17 @@
 //! where = { branch = 0, comp = 0 }
 //! state = "v"           # the default; or a channel state (HH_m) or current (i_HH)
 //! name = "soma"
+//!
+//! [[trainable]]         # for `ruxley grad`: one value per site of the `where`
+//! where = { branch = "all" }
+//! parameter = "HH_gNa"
+//! init = 0.12           # optional; default the mean of the current values
+//!
+//! [loss]
+//! mse = ["soma"]        # recordings compared with the target CSV's columns
+//!
+//! [gradient]
+//! schedule = "nested"   # or "store_all", { nested = [64, 64] }, { uniform = 50 }, { revolve = 40 }
 //! ```
 //!
 //! A `where` selects as the views of the API do, applying `cell`, `group`,
@@ -49,7 +60,7 @@ use std::path::{Path, PathBuf};
 
 use ruxley::cell::{Sel, View};
 use ruxley::morph::Ncomp;
-use ruxley::{Model, ModelError, RunOptions, Scheme, SwcImport, Waveform};
+use ruxley::{Model, ModelError, RunOptions, Schedule, Scheme, SwcImport, Waveform};
 use serde::Deserialize;
 
 /// Why a model file could not be used.
@@ -97,6 +108,46 @@ struct File {
     clamp: Vec<Drive>,
     #[serde(default)]
     record: Vec<Record>,
+    #[serde(default)]
+    trainable: Vec<TrainableEntry>,
+    loss: Option<LossSpec>,
+    gradient: Option<GradientSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainableEntry {
+    #[serde(rename = "where", default)]
+    at: Where,
+    parameter: String,
+    init: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LossSpec {
+    mse: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GradientSpec {
+    schedule: Option<ScheduleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ScheduleSpec {
+    Word(String),
+    Table(ScheduleTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleTable {
+    nested: Option<Vec<usize>>,
+    uniform: Option<usize>,
+    revolve: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,6 +319,10 @@ pub struct ModelSpec {
     pub model: Model,
     /// dt, t_max and solver.
     pub options: RunOptions,
+    /// Recording names whose mean squared error to a target makes the loss.
+    pub loss: Vec<String>,
+    /// The checkpoint schedule of gradients (default: nested, sqrt of the steps).
+    pub schedule: Schedule,
 }
 
 /// Reads a model file.
@@ -423,8 +478,53 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         t_max: sim.t_max,
         scheme,
     };
-    options
+    let grid = options
         .grid()
         .map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
-    Ok(ModelSpec { model, options })
+    for (k, t) in file.trainable.iter().enumerate() {
+        let entry = format!("[[trainable]] #{}", k + 1);
+        t.at.select(&mut model)
+            .and_then(|v| v.make_trainable(&t.parameter, t.init))
+            .map_err(entry_err(entry))?;
+    }
+    let loss = file.loss.map(|l| l.mse).unwrap_or_default();
+    let labels: Vec<&str> = model
+        .recordings()
+        .iter()
+        .map(|r| r.label.as_str())
+        .collect();
+    if let Some(missing) = loss.iter().find(|l| !labels.contains(&l.as_str())) {
+        return Err(ModelFileError::Invalid(format!(
+            "[loss]: no recording named `{missing}` (recorded: {})",
+            labels.join(", ")
+        )));
+    }
+    let schedule = match file.gradient.and_then(|g| g.schedule) {
+        None => Schedule::sqrt(grid.n_steps()),
+        Some(ScheduleSpec::Word(w)) => match w.as_str() {
+            "store_all" => Schedule::StoreAll,
+            "sqrt" | "nested" => Schedule::sqrt(grid.n_steps()),
+            other => {
+                return Err(ModelFileError::Invalid(format!(
+                    "[gradient]: schedule `{other}` is not store_all, nested, or a table {{ nested = [..] }}, {{ uniform = k }}, {{ revolve = slots }}"
+                )));
+            }
+        },
+        Some(ScheduleSpec::Table(t)) => match (t.nested, t.uniform, t.revolve) {
+            (Some(l), None, None) => Schedule::Nested(l),
+            (None, Some(k), None) => Schedule::Uniform(k),
+            (None, None, Some(s)) => Schedule::Revolve(s),
+            _ => {
+                return Err(ModelFileError::Invalid(
+                    "[gradient]: give one of nested, uniform, revolve".into(),
+                ));
+            }
+        },
+    };
+    Ok(ModelSpec {
+        model,
+        options,
+        loss,
+        schedule,
+    })
 }

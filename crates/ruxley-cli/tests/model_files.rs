@@ -130,3 +130,115 @@ fn the_binary_simulates_and_describes() {
             .contains("/nonexistent.swc")
     );
 }
+
+fn run_cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn tmp(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("ruxley_{}_{name}", std::process::id()))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn ruxley_grad_reproduces_w4_on_w2() {
+    let m = |f: &str| models_dir().join(f).display().to_string();
+    let target = tmp("w2_target.csv");
+    run_cli(&["simulate", &m("w2_w4_target.toml"), "--out", &target]);
+    // The target model reproduces Jaxley's W4 target trace.
+    let ours = ruxley::Traces::read_csv(&target).unwrap();
+    let jaxley = Table::read(data_path(
+        "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
+    ))
+    .unwrap();
+    assert!(
+        max_abs_diff(
+            ours.get("v_soma_mV").unwrap(),
+            jaxley.column("v_soma_mV").unwrap()
+        ) < 1e-6
+    );
+    let csv = run_cli(&["grad", &m("w2_grad.toml"), "--target", &target]);
+    let reference =
+        Table::read(data_path("reference/anchors/gradients/w4_grad_w2_f64.csv")).unwrap();
+    let mut rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (name, index, grad): (&str, usize, f64) =
+            (f[0], f[1].parse().unwrap(), f[3].parse().unwrap());
+        let want = reference
+            .column(&format!("dL_d{}", name.trim_start_matches("HH_")))
+            .unwrap()[index];
+        assert!(
+            (grad - want).abs() < 1e-5 * want.abs(),
+            "{name}[{index}]: {grad} vs Jaxley {want}"
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 93);
+    std::fs::remove_file(target).ok();
+}
+
+#[test]
+fn ruxley_grad_on_w3_agrees_with_finite_differences() {
+    let m = |f: &str| models_dir().join(f).display().to_string();
+    let target = tmp("w3_target.csv");
+    run_cli(&["simulate", &m("w3_w4_target.toml"), "--out", &target]);
+    let csv = run_cli(&["grad", &m("w3_grad.toml"), "--target", &target]);
+    let rows: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 462);
+    // Central differences of the loss in two trainables (soma gNa, a dendritic gK).
+    let spec = model_file::load(models_dir().join("w3_grad.toml")).unwrap();
+    let layout = spec.model.build().unwrap();
+    let t = ruxley::Traces::read_csv(&target).unwrap();
+    let loss = ruxley::Mse::new(vec![(
+        "v_soma_mV".into(),
+        t.get("v_soma_mV").unwrap().to_vec(),
+    )]);
+    for k in [0usize, 154 + 60] {
+        let at = |dx: f64| {
+            let mut theta = layout.trainables().initial();
+            theta[k] += dx;
+            let (p, s) = layout
+                .trainables()
+                .apply(&theta, layout.parameters(), layout.stimuli())
+                .unwrap();
+            let traces = DefaultBackend::new()
+                .simulate(
+                    &layout,
+                    Batch {
+                        params: &[p],
+                        stimuli: &[s],
+                    },
+                    &spec.options,
+                )
+                .unwrap();
+            let mut g = traces[0].zeros_like();
+            ruxley::TraceLoss::value_and_grad(&loss, 0, &traces[0], &mut g).unwrap()
+        };
+        let h = 1e-4 * layout.trainables().initial()[k];
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        let got: f64 = rows[k][3].parse().unwrap();
+        assert!(
+            (got - fd).abs() < 1e-4 * fd.abs(),
+            "{}[{}]: {got} vs {fd}",
+            rows[k][0],
+            rows[k][1]
+        );
+    }
+    std::fs::remove_file(target).ok();
+}

@@ -41,10 +41,18 @@ impl<'s, 'a> Jvp<'s, 'a> {
             None => vec![0.0; n_params],
             Some(d) => {
                 if d.len() != n_params {
-                    return Err(SimError::Params(format!("{} parameter tangents for {n_params} parameters", d.len())));
+                    return Err(SimError::Params(format!(
+                        "{} parameter tangents for {n_params} parameters",
+                        d.len()
+                    )));
                 }
                 for block in stepper.params.layout().blocks() {
-                    let moved = stepper.params.block(block).iter().zip(&d[block.range.clone()]).any(|(_, x)| *x != 0.0);
+                    let moved = stepper
+                        .params
+                        .block(block)
+                        .iter()
+                        .zip(&d[block.range.clone()])
+                        .any(|(_, x)| *x != 0.0);
                     if moved && !matches!(block.target, Target::ChannelParam { .. }) {
                         return Err(SimError::Unsupported(format!(
                             "forward-mode directions in {} are not supported (channel parameters only)",
@@ -55,7 +63,12 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 d.to_vec()
             }
         };
-        let per_mech = |f: &dyn Fn(&ruxley_cell::MechLayout) -> usize| lay.mechs().iter().map(|m| vec![0.0; f(m)]).collect::<Vec<_>>();
+        let per_mech = |f: &dyn Fn(&ruxley_cell::MechLayout) -> usize| {
+            lay.mechs()
+                .iter()
+                .map(|m| vec![0.0; f(m)])
+                .collect::<Vec<_>>()
+        };
         Ok(Self {
             st: stepper,
             ws: stepper.workspace(),
@@ -78,21 +91,39 @@ impl<'s, 'a> Jvp<'s, 'a> {
     pub fn init_tangent(&mut self, state: &State) -> State {
         let st = self.st;
         let values = st.params.values();
-        let mut t = State { v: vec![0.0; state.v.len()], mech: state.mech.iter().map(|m| vec![0.0; m.len()]).collect() };
+        let mut t = State {
+            v: vec![0.0; state.v.len()],
+            mech: state.mech.iter().map(|m| vec![0.0; m.len()]).collect(),
+        };
         for (m, ml) in st.layout.mechs().iter().enumerate() {
-            let (rows, ns, np) = (ml.rows(), ml.channel.states().len(), ml.channel.params().len());
+            let (rows, ns, np) = (
+                ml.rows(),
+                ml.channel.states().len(),
+                ml.channel.params().len(),
+            );
             let v: Vec<f64> = ml.nodes.iter().map(|&n| state.v[n as usize]).collect();
-            let env = ChannelEnv { v: &v, dt: st.grid.dt(), celsius: st.layout.celsius() };
+            let env = ChannelEnv {
+                v: &v,
+                dt: st.grid.dt(),
+                celsius: st.layout.celsius(),
+            };
             let dp = &self.dparams[ml.params.clone()];
             let explicit = &values[ml.init_states.clone()];
             for k in 0..ns {
                 let mut unit = vec![0.0; ns * rows];
                 unit[k * rows..(k + 1) * rows].fill(1.0);
                 let (mut cv, mut cp) = (vec![0.0; rows], vec![0.0; np * rows]);
-                ml.channel.init_states_vjp(&env, Columns::new(&values[ml.params.clone()], rows), Columns::new(&unit, rows), &mut cv, ColumnsMut::new(&mut cp, rows));
+                ml.channel.init_states_vjp(
+                    &env,
+                    Columns::new(&values[ml.params.clone()], rows),
+                    Columns::new(&unit, rows),
+                    &mut cv,
+                    ColumnsMut::new(&mut cp, rows),
+                );
                 for r in 0..rows {
                     if explicit[k * rows + r].is_nan() {
-                        t.mech[m][k * rows + r] = (0..np).map(|q| cp[q * rows + r] * dp[q * rows + r]).sum();
+                        t.mech[m][k * rows + r] =
+                            (0..np).map(|q| cp[q * rows + r] * dp[q * rows + r]).sum();
                     }
                 }
             }
@@ -113,8 +144,16 @@ impl<'s, 'a> Jvp<'s, 'a> {
         st.membrane(n, &state.v, &mut state.mech, &mut self.ws);
         // Channel tangents, row by row from VJPs with unit cotangents.
         for (m, ml) in lay.mechs().iter().enumerate() {
-            let (rows, ns, np) = (ml.rows(), ml.channel.states().len(), ml.channel.params().len());
-            let env = ChannelEnv { v: &self.ws.mech_v[m], dt: st.grid.dt(), celsius: lay.celsius() };
+            let (rows, ns, np) = (
+                ml.rows(),
+                ml.channel.states().len(),
+                ml.channel.params().len(),
+            );
+            let env = ChannelEnv {
+                v: &self.ws.mech_v[m],
+                dt: st.grid.dt(),
+                celsius: lay.celsius(),
+            };
             let params = Columns::new(&values[ml.params.clone()], rows);
             let dp = &self.dparams[ml.params.clone()];
             let dv: &[f64] = &tangent.v;
@@ -145,12 +184,21 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     ColumnsMut::new(&mut self.cot_p[m], rows),
                 );
                 for r in 0..rows {
-                    self.ds_new[m][k * rows + r] =
-                        combine(&self.cot_v[m], &self.cot_s[m], &self.cot_p[m], &tangent.mech[m], r);
+                    self.ds_new[m][k * rows + r] = combine(
+                        &self.cot_v[m],
+                        &self.cot_s[m],
+                        &self.cot_p[m],
+                        &tangent.mech[m],
+                        r,
+                    );
                 }
             }
             for slope in [false, true] {
-                let (ci, cg) = if slope { (&self.zeros[m], &self.ones[m]) } else { (&self.ones[m], &self.zeros[m]) };
+                let (ci, cg) = if slope {
+                    (&self.zeros[m], &self.ones[m])
+                } else {
+                    (&self.ones[m], &self.zeros[m])
+                };
                 self.cot_s[m].fill(0.0);
                 self.cot_v[m].fill(0.0);
                 self.cot_p[m].fill(0.0);
@@ -164,9 +212,19 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     ColumnsMut::new(&mut self.cot_s[m], rows),
                     ColumnsMut::new(&mut self.cot_p[m], rows),
                 );
-                let out = if slope { &mut self.dg[m] } else { &mut self.di[m] };
+                let out = if slope {
+                    &mut self.dg[m]
+                } else {
+                    &mut self.di[m]
+                };
                 for r in 0..rows {
-                    out[r] = combine(&self.cot_v[m], &self.cot_s[m], &self.cot_p[m], &self.ds_new[m], r);
+                    out[r] = combine(
+                        &self.cot_v[m],
+                        &self.cot_s[m],
+                        &self.cot_p[m],
+                        &self.ds_new[m],
+                        r,
+                    );
                 }
             }
         }
@@ -193,7 +251,11 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 if c.command[n].is_nan() {
                     continue;
                 }
-                let dt_target = if st.scheme == Scheme::CrankNicolson { 0.5 * tangent.v[c.node] } else { 0.0 };
+                let dt_target = if st.scheme == Scheme::CrankNicolson {
+                    0.5 * tangent.v[c.node]
+                } else {
+                    0.0
+                };
                 self.r[c.node] = dt_target;
                 if parent[c.node] != NONE {
                     self.r[parent[c.node] as usize] += st.g_axial[c.node] * dt_target;

@@ -169,19 +169,35 @@ pub mod lyapunov {
     /// log growth per ms after `transient` ms (also simulated, not counted).
     /// The tangent's norm is the Euclidean norm over compartment voltages
     /// (mV) and channel states.
-    pub fn largest_exponent(layout: &Layout, options: &RunOptions, transient: f64, every: usize) -> Result<f64, Error> {
+    pub fn largest_exponent(
+        layout: &Layout,
+        options: &RunOptions,
+        transient: f64,
+        every: usize,
+    ) -> Result<f64, Error> {
         let grid = options.grid()?;
-        let skip = TimeGrid::new(options.dt, transient).map_err(crate::SimError::Time)?.n_steps();
+        let skip = TimeGrid::new(options.dt, transient)
+            .map_err(crate::SimError::Time)?
+            .n_steps();
         if skip >= grid.n_steps() || every == 0 {
             return Err(Error::Model(crate::ModelError::Invalid(
                 "the transient must be shorter than t_max and `every` positive".into(),
             )));
         }
-        let stepper = Stepper::new(layout, layout.parameters(), layout.stimuli(), grid, options.scheme)?;
+        let stepper = Stepper::new(
+            layout,
+            layout.parameters(),
+            layout.stimuli(),
+            grid,
+            options.scheme,
+        )?;
         let mut x = stepper.init(&mut stepper.workspace());
         let mut jvp = Jvp::new(&stepper, None)?;
         let comp_nodes: Vec<usize> = layout.node_of_comp().iter().map(|&n| n as usize).collect();
-        let mut t = State { v: vec![0.0; x.v.len()], mech: x.mech.iter().map(|m| vec![1e-3; m.len()]).collect() };
+        let mut t = State {
+            v: vec![0.0; x.v.len()],
+            mech: x.mech.iter().map(|m| vec![1e-3; m.len()]).collect(),
+        };
         for &n in &comp_nodes {
             t.v[n] = 1.0;
         }
@@ -190,7 +206,9 @@ pub mod lyapunov {
             (v + t.mech.iter().flatten().map(|x| x * x).sum::<f64>()).sqrt()
         };
         let scale = |t: &mut State, f: f64| {
-            t.v.iter_mut().chain(t.mech.iter_mut().flatten()).for_each(|x| *x *= f);
+            t.v.iter_mut()
+                .chain(t.mech.iter_mut().flatten())
+                .for_each(|x| *x *= f);
         };
         let n0 = norm(&t);
         scale(&mut t, 1.0 / n0);

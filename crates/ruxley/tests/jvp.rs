@@ -12,11 +12,24 @@ fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
     m.branch(2).insert(Leak::new()).unwrap();
     m.set("axial_resistivity", 120.0).unwrap();
     m.set("v", -65.0).unwrap();
-    m.branch(0).comp(0).stimulate(Waveform::step(0.3, 2.0, 0.4)).unwrap();
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(0.3, 2.0, 0.4))
+        .unwrap();
     if clamp {
-        m.branch(1).loc(1.0).clamp(Waveform::step(1.0, 0.5, -20.0)).unwrap();
+        m.branch(1)
+            .loc(1.0)
+            .clamp(Waveform::step(1.0, 0.5, -20.0))
+            .unwrap();
     }
-    (m.build().unwrap(), if cn { Scheme::CrankNicolson } else { Scheme::BackwardEuler })
+    (
+        m.build().unwrap(),
+        if cn {
+            Scheme::CrankNicolson
+        } else {
+            Scheme::BackwardEuler
+        },
+    )
 }
 
 fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
@@ -30,13 +43,23 @@ fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
 fn axpy(x: &State, a: f64, d: &State) -> State {
     State {
         v: x.v.iter().zip(&d.v).map(|(x, d)| x + a * d).collect(),
-        mech: x.mech.iter().zip(&d.mech).map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect()).collect(),
+        mech: x
+            .mech
+            .iter()
+            .zip(&d.mech)
+            .map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect())
+            .collect(),
     }
 }
 
 fn max_diff(a: &State, b: &State) -> (f64, f64) {
-    let pairs = a.v.iter().zip(&b.v).chain(a.mech.iter().flatten().zip(b.mech.iter().flatten()));
-    pairs.fold((0.0, 0.0), |(e, s), (x, y)| (f64::max(e, (x - y).abs()), f64::max(s, y.abs())))
+    let pairs =
+        a.v.iter()
+            .zip(&b.v)
+            .chain(a.mech.iter().flatten().zip(b.mech.iter().flatten()));
+    pairs.fold((0.0, 0.0), |(e, s), (x, y)| {
+        (f64::max(e, (x - y).abs()), f64::max(s, y.abs()))
+    })
 }
 
 #[test]
@@ -49,7 +72,10 @@ fn state_and_parameter_tangents_equal_finite_differences() {
         let stepper = Stepper::new(&layout, &params, layout.stimuli(), grid, scheme).unwrap();
         let x0 = stepper.init(&mut stepper.workspace());
         // A direction in the state (branch-point voltages are algebraic: left at 0).
-        let mut d = State { v: vec![0.0; x0.v.len()], mech: x0.mech.iter().map(|m| vec![0.0; m.len()]).collect() };
+        let mut d = State {
+            v: vec![0.0; x0.v.len()],
+            mech: x0.mech.iter().map(|m| vec![0.0; m.len()]).collect(),
+        };
         for (c, &node) in layout.node_of_comp().iter().enumerate() {
             d.v[node as usize] = ((c * 7919) % 13) as f64 * 0.3 - 1.5;
         }
@@ -67,10 +93,24 @@ fn state_and_parameter_tangents_equal_finite_differences() {
         let plus = run(&stepper, axpy(&x0, h, &d), n);
         let minus = run(&stepper, axpy(&x0, -h, &d), n);
         let fd = axpy(&plus, -1.0, &minus);
-        let fd = State { v: fd.v.iter().map(|x| x / (2.0 * h)).collect(), mech: fd.mech.iter().map(|m| m.iter().map(|x| x / (2.0 * h)).collect()).collect() };
+        let fd = State {
+            v: fd.v.iter().map(|x| x / (2.0 * h)).collect(),
+            mech: fd
+                .mech
+                .iter()
+                .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
+                .collect(),
+        };
         let (err, scale) = max_diff(&t, &fd);
-        assert!(err <= 1e-5 * scale, "state direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}");
-        assert_eq!(x, run(&stepper, x0.clone(), n), "the JVP advances the state exactly as the step");
+        assert!(
+            err <= 1e-5 * scale,
+            "state direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}"
+        );
+        assert_eq!(
+            x,
+            run(&stepper, x0.clone(), n),
+            "the JVP advances the state exactly as the step"
+        );
 
         // A direction in the channel parameters.
         let mut dp = vec![0.0; params.values().len()];
@@ -97,9 +137,19 @@ fn state_and_parameter_tangents_equal_finite_differences() {
         };
         let h = 1e-5;
         let fd = axpy(&at(h), -1.0, &at(-h));
-        let fd = State { v: fd.v.iter().map(|x| x / (2.0 * h)).collect(), mech: fd.mech.iter().map(|m| m.iter().map(|x| x / (2.0 * h)).collect()).collect() };
+        let fd = State {
+            v: fd.v.iter().map(|x| x / (2.0 * h)).collect(),
+            mech: fd
+                .mech
+                .iter()
+                .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
+                .collect(),
+        };
         let (err, scale) = max_diff(&t, &fd);
-        assert!(err <= 1e-5 * scale, "parameter direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}");
+        assert!(
+            err <= 1e-5 * scale,
+            "parameter direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}"
+        );
     }
 }
 

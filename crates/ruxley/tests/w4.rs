@@ -90,7 +90,10 @@ fn every_checkpoint_schedule_gives_the_identical_gradient() {
     ] {
         let g = run(s.clone());
         let first = g.params.iter().zip(&all.params).position(|(a, b)| a != b);
-        assert!(first.is_none(), "{s:?}: value {first:?} differs from store-all");
+        assert!(
+            first.is_none(),
+            "{s:?}: value {first:?} differs from store-all"
+        );
         assert_eq!(g.loss, all.loss);
         assert!(
             g.tape.peak_bytes < all.tape.peak_bytes / 10,

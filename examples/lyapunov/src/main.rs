@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cell.set("radius", 10.0)?;
         cell.insert(Hh::new())?;
         cell.set("v", -65.0)?;
-        cell.comp(0).stimulate(Waveform::step(0.0, 3000.0, amplitude))?;
+        cell.comp(0)
+            .stimulate(Waveform::step(0.0, 3000.0, amplitude))?;
         let options = RunOptions::new(0.025, 3000.0);
         let lambda = largest_exponent(&cell.build()?, &options, 500.0, 40)?;
         // ANCHOR_END: lyapunov
@@ -34,7 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let figure = Figure {
         title: "HH compartment: largest Lyapunov exponent",
         x_label: "input current (nA)",
-        panels: vec![("exponent (1/ms)", vec![Series { label: "lambda_max", x: &currents, y: &exponents }])],
+        panels: vec![(
+            "exponent (1/ms)",
+            vec![Series {
+                label: "lambda_max",
+                x: &currents,
+                y: &exponents,
+            }],
+        )],
     };
     write_svg(out.join("lyapunov.svg"), &figure, 800, 400)?;
     println!("wrote {}", out.join("lyapunov.svg").display());
