@@ -148,7 +148,7 @@ fn grad(
     let g = value_and_grad(
         &DefaultBackend::new(),
         &layout,
-        &[theta.clone()],
+        std::slice::from_ref(&theta),
         &loss,
         &spec.options,
         &spec.schedule,
