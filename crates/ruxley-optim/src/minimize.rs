@@ -40,7 +40,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_iters: 100, target_loss: None, grad_tol: None, clip_norm: None, schedule: LrSchedule::Constant, checkpoint: None }
+        Self {
+            max_iters: 100,
+            target_loss: None,
+            grad_tol: None,
+            clip_norm: None,
+            schedule: LrSchedule::Constant,
+            checkpoint: None,
+        }
     }
 }
 
@@ -122,7 +129,10 @@ impl fmt::Display for OptimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Objective { iteration, message } => write!(f, "iteration {iteration}: {message}"),
-            Self::NonFinite { iteration } => write!(f, "iteration {iteration}: the loss or its gradient is not finite"),
+            Self::NonFinite { iteration } => write!(
+                f,
+                "iteration {iteration}: the loss or its gradient is not finite"
+            ),
             Self::Checkpoint(m) => write!(f, "checkpoint: {m}"),
         }
     }
@@ -178,15 +188,31 @@ impl Saved {
         };
         let optimizer = get("optimizer")?.join(" ");
         let nums = |v: Vec<String>| -> Result<Vec<f64>, String> {
-            v.iter().map(|s| s.parse::<f64>().map_err(|e| format!("`{s}`: {e}"))).collect()
+            v.iter()
+                .map(|s| s.parse::<f64>().map_err(|e| format!("`{s}`: {e}")))
+                .collect()
         };
-        let iteration = nums(get("iteration")?)?.first().copied().ok_or("empty iteration")? as usize;
+        let iteration = nums(get("iteration")?)?
+            .first()
+            .copied()
+            .ok_or("empty iteration")? as usize;
         let x = nums(get("x")?)?;
         let best_x = nums(get("best_x")?)?;
-        let best_loss = nums(get("best_loss")?)?.first().copied().ok_or("empty best_loss")?;
+        let best_loss = nums(get("best_loss")?)?
+            .first()
+            .copied()
+            .ok_or("empty best_loss")?;
         let history = nums(get("history")?)?;
         let state = nums(get("state")?)?;
-        Ok(Self { iteration, x, best_x, best_loss, history, optimizer, state })
+        Ok(Self {
+            iteration,
+            x,
+            best_x,
+            best_loss,
+            history,
+            optimizer,
+            state,
+        })
     }
 }
 
@@ -209,8 +235,10 @@ pub fn minimize(
     };
     if let Some(path) = &options.checkpoint {
         if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
-            let s = Saved::from_text(&text).map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+            let s = Saved::from_text(&text)
+                .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
             if s.optimizer != optimizer.name() || s.x.len() != x0.len() {
                 return Err(OptimError::Checkpoint(format!(
                     "{} holds a {} run of {} parameters, not {} of {}",
@@ -221,7 +249,9 @@ pub fn minimize(
                     x0.len()
                 )));
             }
-            optimizer.set_state(&s.state).map_err(OptimError::Checkpoint)?;
+            optimizer
+                .set_state(&s.state)
+                .map_err(OptimError::Checkpoint)?;
             saved = s;
         }
     }
@@ -230,7 +260,12 @@ pub fn minimize(
     let stop = loop {
         let k = saved.iteration;
         let (loss, mut grad) =
-            objective.value_and_grad(&x).map_err(|message| OptimError::Objective { iteration: k, message })?;
+            objective
+                .value_and_grad(&x)
+                .map_err(|message| OptimError::Objective {
+                    iteration: k,
+                    message,
+                })?;
         evaluations += 1;
         if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Err(OptimError::NonFinite { iteration: k });
@@ -241,7 +276,12 @@ pub fn minimize(
             saved.best_x.clone_from(&x);
         }
         let grad_norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
-        let progress = Progress { iteration: k, loss, grad_norm, x: &x };
+        let progress = Progress {
+            iteration: k,
+            loss,
+            grad_norm,
+            x: &x,
+        };
         let mut keep_going = true;
         for o in observers.iter_mut() {
             keep_going &= o.observe(&progress);
@@ -272,5 +312,12 @@ pub fn minimize(
                 .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
         }
     };
-    Ok(Report { x, best_x: saved.best_x, best_loss: saved.best_loss, history: saved.history, evaluations, stop })
+    Ok(Report {
+        x,
+        best_x: saved.best_x,
+        best_loss: saved.best_loss,
+        history: saved.history,
+        evaluations,
+        stop,
+    })
 }

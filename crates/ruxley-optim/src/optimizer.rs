@@ -51,7 +51,11 @@ impl Optimizer for PolyakGd {
     }
 
     fn set_state(&mut self, state: &[f64]) -> Result<(), String> {
-        if state.is_empty() { Ok(()) } else { Err("Polyak GD has no state".into()) }
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err("Polyak GD has no state".into())
+        }
     }
 }
 
@@ -68,7 +72,11 @@ pub struct Sgd {
 impl Sgd {
     /// SGD with learning rate `lr` and `momentum`.
     pub fn new(lr: f64, momentum: f64) -> Self {
-        Self { lr, momentum, velocity: Vec::new() }
+        Self {
+            lr,
+            momentum,
+            velocity: Vec::new(),
+        }
     }
 }
 
@@ -114,7 +122,15 @@ pub struct Adam {
 impl Adam {
     /// Adam with learning rate `lr` and the usual (0.9, 0.999, 1e-8).
     pub fn new(lr: f64) -> Self {
-        Self { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, m: Vec::new(), v: Vec::new(), t: 0 }
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
     }
 }
 

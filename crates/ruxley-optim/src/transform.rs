@@ -68,7 +68,11 @@ fn sigmoid(u: f64) -> f64 {
 }
 
 fn softplus(u: f64) -> f64 {
-    if u > 30.0 { u + (-u).exp() } else { u.exp().ln_1p() }
+    if u > 30.0 {
+        u + (-u).exp()
+    } else {
+        u.exp().ln_1p()
+    }
 }
 
 const LOGISTIC: f64 = std::f64::consts::PI / 1.732_050_807_568_877_2;
@@ -78,12 +82,20 @@ impl Bijection {
     pub fn validate(&self) -> Result<(), TransformError> {
         let bad = |m: String| Err(TransformError(m));
         match self {
-            Self::Sigmoid { lo, hi } | Self::Logistic { lo, hi } if !(lo.is_finite() && hi.is_finite() && lo < hi) => {
+            Self::Sigmoid { lo, hi } | Self::Logistic { lo, hi }
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) =>
+            {
                 bad(format!("bounds [{lo}, {hi}] must be finite with lo < hi"))
             }
-            Self::Softplus { lo } if !lo.is_finite() => bad(format!("lower bound {lo} must be finite")),
-            Self::Affine { scale, shift } if !(scale.is_finite() && *scale != 0.0 && shift.is_finite()) => {
-                bad(format!("affine scale {scale} and shift {shift} must be finite, scale non-zero"))
+            Self::Softplus { lo } if !lo.is_finite() => {
+                bad(format!("lower bound {lo} must be finite"))
+            }
+            Self::Affine { scale, shift }
+                if !(scale.is_finite() && *scale != 0.0 && shift.is_finite()) =>
+            {
+                bad(format!(
+                    "affine scale {scale} and shift {shift} must be finite, scale non-zero"
+                ))
             }
             Self::Chain(v) => v.iter().try_for_each(Self::validate),
             _ => Ok(()),
@@ -114,14 +126,22 @@ impl Bijection {
                     return Err(out(x, format!("({lo}, {hi})")));
                 }
                 let u = (p / (1.0 - p)).ln();
-                Ok(if matches!(self, Self::Logistic { .. }) { u / LOGISTIC } else { u })
+                Ok(if matches!(self, Self::Logistic { .. }) {
+                    u / LOGISTIC
+                } else {
+                    u
+                })
             }
             Self::Softplus { lo } => {
                 let y = x - lo;
                 if !(y > 0.0) {
                     return Err(out(x, format!("({lo}, inf)")));
                 }
-                Ok(if y > 30.0 { y + (-(-y).exp()).ln_1p() } else { y.exp_m1().ln() })
+                Ok(if y > 30.0 {
+                    y + (-(-y).exp()).ln_1p()
+                } else {
+                    y.exp_m1().ln()
+                })
             }
             Self::Affine { scale, shift } => Ok((x - shift) / scale),
             Self::Exp => {
@@ -168,7 +188,9 @@ impl Bijection {
         match self {
             Self::Identity => 0.0,
             Self::Sigmoid { lo, hi } => (hi - lo).ln() + log_sig_prime(u),
-            Self::Logistic { lo, hi } => (hi - lo).ln() + log_sig_prime(u * LOGISTIC) + LOGISTIC.ln(),
+            Self::Logistic { lo, hi } => {
+                (hi - lo).ln() + log_sig_prime(u * LOGISTIC) + LOGISTIC.ln()
+            }
             Self::Softplus { .. } => -softplus(-u),
             Self::Affine { scale, .. } => scale.abs().ln(),
             Self::Exp => u,
@@ -214,7 +236,12 @@ pub struct Transforms(pub Vec<Bijection>);
 impl Transforms {
     /// Every parameter onto its box [lo_i, hi_i] by the paper's sigmoid.
     pub fn sigmoid_boxes(bounds: &[(f64, f64)]) -> Result<Self, TransformError> {
-        let t = Self(bounds.iter().map(|&(lo, hi)| Bijection::Sigmoid { lo, hi }).collect());
+        let t = Self(
+            bounds
+                .iter()
+                .map(|&(lo, hi)| Bijection::Sigmoid { lo, hi })
+                .collect(),
+        );
         t.0.iter().try_for_each(Bijection::validate)?;
         Ok(t)
     }
@@ -230,19 +257,37 @@ impl Transforms {
             .iter()
             .zip(x)
             .enumerate()
-            .map(|(i, (b, &x))| b.inverse(x).map_err(|e| TransformError(format!("parameter {i}: {e}"))))
+            .map(|(i, (b, &x))| {
+                b.inverse(x)
+                    .map_err(|e| TransformError(format!("parameter {i}: {e}")))
+            })
             .collect()
     }
 
     /// dL/du from dL/dx at u.
     pub fn pull_back(&self, u: &[f64], grad_x: &[f64]) -> Vec<f64> {
-        self.0.iter().zip(u).zip(grad_x).map(|((b, &u), g)| g * b.derivative(u)).collect()
+        self.0
+            .iter()
+            .zip(u)
+            .zip(grad_x)
+            .map(|((b, &u), g)| g * b.derivative(u))
+            .collect()
     }
 
     /// sum_i log |f_i'(u_i)| and its gradient in u.
     pub fn log_det_jacobian(&self, u: &[f64]) -> (f64, Vec<f64>) {
-        let value = self.0.iter().zip(u).map(|(b, &u)| b.log_abs_det_jacobian(u)).sum();
-        let grad = self.0.iter().zip(u).map(|(b, &u)| b.log_abs_det_jacobian_grad(u)).collect();
+        let value = self
+            .0
+            .iter()
+            .zip(u)
+            .map(|(b, &u)| b.log_abs_det_jacobian(u))
+            .sum();
+        let grad = self
+            .0
+            .iter()
+            .zip(u)
+            .map(|(b, &u)| b.log_abs_det_jacobian_grad(u))
+            .collect();
         (value, grad)
     }
 }
@@ -258,9 +303,18 @@ mod tests {
             Bijection::Sigmoid { lo: -2.0, hi: 5.0 },
             Bijection::Logistic { lo: 0.0, hi: 1e-3 },
             Bijection::Softplus { lo: 0.5 },
-            Bijection::Affine { scale: -3.0, shift: 1.0 },
+            Bijection::Affine {
+                scale: -3.0,
+                shift: 1.0,
+            },
             Bijection::Exp,
-            Bijection::Chain(vec![Bijection::Affine { scale: 2.0, shift: -1.0 }, Bijection::Sigmoid { lo: 0.0, hi: 10.0 }]),
+            Bijection::Chain(vec![
+                Bijection::Affine {
+                    scale: 2.0,
+                    shift: -1.0,
+                },
+                Bijection::Sigmoid { lo: 0.0, hi: 10.0 },
+            ]),
         ]
     }
 

@@ -1,44 +1,112 @@
 //! Optimisers on problems with known answers.
 
 use ruxley_optim::{
-    Adam, Bijection, LrSchedule, OptimError, Options, PolyakGd, Progress, Sgd, Stop, Transforms, minimize,
+    Adam, Bijection, LrSchedule, OptimError, Options, PolyakGd, Progress, Sgd, Stop, Transforms,
+    minimize,
 };
 
 fn rosenbrock(x: &[f64]) -> Result<(f64, Vec<f64>), String> {
     let (a, b) = (x[0], x[1]);
     let f = (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2);
-    Ok((f, vec![-2.0 * (1.0 - a) - 400.0 * a * (b - a * a), 200.0 * (b - a * a)]))
+    Ok((
+        f,
+        vec![
+            -2.0 * (1.0 - a) - 400.0 * a * (b - a * a),
+            200.0 * (b - a * a),
+        ],
+    ))
 }
 
 /// f = sum_i c_i (x_i - i)^2 with condition number 1e4.
 fn ill_quadratic(x: &[f64]) -> Result<(f64, Vec<f64>), String> {
     let c = |i: usize| 10f64.powi(i as i32);
-    let f = x.iter().enumerate().map(|(i, &v)| c(i) * (v - i as f64).powi(2)).sum();
-    let g = x.iter().enumerate().map(|(i, &v)| 2.0 * c(i) * (v - i as f64)).collect();
+    let f = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| c(i) * (v - i as f64).powi(2))
+        .sum();
+    let g = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| 2.0 * c(i) * (v - i as f64))
+        .collect();
     Ok((f, g))
 }
 
 #[test]
 fn adam_solves_rosenbrock() {
-    let options = Options { max_iters: 20_000, target_loss: Some(1e-10), ..Options::default() };
-    let r = minimize(&mut rosenbrock, &[-1.2, 1.0], &mut Adam::new(0.02), &options, &mut []).unwrap();
-    assert!((r.best_x[0] - 1.0).abs() < 1e-4 && (r.best_x[1] - 1.0).abs() < 1e-4, "{:?} after {}", r.best_x, r.history.len());
+    let options = Options {
+        max_iters: 20_000,
+        target_loss: Some(1e-10),
+        ..Options::default()
+    };
+    let r = minimize(
+        &mut rosenbrock,
+        &[-1.2, 1.0],
+        &mut Adam::new(0.02),
+        &options,
+        &mut [],
+    )
+    .unwrap();
+    assert!(
+        (r.best_x[0] - 1.0).abs() < 1e-4 && (r.best_x[1] - 1.0).abs() < 1e-4,
+        "{:?} after {}",
+        r.best_x,
+        r.history.len()
+    );
 }
 
 #[test]
 fn first_order_methods_solve_an_ill_scaled_quadratic() {
     let x0 = [5.0, -3.0, 8.0, 1.0, -2.0];
-    let options = Options { max_iters: 20_000, target_loss: Some(1e-12), ..Options::default() };
-    let r = minimize(&mut ill_quadratic, &x0, &mut Adam::new(0.05), &options, &mut []).unwrap();
+    let options = Options {
+        max_iters: 20_000,
+        target_loss: Some(1e-12),
+        ..Options::default()
+    };
+    let r = minimize(
+        &mut ill_quadratic,
+        &x0,
+        &mut Adam::new(0.05),
+        &options,
+        &mut [],
+    )
+    .unwrap();
     assert_eq!(r.stop, Stop::TargetLoss, "Adam: {}", r.best_loss);
     // Momentum SGD within the stability limit of the stiffest direction.
-    let r = minimize(&mut ill_quadratic, &x0, &mut Sgd::new(4e-5, 0.99), &options, &mut []).unwrap();
+    let r = minimize(
+        &mut ill_quadratic,
+        &x0,
+        &mut Sgd::new(4e-5, 0.99),
+        &options,
+        &mut [],
+    )
+    .unwrap();
     assert_eq!(r.stop, Stop::TargetLoss, "SGD: {}", r.best_loss);
     // Normalised (Polyak) steps with a decaying rate.
-    let sched = Options { schedule: LrSchedule::Exponential { decay: 0.995 }, max_iters: 4000, ..Options::default() };
-    let r = minimize(&mut ill_quadratic, &x0, &mut PolyakGd { gamma: 0.5, beta: 1.0, loss_scaled: false }, &sched, &mut [])
-        .unwrap();
-    assert!(r.best_loss < r.history[0] * 1e-4, "Polyak: {} from {}", r.best_loss, r.history[0]);
+    let sched = Options {
+        schedule: LrSchedule::Exponential { decay: 0.995 },
+        max_iters: 4000,
+        ..Options::default()
+    };
+    let r = minimize(
+        &mut ill_quadratic,
+        &x0,
+        &mut PolyakGd {
+            gamma: 0.5,
+            beta: 1.0,
+            loss_scaled: false,
+        },
+        &sched,
+        &mut [],
+    )
+    .unwrap();
+    assert!(
+        r.best_loss < r.history[0] * 1e-4,
+        "Polyak: {} from {}",
+        r.best_loss,
+        r.history[0]
+    );
 }
 
 #[test]
@@ -51,7 +119,11 @@ fn a_bounded_optimum_near_its_bound_is_reached_through_the_sigmoid() {
         Ok(((x[0] - 2.0).powi(2), g))
     };
     let u0 = t.inverse(&[0.5]).unwrap();
-    let options = Options { max_iters: 5000, target_loss: Some(1e-12), ..Options::default() };
+    let options = Options {
+        max_iters: 5000,
+        target_loss: Some(1e-12),
+        ..Options::default()
+    };
     let r = minimize(&mut f, &u0, &mut Adam::new(0.1), &options, &mut []).unwrap();
     let x = t.forward(&r.best_x)[0];
     assert!((x - 2.0).abs() < 1e-6 && x < 2.05, "{x}");
@@ -61,33 +133,114 @@ fn a_bounded_optimum_near_its_bound_is_reached_through_the_sigmoid() {
 fn a_killed_fit_resumes_exactly_from_its_checkpoint() {
     let path = std::env::temp_dir().join(format!("ruxley_optim_resume_{}.txt", std::process::id()));
     std::fs::remove_file(&path).ok();
-    let options = Options { max_iters: 40, checkpoint: Some(path.clone()), ..Options::default() };
+    let options = Options {
+        max_iters: 40,
+        checkpoint: Some(path.clone()),
+        ..Options::default()
+    };
     // The reference: one uninterrupted run (without a checkpoint).
-    let full = minimize(&mut rosenbrock, &[-1.2, 1.0], &mut Adam::new(0.02), &Options { checkpoint: None, ..options.clone() }, &mut [])
-        .unwrap();
+    let full = minimize(
+        &mut rosenbrock,
+        &[-1.2, 1.0],
+        &mut Adam::new(0.02),
+        &Options {
+            checkpoint: None,
+            ..options.clone()
+        },
+        &mut [],
+    )
+    .unwrap();
     // A run killed after iteration 17, then a fresh process resuming.
     let mut kill = |p: &Progress| p.iteration < 17;
-    let first = minimize(&mut rosenbrock, &[-1.2, 1.0], &mut Adam::new(0.02), &options, &mut [&mut kill]).unwrap();
+    let first = minimize(
+        &mut rosenbrock,
+        &[-1.2, 1.0],
+        &mut Adam::new(0.02),
+        &options,
+        &mut [&mut kill],
+    )
+    .unwrap();
     assert_eq!(first.stop, Stop::Observer);
-    let resumed = minimize(&mut rosenbrock, &[-1.2, 1.0], &mut Adam::new(0.02), &options, &mut []).unwrap();
+    let resumed = minimize(
+        &mut rosenbrock,
+        &[-1.2, 1.0],
+        &mut Adam::new(0.02),
+        &options,
+        &mut [],
+    )
+    .unwrap();
     assert_eq!(resumed.x, full.x);
     assert_eq!(resumed.history, full.history);
     assert_eq!(resumed.best_x, full.best_x);
     // A checkpoint of another optimiser is refused.
-    let err = minimize(&mut rosenbrock, &[-1.2, 1.0], &mut Sgd::new(0.1, 0.0), &options, &mut []).unwrap_err();
+    let err = minimize(
+        &mut rosenbrock,
+        &[-1.2, 1.0],
+        &mut Sgd::new(0.1, 0.0),
+        &options,
+        &mut [],
+    )
+    .unwrap_err();
     assert!(matches!(err, OptimError::Checkpoint(_)), "{err}");
     std::fs::remove_file(&path).ok();
 }
 
 #[test]
 fn failures_name_the_iteration() {
-    let mut bad = |x: &[f64]| if x[0] > 1.0 { Err("diverged".to_string()) } else { Ok((x[0], vec![-1.0])) };
-    let err = minimize(&mut bad, &[0.0], &mut Sgd::new(0.4, 0.0), &Options::default(), &mut []).unwrap_err();
-    assert_eq!(err, OptimError::Objective { iteration: 3, message: "diverged".into() });
+    let mut bad = |x: &[f64]| {
+        if x[0] > 1.0 {
+            Err("diverged".to_string())
+        } else {
+            Ok((x[0], vec![-1.0]))
+        }
+    };
+    let err = minimize(
+        &mut bad,
+        &[0.0],
+        &mut Sgd::new(0.4, 0.0),
+        &Options::default(),
+        &mut [],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        OptimError::Objective {
+            iteration: 3,
+            message: "diverged".into()
+        }
+    );
     let mut nan = |_: &[f64]| Ok((f64::NAN, vec![0.0]));
     assert!(matches!(
-        minimize(&mut nan, &[0.0], &mut Sgd::new(0.1, 0.0), &Options::default(), &mut []),
+        minimize(
+            &mut nan,
+            &[0.0],
+            &mut Sgd::new(0.1, 0.0),
+            &Options::default(),
+            &mut []
+        ),
         Err(OptimError::NonFinite { iteration: 0 })
     ));
     assert!(Bijection::Softplus { lo: f64::NAN }.validate().is_err());
+}
+
+#[test]
+fn lbfgs_solves_rosenbrock_and_the_ill_scaled_quadratic_quickly() {
+    use ruxley_optim::{LbfgsOptions, lbfgs};
+    let o = LbfgsOptions {
+        max_iters: 200,
+        target_loss: Some(1e-14),
+        ..LbfgsOptions::default()
+    };
+    let r = lbfgs(&mut rosenbrock, &[-1.2, 1.0], &o, &mut []).unwrap();
+    assert_eq!(r.stop, Stop::TargetLoss, "{:?} {}", r.best_x, r.best_loss);
+    assert!(r.evaluations < 200, "{} evaluations", r.evaluations);
+    let r = lbfgs(
+        &mut ill_quadratic,
+        &[5.0, -3.0, 8.0, 1.0, -2.0],
+        &o,
+        &mut [],
+    )
+    .unwrap();
+    assert_eq!(r.stop, Stop::TargetLoss, "{}", r.best_loss);
+    assert!(r.evaluations < 100, "{} evaluations", r.evaluations);
 }
