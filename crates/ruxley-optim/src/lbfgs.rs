@@ -58,14 +58,17 @@ pub fn lbfgs(
             evaluations += 1;
             history.push(f);
             let grad_norm = dot(&g, &g).sqrt();
-            let keep = observers.iter_mut().fold(true, |k2, o| {
-                o.observe(&Progress {
-                    iteration: k,
-                    loss: f,
-                    grad_norm,
-                    x,
-                }) && k2
-            });
+            let progress = Progress {
+                iteration: k,
+                loss: f,
+                grad_norm,
+                x,
+            };
+            // Every observer sees every evaluation; any may ask to stop.
+            let mut keep = true;
+            for o in observers.iter_mut() {
+                keep &= o.observe(&progress);
+            }
             Ok((f, g, keep))
         };
     let mut x = x0.to_vec();

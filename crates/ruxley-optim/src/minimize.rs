@@ -233,27 +233,27 @@ pub fn minimize(
         optimizer: optimizer.name().into(),
         state: optimizer.state(),
     };
-    if let Some(path) = &options.checkpoint {
-        if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
-            let s = Saved::from_text(&text)
-                .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
-            if s.optimizer != optimizer.name() || s.x.len() != x0.len() {
-                return Err(OptimError::Checkpoint(format!(
-                    "{} holds a {} run of {} parameters, not {} of {}",
-                    path.display(),
-                    s.optimizer,
-                    s.x.len(),
-                    optimizer.name(),
-                    x0.len()
-                )));
-            }
-            optimizer
-                .set_state(&s.state)
-                .map_err(OptimError::Checkpoint)?;
-            saved = s;
+    if let Some(path) = &options.checkpoint
+        && path.exists()
+    {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+        let s = Saved::from_text(&text)
+            .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+        if s.optimizer != optimizer.name() || s.x.len() != x0.len() {
+            return Err(OptimError::Checkpoint(format!(
+                "{} holds a {} run of {} parameters, not {} of {}",
+                path.display(),
+                s.optimizer,
+                s.x.len(),
+                optimizer.name(),
+                x0.len()
+            )));
         }
+        optimizer
+            .set_state(&s.state)
+            .map_err(OptimError::Checkpoint)?;
+        saved = s;
     }
     let mut evaluations = 0;
     let mut x = saved.x.clone();

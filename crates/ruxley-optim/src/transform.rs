@@ -122,7 +122,7 @@ impl Bijection {
             Self::Identity => Ok(x),
             Self::Sigmoid { lo, hi } | Self::Logistic { lo, hi } => {
                 let p = (x - lo) / (hi - lo);
-                if !(p > 0.0 && p < 1.0) {
+                if p.is_nan() || p <= 0.0 || p >= 1.0 {
                     return Err(out(x, format!("({lo}, {hi})")));
                 }
                 let u = (p / (1.0 - p)).ln();
@@ -134,7 +134,7 @@ impl Bijection {
             }
             Self::Softplus { lo } => {
                 let y = x - lo;
-                if !(y > 0.0) {
+                if y.is_nan() || y <= 0.0 {
                     return Err(out(x, format!("({lo}, inf)")));
                 }
                 Ok(if y > 30.0 {
@@ -145,7 +145,7 @@ impl Bijection {
             }
             Self::Affine { scale, shift } => Ok((x - shift) / scale),
             Self::Exp => {
-                if !(x > 0.0) {
+                if x.is_nan() || x <= 0.0 {
                     return Err(out(x, "(0, inf)".into()));
                 }
                 Ok(x.ln())
