@@ -98,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = value_and_grad(
         &CpuBackend::new(),
         &layout,
-        &[truth.clone()],
+        std::slice::from_ref(&truth),
         &Mse::new(vec![]),
         &options,
         &Schedule::StoreAll,
