@@ -114,6 +114,39 @@ pub mod grad {
         pub tape: TapeStats,
     }
 
+    /// Runs the model once per theta (in parallel) and returns its traces.
+    pub fn simulate(
+        backend: &dyn Backend,
+        layout: &Layout,
+        thetas: &[Vec<f64>],
+        options: &RunOptions,
+    ) -> Result<Vec<Traces>, Error> {
+        let (params, stimuli) = apply_all(layout, thetas)?;
+        Ok(backend.simulate(
+            layout,
+            Batch {
+                params: &params,
+                stimuli: &stimuli,
+            },
+            options,
+        )?)
+    }
+
+    type Inputs = (Vec<crate::Parameters>, Vec<Vec<crate::cell::Stimulus>>);
+
+    fn apply_all(layout: &Layout, thetas: &[Vec<f64>]) -> Result<Inputs, Error> {
+        let mut params = Vec::with_capacity(thetas.len());
+        let mut stimuli = Vec::with_capacity(thetas.len());
+        for theta in thetas {
+            let (p, s) = layout
+                .trainables()
+                .apply(theta, layout.parameters(), layout.stimuli())?;
+            params.push(p);
+            stimuli.push(s);
+        }
+        Ok((params, stimuli))
+    }
+
     /// Runs the model once per theta (in parallel), evaluates `loss` and
     /// returns its gradient with respect to the trainables of `layout`.
     pub fn value_and_grad(
@@ -126,13 +159,7 @@ pub mod grad {
     ) -> Result<Vec<ThetaGrad>, Error> {
         let grid = options.grid()?;
         let t = layout.trainables();
-        let mut params = Vec::with_capacity(thetas.len());
-        let mut stimuli = Vec::with_capacity(thetas.len());
-        for theta in thetas {
-            let (p, s) = t.apply(theta, layout.parameters(), layout.stimuli())?;
-            params.push(p);
-            stimuli.push(s);
-        }
+        let (params, stimuli) = apply_all(layout, thetas)?;
         let grads = backend.value_and_grad(
             layout,
             Batch {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use ruxley::analysis::spike_times;
 use ruxley::cpu::CpuBackend;
-use ruxley::grad::value_and_grad;
+use ruxley::grad::{simulate, value_and_grad};
 use ruxley::prelude::*;
 use ruxley::{Mse, Schedule};
 use ruxley_optim::{LbfgsOptions, Progress, Transforms, lbfgs};
@@ -95,16 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(|(f, g)| [g[0] * f.0, g[1] * f.1])
         .collect();
     // The synthetic target: the same cell with the true conductances.
-    let target = value_and_grad(
+    let target = simulate(
         &CpuBackend::new(),
         &layout,
         std::slice::from_ref(&truth),
-        &Mse::new(vec![]),
         &options,
-        &Schedule::StoreAll,
     )?
-    .remove(0)
-    .traces;
+    .remove(0);
     let loss = Mse::new(
         target
             .names()
@@ -162,18 +159,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let run = |theta: &[f64]| {
-        value_and_grad(
-            &backend,
-            &layout,
-            &[theta.to_vec()],
-            &loss,
-            &options,
-            &schedule,
-        )
-        .map(|mut g| g.remove(0).traces)
-    };
-    let (before, after) = (run(&defaults)?, run(&fitted)?);
+    let runs = simulate(
+        &backend,
+        &layout,
+        &[defaults.clone(), fitted.clone()],
+        &options,
+    )?;
+    let (before, after) = (&runs[0], &runs[1]);
+    // ANCHOR: plot
     let out = root.join("out");
     std::fs::create_dir_all(&out)?;
     let t = before.times();
@@ -244,6 +237,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
     };
     write_svg(out.join("quickstart.svg"), &figure, 900, 900)?;
+    // ANCHOR_END: plot
     let steps: Vec<f64> = (0..fit.history.len()).map(|k| k as f64).collect();
     let figure = Figure {
         title: "L-BFGS on the traces",
