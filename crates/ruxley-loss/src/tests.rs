@@ -1,0 +1,146 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// A loss as a function of its first argument.
+type LossFn<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+
+/// Checks a gradient against central differences in random directions.
+fn check(name: &str, f: LossFn, x: &[f64], tol: f64) {
+    check_with_step(name, f, x, tol, 1e-3)
+}
+
+fn check_with_step(name: &str, f: LossFn, x: &[f64], tol: f64, step: f64) {
+    let (_, g) = f(x);
+    let scale = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for k in 0..x.len() {
+        // Richardson-extrapolated central differences.
+        let h = step * x[k].abs().max(1.0);
+        let d = |h: f64| {
+            let mut p = x.to_vec();
+            p[k] += h;
+            let mut m = x.to_vec();
+            m[k] -= h;
+            (f(&p).0 - f(&m).0) / (2.0 * h)
+        };
+        let fd = (4.0 * d(h / 2.0) - d(h)) / 3.0;
+        assert!(
+            (fd - g[k]).abs() <= tol * (fd.abs() + 1e-3 * scale),
+            "{name} component {k}: {} vs {fd}",
+            g[k]
+        );
+    }
+}
+
+fn trace(n: usize, shift: f64, seed: u64) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let t = i as f64 * 0.1 - shift;
+            -65.0
+                + 90.0 * (-(t - 3.0) * (t - 3.0) * 4.0).exp()
+                + ((i as u64 * 2654435761 + seed) % 97) as f64 * 0.01
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gradients_match_finite_differences(shift in 0.0f64..1.0, seed in 0u64..1000) {
+        // y differs from x in every window statistic, away from the kinks of |.|.
+        let x = trace(60, shift, seed);
+        let y: Vec<f64> = trace(60, 0.0, seed + 7).iter().map(|v| 2.5 * v + 150.0).collect();
+        check("mse", &|x| mse(x, &y), &x, 1e-6);
+        // Flat windows have a standard deviation of a few tenths of a mV: small steps.
+        check_with_step("window", &|x| WindowStats::equal(60, 4, 8.0, 4.0).value_and_grad(x, &y), &x, 1e-5, 1e-5);
+        let sd = SoftDtw { gamma: 1.0, time_weight: 1.0 };
+        // |x_i - y_j| has a kink where the traces cross; check soft-DTW on a
+        // target that stays above x (the alignment weights are tested all the same).
+        let above: Vec<f64> = y.iter().map(|v| v + 200.0).collect();
+        check("softdtw", &|x| sd.value_and_grad(x, &above), &x, 1e-5);
+        let parents: Vec<Option<usize>> = (0..x.len()).map(|b| if b == 0 { None } else { Some((b - 1) / 2) }).collect();
+        check("smooth", &|g| smoothness(g, &parents, 1e-3), &x, 1e-6);
+        check("ce", &|l| cross_entropy(l, 3), &x[..7].iter().map(|v| v / 30.0).collect::<Vec<_>>(), 1e-6);
+        check("spikes", &|v| soft_spike_count(v, 0.0, 5.0), &x, 1e-5);
+    }
+}
+
+#[test]
+fn mae_gradient_is_the_sign() {
+    let (v, g) = mae(&[1.0, 2.0, 3.0], &[2.0, 2.0, 1.0]);
+    assert!((v - 1.0).abs() < 1e-15);
+    assert_eq!(g, vec![-1.0 / 3.0, 0.0, 1.0 / 3.0]);
+}
+
+#[test]
+fn soft_dtw_tends_to_dtw_as_gamma_vanishes() {
+    let (x, y) = (trace(50, 0.4, 1), trace(40, 0.0, 2));
+    let hard = dtw(&x, &y, 1.0);
+    let mut last = f64::INFINITY;
+    for gamma in [1.0, 0.1, 0.01, 0.001] {
+        let soft = SoftDtw {
+            gamma,
+            time_weight: 1.0,
+        }
+        .value(&x, &y);
+        // soft-min lies below min by at most gamma log 3 per step of the path.
+        assert!(
+            soft <= hard + 1e-9 && hard - soft <= gamma * 3f64.ln() * (x.len() + y.len()) as f64
+        );
+        let gap = hard - soft;
+        assert!(gap <= last);
+        last = gap;
+    }
+    assert!(last < 0.5, "{last}");
+}
+
+#[test]
+fn a_one_ms_shifted_spike_costs_far_less_under_soft_dtw_than_under_l2() {
+    // A 100 mV spike (-70 to +30 mV, 1 ms wide) sampled every 0.025 ms, and the same spike 1 ms later.
+    let spike = |shift: f64| -> Vec<f64> {
+        (0..800)
+            .map(|i| {
+                let t = i as f64 * 0.025;
+                -70.0 + 100.0 * (-((t - 8.0 - shift) / 0.35).powi(2)).exp()
+            })
+            .collect()
+    };
+    let (x, y) = (spike(0.0), spike(1.0));
+    let worst_pointwise = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .fold(0.0, f64::max);
+    assert!(
+        worst_pointwise > 9.0e3,
+        "the slide's ~1e4 mV^2 per sample: {worst_pointwise}"
+    );
+    let l2: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+    let soft = SoftDtw {
+        gamma: 1.0,
+        time_weight: 1.0,
+    }
+    .value(&x, &y);
+    assert!(soft < l2 / 10.0, "soft-DTW {soft} vs L2 {l2}");
+    // And soft-DTW's gradient pulls the spike towards the target's time.
+    let (_, g) = SoftDtw {
+        gamma: 1.0,
+        time_weight: 1.0,
+    }
+    .value_and_grad(&x, &y);
+    let at = |t: f64| (t / 0.025) as usize;
+    assert!(
+        g[at(8.5)] < 0.0 && g[at(7.5)] > 0.0,
+        "lower the early flank, raise the late one"
+    );
+}
+
+#[test]
+fn soft_spike_count_counts_sharp_crossings() {
+    let v: Vec<f64> = (0..300)
+        .map(|i| if (i / 50) % 2 == 1 { 20.0 } else { -70.0 })
+        .collect();
+    let (c, _) = soft_spike_count(&v, 0.0, 1.0);
+    assert!((c - 3.0).abs() < 1e-6, "{c}");
+}
