@@ -1,0 +1,25 @@
+//! Hamiltonian Monte Carlo, independent of the simulator: it samples any
+//! [`LogDensity`] (a log-density and its gradient).
+//!
+//! - [`Hmc`] (static leapfrog trajectories) and [`Nuts`] (multinomial NUTS
+//!   with the generalised no-U-turn criterion), on a diagonal or dense
+//!   [`Metric`];
+//! - [`sample_chain`] / [`sample_chains`]: warm-up by dual averaging of the
+//!   step size and Stan's windowed metric estimation, then sampling; chains
+//!   run in parallel, each seeded for reproducibility;
+//! - [`diagnostics`]: rank-normalised split R-hat, bulk ESS;
+//! - [`Transformed`]: sampling bounded parameters in the unbounded space of
+//!   a transform, with its log-Jacobian.
+
+#![warn(missing_docs)]
+
+mod adapt;
+pub mod diagnostics;
+mod kernel;
+mod metric;
+mod transformed;
+
+pub use adapt::{Chain, Kernel, Settings, sample_chain, sample_chains};
+pub use kernel::{Hmc, Info, LogDensity, MAX_ENERGY_ERROR, Nuts, State};
+pub use metric::{Metric, cholesky};
+pub use transformed::Transformed;
