@@ -9,7 +9,8 @@
 //!   run in parallel, each seeded for reproducibility;
 //! - [`diagnostics`]: rank-normalised split R-hat, bulk ESS;
 //! - [`Transformed`]: sampling bounded parameters in the unbounded space of
-//!   a transform, with its log-Jacobian.
+//!   a transform, with its log-Jacobian;
+//! - [`targets`]: test targets with known moments.
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ mod adapt;
 pub mod diagnostics;
 mod kernel;
 mod metric;
+pub mod targets;
 mod transformed;
 
 pub use adapt::{Chain, Kernel, Settings, sample_chain, sample_chains};
