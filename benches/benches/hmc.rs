@@ -9,15 +9,22 @@ use ruxley_hmc::{Settings, sample_chain, sample_chains};
 fn hmc(c: &mut Criterion) {
     let target = Gaussian::new(100, 0.9);
     for dense in [false, true] {
-        let settings = Settings { dense, ..Settings::default() };
-        let chains = sample_chains(&target, &vec![0.0; 100], 1.0, 4, &settings, 1).expect("samples");
+        let settings = Settings {
+            dense,
+            ..Settings::default()
+        };
+        let chains =
+            sample_chains(&target, &vec![0.0; 100], 1.0, 4, &settings, 1).expect("samples");
         let min_ess = (0..100)
             .map(|k| {
                 let cols: Vec<Vec<f64>> = chains.iter().map(|ch| ch.coordinate(k)).collect();
                 ess_bulk(&cols.iter().map(|v| v.as_slice()).collect::<Vec<_>>())
             })
             .fold(f64::INFINITY, f64::min);
-        let kept: usize = chains.iter().map(|ch| ch.infos.iter().map(|i| i.n_grad).sum::<usize>()).sum();
+        let kept: usize = chains
+            .iter()
+            .map(|ch| ch.infos.iter().map(|i| i.n_grad).sum::<usize>())
+            .sum();
         let total: usize = chains.iter().map(|ch| ch.n_grad_total).sum();
         println!(
             "{} metric: min bulk ESS {min_ess:.0} of 4000 draws; {:.1} gradients per effective sample \
@@ -31,7 +38,17 @@ fn hmc(c: &mut Criterion) {
     let mut g = c.benchmark_group("hmc");
     g.sample_size(10);
     g.bench_function("nuts_gaussian100_dense_1000_warmup_1000_draws", |b| {
-        b.iter(|| sample_chain(&target, &vec![0.0; 100], &Settings { dense: true, ..Settings::default() }, 3))
+        b.iter(|| {
+            sample_chain(
+                &target,
+                &vec![0.0; 100],
+                &Settings {
+                    dense: true,
+                    ..Settings::default()
+                },
+                3,
+            )
+        })
     });
     g.finish();
 }

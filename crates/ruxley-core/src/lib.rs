@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod linalg;
 pub mod simd;
 pub mod time;
 pub mod units;

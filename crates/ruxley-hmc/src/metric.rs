@@ -18,25 +18,7 @@ pub enum Metric {
     },
 }
 
-/// Lower Cholesky factor of a symmetric positive definite row-major matrix.
-pub fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>, String> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
-            if i == j {
-                let d = a[i * n + i] - s;
-                if d.is_nan() || d <= 0.0 {
-                    return Err(format!("matrix not positive definite at row {i}"));
-                }
-                l[i * n + i] = d.sqrt();
-            } else {
-                l[i * n + j] = (a[i * n + j] - s) / l[j * n + j];
-            }
-        }
-    }
-    Ok(l)
-}
+pub use ruxley_core::linalg::cholesky;
 
 impl Metric {
     /// The identity metric.

@@ -93,4 +93,3 @@ impl LogDensity for Banana {
         -0.5 * x[0] * x[0] - 0.5 * r * r
     }
 }
-

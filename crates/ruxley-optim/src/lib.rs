@@ -8,15 +8,21 @@
 //! - [`minimize`]: the loop, with observers, stopping rules, and
 //!   checkpoint/resume.
 //! - [`lbfgs`]: L-BFGS with a backtracking line search.
+//! - [`cmaes`]: CMA-ES, the gradient-free baseline.
+//! - [`restarts`]: many runs from seeded starting points, in parallel.
 
 #![warn(missing_docs)]
 
+pub mod cmaes;
 pub mod lbfgs;
 pub mod minimize;
 pub mod optimizer;
+pub mod restarts;
 pub mod transform;
 
+pub use cmaes::{CmaesOptions, cmaes};
 pub use lbfgs::{LbfgsOptions, lbfgs};
 pub use minimize::{Objective, Observer, OptimError, Options, Progress, Report, Stop, minimize};
 pub use optimizer::{Adam, LrSchedule, Optimizer, PolyakGd, Sgd, clip_norm};
+pub use restarts::{restarts, uniform_starts};
 pub use transform::{Bijection, TransformError, Transforms};

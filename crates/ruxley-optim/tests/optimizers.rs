@@ -244,3 +244,77 @@ fn lbfgs_solves_rosenbrock_and_the_ill_scaled_quadratic_quickly() {
     assert_eq!(r.stop, Stop::TargetLoss, "{}", r.best_loss);
     assert!(r.evaluations < 100, "{} evaluations", r.evaluations);
 }
+
+#[test]
+fn cmaes_solves_rosenbrock_without_gradients() {
+    use ruxley_optim::{CmaesOptions, cmaes};
+    let mut f = |x: &[f64]| rosenbrock(x).map(|(v, _)| v);
+    let o = CmaesOptions {
+        sigma: 0.5,
+        max_evals: 20_000,
+        target_loss: Some(1e-12),
+        ..CmaesOptions::default()
+    };
+    let r = cmaes(&mut f, &[-1.2, 1.0], &o, &mut []).unwrap();
+    assert_eq!(r.stop, Stop::TargetLoss, "{:?}", r.best_x);
+    let mut q = |x: &[f64]| ill_quadratic(x).map(|(v, _)| v);
+    let r = cmaes(
+        &mut q,
+        &[5.0, -3.0, 8.0, 1.0, -2.0],
+        &CmaesOptions { sigma: 2.0, ..o },
+        &mut [],
+    )
+    .unwrap();
+    assert_eq!(r.stop, Stop::TargetLoss, "{}", r.best_loss);
+    // Same seed, same run.
+    let again = cmaes(
+        &mut q,
+        &[5.0, -3.0, 8.0, 1.0, -2.0],
+        &CmaesOptions { sigma: 2.0, ..o },
+        &mut [],
+    )
+    .unwrap();
+    assert_eq!(again.best_x, r.best_x);
+}
+
+#[test]
+fn restarts_find_the_global_minimum_of_a_multimodal_function() {
+    use ruxley_optim::{restarts, uniform_starts};
+    // Rastrigin in 2-d: many local minima, the global one at 0.
+    let f = |x: &[f64]| -> Result<(f64, Vec<f64>), String> {
+        let a = 10.0;
+        let v = 2.0 * a
+            + x.iter()
+                .map(|x| x * x - a * (2.0 * std::f64::consts::PI * x).cos())
+                .sum::<f64>();
+        let g = x
+            .iter()
+            .map(|x| {
+                2.0 * x + 2.0 * std::f64::consts::PI * a * (2.0 * std::f64::consts::PI * x).sin()
+            })
+            .collect();
+        Ok((v, g))
+    };
+    // About 1 start in 16 lands in the global basin (|x_i| < 1/2).
+    let starts = uniform_starts(&[(-2.0, 2.0), (-2.0, 2.0)], 64, 1);
+    assert_eq!(starts, uniform_starts(&[(-2.0, 2.0), (-2.0, 2.0)], 64, 1));
+    let reports = restarts(&starts, |_, x0| {
+        // Plain gradient descent stays in the basin it starts in.
+        minimize(
+            &mut f.clone(),
+            x0,
+            &mut Sgd::new(2e-3, 0.0),
+            &Options {
+                max_iters: 3000,
+                ..Options::default()
+            },
+            &mut [],
+        )
+    })
+    .unwrap();
+    assert!(reports[0].best_loss < 1e-8, "best {}", reports[0].best_loss);
+    assert!(
+        reports[63].best_loss > 0.5,
+        "some restarts end in local minima"
+    );
+}
