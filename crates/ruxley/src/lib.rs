@@ -255,6 +255,87 @@ pub mod lyapunov {
     }
 }
 
+/// Losses on named traces built from the functions of [`ruxley_loss`].
+pub mod losses {
+    use crate::TraceLoss;
+    use crate::backend::Traces;
+    pub use ruxley_loss::{SoftDtw, WindowStats};
+
+    /// How one trace is compared with its target.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Compare {
+        /// Mean squared error.
+        Mse,
+        /// Mean absolute error.
+        Mae,
+        /// Mean and standard deviation in windows (the paper's statistics).
+        Windows(WindowStats),
+        /// Soft dynamic time warping (the paper's cost).
+        SoftDtw(SoftDtw),
+    }
+
+    /// A weighted sum of comparisons of named traces with targets.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct TraceFit {
+        terms: Vec<(String, Vec<f64>, Compare, f64)>,
+    }
+
+    impl TraceFit {
+        /// No terms.
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Adds `weight` times the comparison of trace `name` with `target`.
+        pub fn term(mut self, name: &str, target: Vec<f64>, compare: Compare, weight: f64) -> Self {
+            self.terms.push((name.to_string(), target, compare, weight));
+            self
+        }
+    }
+
+    impl TraceLoss for TraceFit {
+        fn value_and_grad(
+            &self,
+            _member: usize,
+            traces: &Traces,
+            grad: &mut Traces,
+        ) -> Result<f64, String> {
+            let mut total = 0.0;
+            for (name, target, compare, weight) in &self.terms {
+                let k = traces
+                    .names()
+                    .iter()
+                    .position(|n| n == name)
+                    .ok_or_else(|| {
+                        format!(
+                            "no trace {name}; recorded are {}",
+                            traces.names().join(", ")
+                        )
+                    })?;
+                let x = traces.trace(k);
+                if x.len() != target.len() {
+                    return Err(format!(
+                        "target of {name} has {} samples, the trace {}",
+                        target.len(),
+                        x.len()
+                    ));
+                }
+                let (v, g) = match compare {
+                    Compare::Mse => ruxley_loss::mse(x, target),
+                    Compare::Mae => ruxley_loss::mae(x, target),
+                    Compare::Windows(w) => w.value_and_grad(x, target),
+                    Compare::SoftDtw(s) => s.value_and_grad(x, target),
+                };
+                total += weight * v;
+                for (d, g) in grad.trace_mut(k).iter_mut().zip(g) {
+                    *d += weight * g;
+                }
+            }
+            Ok(total)
+        }
+    }
+}
+
 /// Analysis of recorded traces.
 pub mod analysis {
     /// Times (ms) at which `v` crosses `threshold` upwards, linearly
