@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ANCHOR_END: losses
     let transform = Transforms::sigmoid_boxes(&[(0.02, 0.3), (0.005, 0.1)])?;
     for (name, loss) in &losses {
-        let mut mse = |theta: &[f64]| -> Result<f64, Box<dyn std::error::Error>> {
+        let mse = |theta: &[f64]| -> Result<f64, Box<dyn std::error::Error>> {
             let trace = simulate(&backend, &layout, &[theta.to_vec()], &options)?.remove(0);
             let mut g = trace.zeros_like();
             Ok(losses[0].1.value_and_grad(0, &trace, &mut g)?)
