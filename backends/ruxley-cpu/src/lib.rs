@@ -106,12 +106,14 @@ pub fn grad_member(
     member: usize,
 ) -> Result<ValueAndGrad, SimError> {
     let probes = layout.probes();
-    if let Some(p) = probes
-        .iter()
-        .find(|p| matches!(p.source, Source::Current { .. }))
-    {
+    if let Some(p) = probes.iter().find(|p| {
+        matches!(
+            p.source,
+            Source::Current { .. } | Source::IonCurrent { .. } | Source::IonReversal { .. }
+        )
+    }) {
         return Err(SimError::Unsupported(format!(
-            "gradients through recorded currents ({}) are not supported; record states or voltages",
+            "gradients through recorded currents or reversal potentials ({}) are not supported; record states or voltages",
             p.column_name()
         )));
     }
@@ -155,7 +157,11 @@ pub fn grad_member(
                     Source::State { mech, state, row } => {
                         cot.mech[mech][state * layout.mechs()[mech].rows() + row] += g;
                     }
-                    Source::Current { .. } => {}
+                    // A fixed concentration is a parameter, handled below.
+                    Source::IonInside { .. }
+                    | Source::Current { .. }
+                    | Source::IonCurrent { .. }
+                    | Source::IonReversal { .. } => {}
                 }
             }
         },
@@ -163,7 +169,15 @@ pub fn grad_member(
     );
     let Sim { mut adjoint, .. } = sim;
     adjoint.init_vjp(&cot);
-    let grad = adjoint.finish();
+    let mut grad = adjoint.finish();
+    // A recorded fixed concentration is its parameter at every sample.
+    for (j, p) in probes.iter().enumerate() {
+        if let Source::IonInside { ion, row } = p.source {
+            let site = &layout.mechs()[layout.ions()[ion].site];
+            grad.params[site.params.start + site.rows() + row] +=
+                dtraces.trace(j).iter().sum::<f64>();
+        }
+    }
     Ok(ValueAndGrad {
         loss: value,
         params: grad.params,

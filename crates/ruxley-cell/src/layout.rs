@@ -12,7 +12,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ruxley_channels::Channel;
+use ruxley_channels::{Channel, Ion, IonVar};
 
 use crate::error::ModelError;
 use crate::model::Model;
@@ -22,6 +22,34 @@ use crate::trainable::{Control, Trainable, TrainableSpec, Trainables};
 
 /// Marks "no node" / "no compartment" in index arrays.
 pub const NONE: u32 = u32::MAX;
+
+/// The role of a mechanism in the time step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MechKind {
+    /// A channel: states and a membrane current.
+    Channel,
+    /// The pool of ion `ion` (an index into [`Layout::ions`]).
+    Pool {
+        /// The ion.
+        ion: usize,
+    },
+    /// The parameters of ion `ion` (an [`ruxley_channels::IonSite`]).
+    Site {
+        /// The ion.
+        ion: usize,
+    },
+}
+
+/// Where one ion input of a mechanism comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputMap {
+    /// The quantity.
+    pub var: IonVar,
+    /// The ion (an index into [`Layout::ions`]).
+    pub ion: usize,
+    /// The row of the ion's site for each row of the mechanism.
+    pub site_rows: Vec<u32>,
+}
 
 /// A channel with the compartments (rows) it lives on.
 #[derive(Debug, Clone)]
@@ -37,6 +65,26 @@ pub struct MechLayout {
     /// Its initial states in the parameter vector, `[state][row]`, NaN for the
     /// steady state.
     pub init_states: Range<usize>,
+    /// Its role in the step.
+    pub kind: MechKind,
+    /// The sources of its ion inputs, in [`Channel::inputs`] order.
+    pub inputs: Vec<InputMap>,
+    /// For a channel whose current an ion carries: the ion and the site row
+    /// of each row.
+    pub carries: Option<(usize, Vec<u32>)>,
+}
+
+/// An ion used by some mechanisms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IonLayout {
+    /// The ion.
+    pub ion: Ion,
+    /// The mechanism holding its parameters; its rows are the compartments
+    /// that use the ion.
+    pub site: usize,
+    /// For each site row, the pool mechanism and its row there, or
+    /// (`NONE`, `NONE`) where the concentration is fixed.
+    pub pools: Vec<(u32, u32)>,
 }
 
 impl MechLayout {
@@ -104,6 +152,28 @@ pub enum Source {
         /// The row.
         row: usize,
     },
+    /// A fixed inside concentration (mM) of an ion (where a pool lives, the
+    /// concentration is the pool's [`Source::State`]).
+    IonInside {
+        /// The ion (an index into [`Layout::ions`]).
+        ion: usize,
+        /// The row of the ion's site.
+        row: usize,
+    },
+    /// The reversal potential of an ion (mV) in effect during the last step.
+    IonReversal {
+        /// The ion.
+        ion: usize,
+        /// The row of the ion's site.
+        row: usize,
+    },
+    /// The summed current density (mA/cm2) of an ion during the last step.
+    IonCurrent {
+        /// The ion.
+        ion: usize,
+        /// The row of the ion's site.
+        row: usize,
+    },
 }
 
 /// A resolved recording.
@@ -140,6 +210,7 @@ pub struct Layout {
     geometry: Vec<CompGeometry>,
     edge: Vec<[(u32, Half); 2]>,
     mechs: Vec<MechLayout>,
+    ions: Vec<IonLayout>,
     stimuli: Vec<Stimulus>,
     clamps: Vec<Clamp>,
     probes: Vec<Probe>,
@@ -267,14 +338,18 @@ impl Model {
                 nodes: m.comps.iter().map(|&c| node_of_comp[c]).collect(),
                 params,
                 init_states: start..pl.len(),
+                kind: MechKind::Channel,
+                inputs: Vec::new(),
+                carries: None,
             });
         }
+        let ions = self.lower_ions(&mut mechs)?;
         let trainables = self.lower_trainables(&pl)?;
         let probes = self
             .recordings
             .iter()
             .map(|r| {
-                let source = resolve(self, &r.observable, r.comp).ok_or_else(|| {
+                let source = resolve(self, &r.observable, r.comp, &ions).ok_or_else(|| {
                     ModelError::UnknownName {
                         name: r.observable.name(),
                         known: Vec::new(),
@@ -310,6 +385,7 @@ impl Model {
                 .collect(),
             edge,
             mechs,
+            ions,
             stimuli: self.stimuli.clone(),
             clamps: self.clamps.clone(),
             probes,
@@ -323,6 +399,104 @@ impl Model {
             length,
             trainables,
         })
+    }
+}
+
+impl Model {
+    /// Finds the ion sites and pools and maps every ion input and carried
+    /// current to its site rows.
+    fn lower_ions(&self, mechs: &mut [MechLayout]) -> Result<Vec<IonLayout>, ModelError> {
+        let mut ions = Vec::with_capacity(self.ions.len());
+        for &ion in &self.ions {
+            let site = mechs
+                .iter()
+                .position(|m| m.channel.name() == ion.name)
+                .ok_or_else(|| ModelError::Invalid(format!("ion `{}` has no site", ion.name)))?;
+            mechs[site].kind = MechKind::Site { ion: ions.len() };
+            let rows = mechs[site].rows();
+            ions.push(IonLayout {
+                ion,
+                site,
+                pools: vec![(NONE, NONE); rows],
+            });
+        }
+        let names: Vec<&str> = ions.iter().map(|i| i.ion.name).collect();
+        let sites: Vec<usize> = ions.iter().map(|i| i.site).collect();
+        let index = |ion: &Ion| names.iter().position(|n| *n == ion.name);
+        let site_rows = |ion: usize, comps: &[usize], mechs: &[MechLayout]| -> Vec<u32> {
+            let site = &mechs[sites[ion]];
+            comps
+                .iter()
+                .map(|c| {
+                    site.comps
+                        .binary_search(c)
+                        .expect("ion sites cover their users") as u32
+                })
+                .collect()
+        };
+        let mut updates = Vec::new();
+        for (mi, m) in mechs.iter().enumerate() {
+            if matches!(m.kind, MechKind::Site { .. }) {
+                continue;
+            }
+            let ch = &m.channel;
+            let known = |ion: &Ion| {
+                index(ion).ok_or_else(|| {
+                    ModelError::Invalid(format!("ion `{}` of {} is unknown", ion.name, ch.name()))
+                })
+            };
+            let kind = match ch.pool() {
+                Some(ion) => MechKind::Pool { ion: known(&ion)? },
+                None => MechKind::Channel,
+            };
+            let mut inputs = Vec::new();
+            for &var in ch.inputs() {
+                if matches!(var, IonVar::Current(_)) && ch.pool().is_none() {
+                    return Err(ModelError::Invalid(format!(
+                        "{} reads an ion current, which only pools may",
+                        ch.name()
+                    )));
+                }
+                let ion = known(&var.ion())?;
+                inputs.push(InputMap {
+                    var,
+                    ion,
+                    site_rows: site_rows(ion, &m.comps, mechs),
+                });
+            }
+            let carries = match ch.ion() {
+                Some(ion) => {
+                    let i = known(&ion)?;
+                    Some((i, site_rows(i, &m.comps, mechs)))
+                }
+                None => None,
+            };
+            updates.push((mi, kind, inputs, carries));
+        }
+        for (mi, kind, inputs, carries) in updates {
+            if let MechKind::Pool { ion } = kind {
+                let rows = site_rows(ion, &mechs[mi].comps, mechs);
+                for (r, &sr) in rows.iter().enumerate() {
+                    let slot = &mut ions[ion].pools[sr as usize];
+                    if slot.0 != NONE {
+                        let comp = mechs[mi].comps[r];
+                        let (cell, b, k) = self.locate(comp);
+                        return Err(ModelError::Invalid(format!(
+                            "cell {cell} branch {b} compartment {k} has two pools of {}: {} and {}",
+                            names[ion],
+                            mechs[slot.0 as usize].channel.name(),
+                            mechs[mi].channel.name()
+                        )));
+                    }
+                    *slot = (mi as u32, r as u32);
+                }
+            }
+            let m = &mut mechs[mi];
+            m.kind = kind;
+            m.inputs = inputs;
+            m.carries = carries;
+        }
+        Ok(ions)
     }
 }
 
@@ -433,23 +607,52 @@ impl Model {
     }
 }
 
-fn resolve(m: &Model, obs: &Observable, comp: usize) -> Option<Source> {
+fn resolve(m: &Model, obs: &Observable, comp: usize, ions: &[IonLayout]) -> Option<Source> {
     match obs {
         Observable::Voltage => Some(Source::Voltage { node: NONE }),
-        Observable::State(name) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
-            let row = mech.row_of(comp)?;
-            let state = (0..mech.states.len()).find(|&s| mech.state_name(s) == *name)?;
-            Some(Source::State {
-                mech: mi,
-                state,
-                row,
+        Observable::State(name) => m
+            .mechanisms
+            .iter()
+            .enumerate()
+            .find_map(|(mi, mech)| {
+                let row = mech.row_of(comp)?;
+                let state = (0..mech.states.len()).find(|&s| mech.state_name(s) == *name)?;
+                Some(Source::State {
+                    mech: mi,
+                    state,
+                    row,
+                })
             })
-        }),
+            .or_else(|| resolve_ion(m, name, comp, ions)),
         Observable::Current(ch) => m.mechanisms.iter().enumerate().find_map(|(mi, mech)| {
             let row = mech.row_of(comp)?;
             (mech.channel.name() == ch).then_some(Source::Current { mech: mi, row })
         }),
     }
+}
+
+/// An ion quantity (`cai`, `eca`, `ica`) at a compartment.
+fn resolve_ion(m: &Model, name: &str, comp: usize, ions: &[IonLayout]) -> Option<Source> {
+    ions.iter().enumerate().find_map(|(i, il)| {
+        let row = m.mechanisms[il.site].row_of(comp)?;
+        let ion = &il.ion;
+        if name == ion.inside {
+            Some(match il.pools[row] {
+                (NONE, _) => Source::IonInside { ion: i, row },
+                (mech, prow) => Source::State {
+                    mech: mech as usize,
+                    state: 0,
+                    row: prow as usize,
+                },
+            })
+        } else if name == ion.reversal {
+            Some(Source::IonReversal { ion: i, row })
+        } else if name == ion.current {
+            Some(Source::IonCurrent { ion: i, row })
+        } else {
+            None
+        }
+    })
 }
 
 impl Layout {
@@ -494,6 +697,16 @@ impl Layout {
     /// The mechanisms.
     pub fn mechs(&self) -> &[MechLayout] {
         &self.mechs
+    }
+
+    /// The ions.
+    pub fn ions(&self) -> &[IonLayout] {
+        &self.ions
+    }
+
+    /// True if some mechanism reads or carries an ion.
+    pub fn has_ions(&self) -> bool {
+        !self.ions.is_empty()
     }
 
     /// The stimuli of the model.

@@ -32,7 +32,9 @@ mod trainable;
 mod view;
 
 pub use error::ModelError;
-pub use layout::{CompGeometry, Half, Layout, MechLayout, NONE, Probe, Source};
+pub use layout::{
+    CompGeometry, Half, InputMap, IonLayout, Layout, MechKind, MechLayout, NONE, Probe, Source,
+};
 pub use model::{
     DEFAULT_AXIAL_RESISTIVITY, DEFAULT_CAPACITANCE, DEFAULT_CELSIUS, DEFAULT_LENGTH,
     DEFAULT_RADIUS, DEFAULT_V, Model, SwcImport, group_name,

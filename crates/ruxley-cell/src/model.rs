@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ruxley_channels::Channel;
+use ruxley_channels::{Channel, Ion, IonSite};
 use ruxley_morph::{
     CompartmentGeometry, DiscretizedBranch, Morphology, Ncomp, Point, Swc, SwcOptions, TraceOptions,
 };
@@ -138,6 +138,9 @@ pub struct Model {
     pub(crate) celsius: f64,
     pub(crate) warnings: Vec<String>,
     pub(crate) trainables: Vec<crate::trainable::TrainableSpec>,
+    /// The ions some mechanism uses; each has an [`IonSite`] mechanism of
+    /// the ion's name.
+    pub(crate) ions: Vec<Ion>,
 }
 
 /// The SWC group name of a structure type.
@@ -166,6 +169,7 @@ impl Model {
             celsius: DEFAULT_CELSIUS,
             warnings: Vec::new(),
             trainables: Vec::new(),
+            ions: Vec::new(),
         }
     }
 
@@ -348,6 +352,9 @@ impl Model {
                     entry[comp0 + k] |= inside;
                 }
             }
+            for ion in m.ions {
+                net.register_ion(ion)?;
+            }
             for mech in m.mechanisms {
                 let comps: Vec<usize> = mech.comps.iter().map(|c| c + comp0).collect();
                 net.merge_mechanism(Mechanism { comps, ..mech })?;
@@ -420,6 +427,55 @@ impl Model {
             *col = rows.iter().map(|r| r.2[s]).collect();
         }
         Ok(())
+    }
+
+    /// Records that `ion` is used; an ion of the same name must be the same.
+    pub(crate) fn register_ion(&mut self, ion: Ion) -> Result<(), ModelError> {
+        match self.ions.iter().find(|i| i.name == ion.name) {
+            Some(known) if *known != ion => Err(ModelError::Invalid(format!(
+                "two different ions are named `{}`",
+                ion.name
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.ions.push(ion);
+                Ok(())
+            }
+        }
+    }
+
+    /// Inserts the sites of the ions `channel` uses on `comps`.
+    pub(crate) fn insert_ion_sites(
+        &mut self,
+        channel: &dyn Channel,
+        comps: &[usize],
+    ) -> Result<(), ModelError> {
+        let ions = channel
+            .ion()
+            .into_iter()
+            .chain(channel.pool())
+            .chain(channel.inputs().iter().map(|i| i.ion()));
+        for ion in ions {
+            self.register_ion(ion)?;
+            let site = IonSite::new(ion);
+            let params = site
+                .params()
+                .iter()
+                .map(|p| vec![p.default; comps.len()])
+                .collect();
+            self.merge_mechanism(Mechanism {
+                channel: Box::new(site),
+                comps: comps.to_vec(),
+                params,
+                states: Vec::new(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The ions used by the model's mechanisms.
+    pub fn ions(&self) -> &[Ion] {
+        &self.ions
     }
 
     /// Sets the temperature in degC (NEURON's `celsius`; default 6.3).

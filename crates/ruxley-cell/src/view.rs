@@ -433,6 +433,7 @@ impl<'m> View<'m> {
             .iter()
             .map(|_| vec![f64::NAN; rows])
             .collect();
+        self.model.insert_ion_sites(&*channel, &comps)?;
         self.model.merge_mechanism(Mechanism {
             channel,
             comps,
@@ -526,9 +527,17 @@ fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Resu
     let observable = Observable::parse(what);
     let exists = match &observable {
         Observable::Voltage => true,
-        Observable::State(s) => m.mechanisms.iter().any(|mech| {
-            mech.row_of(comp).is_some() && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)
-        }),
+        Observable::State(s) => {
+            m.mechanisms.iter().any(|mech| {
+                mech.row_of(comp).is_some()
+                    && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)
+            }) || m.ions.iter().any(|ion| {
+                [ion.inside, ion.reversal, ion.current].contains(&s.as_str())
+                    && m.mechanisms
+                        .iter()
+                        .any(|mech| mech.channel.name() == ion.name && mech.row_of(comp).is_some())
+            })
+        }
         Observable::Current(ch) => m
             .mechanisms
             .iter()

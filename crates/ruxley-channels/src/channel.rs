@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ion::{Ion, IonVar};
+
 /// A named parameter of a channel.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamSpec {
@@ -19,6 +21,22 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// A parameter shared by name with other channels (not prefixed).
+    pub const fn shared(
+        name: &'static str,
+        unit: &'static str,
+        default: f64,
+        bounds: (f64, f64),
+    ) -> Self {
+        Self {
+            name,
+            unit,
+            default,
+            bounds,
+            shared: true,
+        }
+    }
+
     /// A parameter prefixed with the channel name.
     pub const fn new(
         name: &'static str,
@@ -45,6 +63,17 @@ pub struct StateSpec {
     pub unit: &'static str,
     /// Value used before initialisation.
     pub default: f64,
+}
+
+impl StateSpec {
+    /// A dimensionless gate.
+    pub const fn gate(name: &'static str) -> Self {
+        Self {
+            name,
+            unit: "1",
+            default: 0.0,
+        }
+    }
 }
 
 /// Read-only columns: `n` columns of `len` values each, stored contiguously.
@@ -142,6 +171,32 @@ pub struct ChannelEnv<'a> {
     pub dt: f64,
     /// Temperature (degC).
     pub celsius: f64,
+    /// The values of the channel's ion inputs ([`Channel::inputs`]), one
+    /// column per input.
+    pub inputs: Columns<'a>,
+}
+
+impl<'a> ChannelEnv<'a> {
+    /// An environment without ion inputs.
+    pub fn new(v: &'a [f64], dt: f64, celsius: f64) -> Self {
+        Self {
+            v,
+            dt,
+            celsius,
+            inputs: Columns::new(&[], v.len()),
+        }
+    }
+}
+
+/// Where a VJP kernel adds the cotangents of its inputs.
+#[derive(Debug)]
+pub struct Cot<'a> {
+    /// Of the voltage of each row.
+    pub v: &'a mut [f64],
+    /// Of the parameters, in [`Channel::params`] order.
+    pub params: ColumnsMut<'a>,
+    /// Of the ion inputs, in [`Channel::inputs`] order.
+    pub inputs: ColumnsMut<'a>,
 }
 
 /// A membrane mechanism with structure-of-arrays kernels.
@@ -149,7 +204,10 @@ pub struct ChannelEnv<'a> {
 /// Every kernel runs over all compartments the channel is inserted on: row k
 /// of every column and `env.v[k]` belong to the same compartment. Parameter
 /// and state columns follow the order of [`Channel::params`] and
-/// [`Channel::states`].
+/// [`Channel::states`]; ion inputs that of [`Channel::inputs`].
+///
+/// Most channels are easier to write as [`crate::GateKinetics`], which
+/// derives every kernel and derivative from the rate functions.
 pub trait Channel: Send + Sync + fmt::Debug {
     /// The channel's name, also the prefix of its parameters and states
     /// (`HH` gives `HH_gNa`, `HH_m`).
@@ -160,6 +218,29 @@ pub trait Channel: Send + Sync + fmt::Debug {
 
     /// The states, in column order.
     fn states(&self) -> &[StateSpec];
+
+    /// The ion whose current this channel's membrane current is (summed per
+    /// compartment into e.g. `ica`, which pools read); None for a current
+    /// that belongs to no tracked ion.
+    fn ion(&self) -> Option<Ion> {
+        None
+    }
+
+    /// The ion quantities the kernels read through `env.inputs`.
+    fn inputs(&self) -> &[IonVar] {
+        &[]
+    }
+
+    /// Some(ion) if this mechanism is a pool: its state 0 is the inside
+    /// concentration of `ion` (mM), which sets the ion's reversal potential
+    /// by the Nernst equation. The simulator starts state 0 at the ion's
+    /// inside-concentration parameter (unless an initial value is set), and
+    /// advances pools after the membrane currents of the step, with their
+    /// [`IonVar::Current`] inputs holding those currents. A pool carries no
+    /// membrane current: `current` is not called.
+    fn pool(&self) -> Option<Ion> {
+        None
+    }
 
     /// Sets every state to its steady state at `env.v`.
     fn init_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
@@ -179,35 +260,27 @@ pub trait Channel: Send + Sync + fmt::Debug {
         di_dv: &mut [f64],
     );
 
-    /// Reverse-mode derivative of [`Channel::init_states`]: adds to `cot_v`
-    /// and `cot_params` the cotangents of v and of the parameters, given the
-    /// cotangent `cot_states` of the initial states.
-    fn init_states_vjp(
-        &self,
-        env: &ChannelEnv,
-        params: Columns,
-        cot_states: Columns,
-        cot_v: &mut [f64],
-        cot_params: ColumnsMut,
-    );
+    /// Reverse-mode derivative of [`Channel::init_states`]: adds to `cot` the
+    /// cotangents of v, the parameters and the inputs, given the cotangent
+    /// `cot_states` of the initial states.
+    fn init_states_vjp(&self, env: &ChannelEnv, params: Columns, cot_states: Columns, cot: Cot);
 
     /// Reverse-mode derivative of [`Channel::advance_states`]. `states` holds
     /// the states before the step. On entry `cot_states` holds the cotangent
     /// of the states after the step, on return that of the states before it;
-    /// the cotangents of v and of the parameters are added to `cot_v` and
-    /// `cot_params`.
+    /// the cotangents of v, the parameters and the inputs are added to `cot`.
     fn advance_states_vjp(
         &self,
         env: &ChannelEnv,
         params: Columns,
         states: Columns,
         cot_states: ColumnsMut,
-        cot_v: &mut [f64],
-        cot_params: ColumnsMut,
+        cot: Cot,
     );
 
     /// Reverse-mode derivative of [`Channel::current`]: given the cotangents
-    /// of `i` and `di_dv`, adds those of v, the states and the parameters.
+    /// of `i` and `di_dv`, adds those of the states to `cot_states` and those
+    /// of v, the parameters and the inputs to `cot`.
     #[allow(clippy::too_many_arguments)]
     fn current_vjp(
         &self,
@@ -216,9 +289,8 @@ pub trait Channel: Send + Sync + fmt::Debug {
         states: Columns,
         cot_i: &[f64],
         cot_di_dv: &[f64],
-        cot_v: &mut [f64],
         cot_states: ColumnsMut,
-        cot_params: ColumnsMut,
+        cot: Cot,
     );
 
     /// A boxed copy.

@@ -5,7 +5,7 @@
 //! and direction d, the identity c . (J d) = (J^T c) . d must hold, with J d
 //! from central differences and J^T c from the channel's VJP.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut};
+use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot};
 
 /// One compartment's inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct Point {
     pub params: Vec<f64>,
     /// State values, in spec order.
     pub states: Vec<f64>,
+    /// Ion input values, in [`Channel::inputs`] order.
+    pub inputs: Vec<f64>,
 }
 
 struct Rng(u64);
@@ -31,7 +33,7 @@ impl Rng {
     }
 }
 
-/// Column-major storage of the points' parameters and states.
+/// Column-major storage of one per-point vector.
 fn columns(points: &[Point], f: impl Fn(&Point) -> &[f64]) -> Vec<f64> {
     let n = f(&points[0]).len();
     let mut out = Vec::with_capacity(n * points.len());
@@ -62,9 +64,16 @@ fn agree(what: &str, lhs: f64, rhs: f64, tolerance: f64) -> Result<(), String> {
     }
 }
 
+/// The inputs of a kernel: v, parameters, states and ion inputs.
+#[derive(Clone)]
+struct Inputs([Vec<f64>; 4]);
+
+const KINDS: [&str; 4] = ["v", "params", "states", "inputs"];
+
 /// Checks `init_states_vjp`, `advance_states_vjp` and `current_vjp` of
 /// `channel` at `points` with step `dt` and temperature `celsius`, to relative
-/// `tolerance` (1e-6 suits smooth kernels in f64).
+/// `tolerance` (1e-6 suits smooth kernels in f64). Pools are checked for
+/// `init_states` and `advance_states` only (they carry no current).
 pub fn check_channel(
     channel: &dyn Channel,
     points: &[Point],
@@ -73,157 +82,180 @@ pub fn check_channel(
     tolerance: f64,
 ) -> Result<(), String> {
     let rows = points.len();
-    let (np, ns) = (channel.params().len(), channel.states().len());
-    let v: Vec<f64> = points.iter().map(|p| p.v).collect();
-    let p = columns(points, |p| &p.params);
-    let s = if ns == 0 {
-        Vec::new()
-    } else {
-        columns(points, |p| &p.states)
-    };
-    assert_eq!(p.len(), np * rows, "parameter count");
-    assert_eq!(s.len(), ns * rows, "state count");
+    let (np, ns, ni) = (
+        channel.params().len(),
+        channel.states().len(),
+        channel.inputs().len(),
+    );
+    let x = Inputs([
+        points.iter().map(|p| p.v).collect(),
+        columns(points, |p| &p.params),
+        columns(points, |p| &p.states),
+        columns(points, |p| &p.inputs),
+    ]);
+    for (k, n) in [(1, np), (2, ns), (3, ni)] {
+        assert_eq!(x.0[k].len(), n * rows, "{} count", KINDS[k]);
+    }
     let mut rng = Rng(0x5eed);
     let mut random = |n: usize| (0..n).map(|_| rng.next()).collect::<Vec<f64>>();
-    let (dv, dp, ds) = (random(rows), random(np * rows), random(ns * rows));
+    let dir: Vec<Vec<f64>> = x.0.iter().map(|c| random(c.len())).collect();
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    // Inputs moved by t along the direction, per input kind.
+    // Inputs moved by t along the direction in one kind.
     let shifted = |t: f64, kind: usize| {
-        let mv = |x: &[f64], d: &[f64], on: bool| -> Vec<f64> {
-            x.iter()
-                .zip(d)
-                .map(|(a, b)| if on { a + t * step(*a) * b } else { *a })
-                .collect()
-        };
-        (
-            mv(&v, &dv, kind == 0),
-            mv(&p, &dp, kind == 1),
-            mv(&s, &ds, kind == 2),
-        )
+        let mut y = x.clone();
+        for (a, d) in y.0[kind].iter_mut().zip(&dir[kind]) {
+            *a += t * step(*a) * d;
+        }
+        y
     };
-    let scaled =
-        |x: &[f64], d: &[f64]| -> Vec<f64> { x.iter().zip(d).map(|(a, b)| step(*a) * b).collect() };
+    let scaled = |kind: usize| -> Vec<f64> {
+        x.0[kind]
+            .iter()
+            .zip(&dir[kind])
+            .map(|(a, b)| step(*a) * b)
+            .collect()
+    };
     // Richardson extrapolation of g(t) = (F(t) - F(-t)) / 2t, with F(t) the
     // cotangent-weighted output at inputs moved by t along the direction.
     let richardson = |f: &dyn Fn(f64) -> f64| {
         let g = |t: f64| (f(t) - f(-t)) / (2.0 * t);
         (4.0 * g(0.5) - g(1.0)) / 3.0
     };
+    let env = |y: &Inputs| -> (Vec<f64>, Vec<f64>) { (y.0[0].clone(), y.0[3].clone()) };
+    let check =
+        |kernel: &str, kinds: &[usize], cots: &[Vec<f64>; 4], f: &dyn Fn(&Inputs) -> f64| {
+            for &kind in kinds {
+                let fd = richardson(&|t| f(&shifted(t, kind)));
+                agree(
+                    &format!("{} {kernel} wrt {}", channel.name(), KINDS[kind]),
+                    fd,
+                    dot(&cots[kind], &scaled(kind)),
+                    tolerance,
+                )?;
+            }
+            Ok::<(), String>(())
+        };
+    let zeros = || -> [Vec<f64>; 4] { std::array::from_fn(|k| vec![0.0; x.0[k].len()]) };
 
-    // init_states: inputs v and params.
-    let init = |v: &[f64], p: &[f64]| {
+    // init_states: inputs v, params and ion inputs.
+    let init = |y: &Inputs| {
+        let (v, inp) = env(y);
         let mut out = vec![0.0; ns * rows];
+        let e = ChannelEnv {
+            inputs: Columns::new(&inp, rows),
+            ..ChannelEnv::new(&v, dt, celsius)
+        };
         channel.init_states(
-            &ChannelEnv { v, dt, celsius },
-            Columns::new(p, rows),
+            &e,
+            Columns::new(&y.0[1], rows),
             ColumnsMut::new(&mut out, rows),
         );
         out
     };
     let c = random(ns * rows);
-    let (mut cv, mut cp) = (vec![0.0; rows], vec![0.0; np * rows]);
-    channel.init_states_vjp(
-        &ChannelEnv { v: &v, dt, celsius },
-        Columns::new(&p, rows),
-        Columns::new(&c, rows),
-        &mut cv,
-        ColumnsMut::new(&mut cp, rows),
-    );
-    for (kind, name, cot, d) in [
-        (0, "v", &cv, scaled(&v, &dv)),
-        (1, "params", &cp, scaled(&p, &dp)),
-    ] {
-        let fd = richardson(&|t| {
-            let (v1, p1, _) = shifted(t, kind);
-            dot(&c, &init(&v1, &p1))
-        });
-        agree(
-            &format!("{} init_states wrt {name}", channel.name()),
-            fd,
-            dot(cot, &d),
-            tolerance,
-        )?;
+    let mut cots = zeros();
+    {
+        let [cv, cp, _, ci] = &mut cots;
+        channel.init_states_vjp(
+            &ChannelEnv {
+                inputs: Columns::new(&x.0[3], rows),
+                ..ChannelEnv::new(&x.0[0], dt, celsius)
+            },
+            Columns::new(&x.0[1], rows),
+            Columns::new(&c, rows),
+            Cot {
+                v: cv,
+                params: ColumnsMut::new(cp, rows),
+                inputs: ColumnsMut::new(ci, rows),
+            },
+        );
     }
+    check("init_states", &[0, 1, 3], &cots, &|y| dot(&c, &init(y)))?;
 
-    // advance_states: inputs v, params, states.
-    let advance = |v: &[f64], p: &[f64], s: &[f64]| {
-        let mut out = s.to_vec();
+    // advance_states: every input.
+    let advance = |y: &Inputs| {
+        let (v, inp) = env(y);
+        let mut out = y.0[2].clone();
+        let e = ChannelEnv {
+            inputs: Columns::new(&inp, rows),
+            ..ChannelEnv::new(&v, dt, celsius)
+        };
         channel.advance_states(
-            &ChannelEnv { v, dt, celsius },
-            Columns::new(p, rows),
+            &e,
+            Columns::new(&y.0[1], rows),
             ColumnsMut::new(&mut out, rows),
         );
         out
     };
     let c = random(ns * rows);
-    let (mut cv, mut cp, mut cs) = (vec![0.0; rows], vec![0.0; np * rows], c.clone());
-    channel.advance_states_vjp(
-        &ChannelEnv { v: &v, dt, celsius },
-        Columns::new(&p, rows),
-        Columns::new(&s, rows),
-        ColumnsMut::new(&mut cs, rows),
-        &mut cv,
-        ColumnsMut::new(&mut cp, rows),
-    );
-    for (kind, name, cot, d) in [
-        (0, "v", &cv, scaled(&v, &dv)),
-        (1, "params", &cp, scaled(&p, &dp)),
-        (2, "states", &cs, scaled(&s, &ds)),
-    ] {
-        let fd = richardson(&|t| {
-            let (v1, p1, s1) = shifted(t, kind);
-            dot(&c, &advance(&v1, &p1, &s1))
-        });
-        agree(
-            &format!("{} advance_states wrt {name}", channel.name()),
-            fd,
-            dot(cot, &d),
-            tolerance,
-        )?;
+    let mut cots = zeros();
+    cots[2].copy_from_slice(&c);
+    {
+        let [cv, cp, cs, ci] = &mut cots;
+        channel.advance_states_vjp(
+            &ChannelEnv {
+                inputs: Columns::new(&x.0[3], rows),
+                ..ChannelEnv::new(&x.0[0], dt, celsius)
+            },
+            Columns::new(&x.0[1], rows),
+            Columns::new(&x.0[2], rows),
+            ColumnsMut::new(cs, rows),
+            Cot {
+                v: cv,
+                params: ColumnsMut::new(cp, rows),
+                inputs: ColumnsMut::new(ci, rows),
+            },
+        );
+    }
+    check("advance_states", &[0, 1, 2, 3], &cots, &|y| {
+        dot(&c, &advance(y))
+    })?;
+    if channel.pool().is_some() {
+        return Ok(());
     }
 
-    // current: inputs v, params, states; outputs i and di/dv.
-    let current = |v: &[f64], p: &[f64], s: &[f64]| {
+    // current: every input; outputs i and di/dv.
+    let current = |y: &Inputs| {
+        let (v, inp) = env(y);
         let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
+        let e = ChannelEnv {
+            inputs: Columns::new(&inp, rows),
+            ..ChannelEnv::new(&v, dt, celsius)
+        };
         channel.current(
-            &ChannelEnv { v, dt, celsius },
-            Columns::new(p, rows),
-            Columns::new(s, rows),
+            &e,
+            Columns::new(&y.0[1], rows),
+            Columns::new(&y.0[2], rows),
             &mut i,
             &mut g,
         );
         (i, g)
     };
     let (ci, cg) = (random(rows), random(rows));
-    let (mut cv, mut cp, mut cs) = (vec![0.0; rows], vec![0.0; np * rows], vec![0.0; ns * rows]);
-    channel.current_vjp(
-        &ChannelEnv { v: &v, dt, celsius },
-        Columns::new(&p, rows),
-        Columns::new(&s, rows),
-        &ci,
-        &cg,
-        &mut cv,
-        ColumnsMut::new(&mut cs, rows),
-        ColumnsMut::new(&mut cp, rows),
-    );
-    for (kind, name, cot, d) in [
-        (0, "v", &cv, scaled(&v, &dv)),
-        (1, "params", &cp, scaled(&p, &dp)),
-        (2, "states", &cs, scaled(&s, &ds)),
-    ] {
-        let fd = richardson(&|t| {
-            let (v1, p1, s1) = shifted(t, kind);
-            let (i, g) = current(&v1, &p1, &s1);
-            dot(&ci, &i) + dot(&cg, &g)
-        });
-        agree(
-            &format!("{} current wrt {name}", channel.name()),
-            fd,
-            dot(cot, &d),
-            tolerance,
-        )?;
+    let mut cots = zeros();
+    {
+        let [cv, cp, cs, cin] = &mut cots;
+        channel.current_vjp(
+            &ChannelEnv {
+                inputs: Columns::new(&x.0[3], rows),
+                ..ChannelEnv::new(&x.0[0], dt, celsius)
+            },
+            Columns::new(&x.0[1], rows),
+            Columns::new(&x.0[2], rows),
+            &ci,
+            &cg,
+            ColumnsMut::new(cs, rows),
+            Cot {
+                v: cv,
+                params: ColumnsMut::new(cp, rows),
+                inputs: ColumnsMut::new(cin, rows),
+            },
+        );
     }
-    Ok(())
+    check("current", &[0, 1, 2, 3], &cots, &|y| {
+        let (i, g) = current(y);
+        dot(&ci, &i) + dot(&cg, &g)
+    })
 }
 
 #[cfg(test)]
@@ -242,6 +274,7 @@ mod tests {
                 states: (0..channel.states().len())
                     .map(|j| 0.1 + 0.1 * ((k + j) % 8) as f64)
                     .collect(),
+                inputs: Vec::new(),
             })
             .collect()
     }
@@ -287,23 +320,14 @@ mod tests {
             ) {
                 self.0.current(e, p, s, i, g)
             }
-            fn init_states_vjp(
-                &self,
-                _: &ChannelEnv,
-                _: Columns,
-                _: Columns,
-                _: &mut [f64],
-                _: ColumnsMut,
-            ) {
-            }
+            fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: Cot) {}
             fn advance_states_vjp(
                 &self,
                 _: &ChannelEnv,
                 _: Columns,
                 _: Columns,
                 _: ColumnsMut,
-                _: &mut [f64],
-                _: ColumnsMut,
+                _: Cot,
             ) {
             }
             fn current_vjp(
@@ -313,12 +337,11 @@ mod tests {
                 s: Columns,
                 ci: &[f64],
                 cg: &[f64],
-                cv: &mut [f64],
                 cs: ColumnsMut,
-                cp: ColumnsMut,
+                cot: Cot,
             ) {
-                self.0.current_vjp(e, p, s, ci, cg, cv, cs, cp);
-                cv[0] += 1.0;
+                cot.v[0] += 1.0;
+                self.0.current_vjp(e, p, s, ci, cg, cs, cot);
             }
             fn clone_box(&self) -> Box<dyn Channel> {
                 Box::new(self.clone())

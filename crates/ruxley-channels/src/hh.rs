@@ -1,6 +1,6 @@
 //! The Hodgkin-Huxley squid axon channel, exactly as NEURON's `hh`.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
 use crate::math::{exp, exp_euler, q10_factor, vtrap_dx_from_exp, vtrap_from_exp};
 
 /// Hodgkin-Huxley sodium, potassium and leak currents (NEURON's `hh`).
@@ -290,15 +290,8 @@ impl Channel for Hh {
         current_kernel(env.v, params.split::<6>(), states.split::<3>(), i, di_dv);
     }
 
-    fn init_states_vjp(
-        &self,
-        env: &ChannelEnv,
-        _params: Columns,
-        cot_states: Columns,
-        cot_v: &mut [f64],
-        _cot_params: ColumnsMut,
-    ) {
-        init_vjp_kernel(env.v, cot_states.split::<3>(), cot_v);
+    fn init_states_vjp(&self, env: &ChannelEnv, _params: Columns, cot_states: Columns, cot: Cot) {
+        init_vjp_kernel(env.v, cot_states.split::<3>(), cot.v);
     }
 
     fn advance_states_vjp(
@@ -307,8 +300,7 @@ impl Channel for Hh {
         _params: Columns,
         states: Columns,
         mut cot_states: ColumnsMut,
-        cot_v: &mut [f64],
-        _cot_params: ColumnsMut,
+        cot: Cot,
     ) {
         let dtq = env.dt * q10_factor(3.0, env.celsius, 6.3);
         advance_vjp_kernel(
@@ -316,7 +308,7 @@ impl Channel for Hh {
             dtq,
             states.split::<3>(),
             cot_states.split::<3>(),
-            cot_v,
+            cot.v,
         );
     }
 
@@ -327,9 +319,8 @@ impl Channel for Hh {
         states: Columns,
         cot_i: &[f64],
         cot_di_dv: &[f64],
-        cot_v: &mut [f64],
         mut cot_states: ColumnsMut,
-        mut cot_params: ColumnsMut,
+        mut cot: Cot,
     ) {
         current_vjp_kernel(
             env.v,
@@ -337,9 +328,9 @@ impl Channel for Hh {
             states.split::<3>(),
             cot_i,
             cot_di_dv,
-            cot_v,
+            cot.v,
             cot_states.split::<3>(),
-            cot_params.split::<6>(),
+            cot.params.split::<6>(),
         );
     }
 
@@ -377,11 +368,8 @@ mod tests {
         let states = [0.3, 0.6, 0.4];
         let eval = |v: f64| {
             let (mut i, mut g) = ([0.0], [0.0]);
-            let env = ChannelEnv {
-                v: &[v],
-                dt: 0.025,
-                celsius: 6.3,
-            };
+            let vs = [v];
+            let env = ChannelEnv::new(&vs, 0.025, 6.3);
             hh.current(
                 &env,
                 Columns::new(&params, 1),

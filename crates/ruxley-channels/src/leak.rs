@@ -1,6 +1,6 @@
 //! A passive leak.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
 
 /// A passive leak current gLeak (v - eLeak) in mA/cm2 (Jaxley's `Leak`).
 #[derive(Debug, Clone)]
@@ -63,26 +63,9 @@ impl Channel for Leak {
         }
     }
 
-    fn init_states_vjp(
-        &self,
-        _: &ChannelEnv,
-        _: Columns,
-        _: Columns,
-        _: &mut [f64],
-        _: ColumnsMut,
-    ) {
-    }
+    fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: Cot) {}
 
-    fn advance_states_vjp(
-        &self,
-        _: &ChannelEnv,
-        _: Columns,
-        _: Columns,
-        _: ColumnsMut,
-        _: &mut [f64],
-        _: ColumnsMut,
-    ) {
-    }
+    fn advance_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: ColumnsMut, _: Cot) {}
 
     fn current_vjp(
         &self,
@@ -91,14 +74,13 @@ impl Channel for Leak {
         _states: Columns,
         cot_i: &[f64],
         cot_di_dv: &[f64],
-        cot_v: &mut [f64],
         _cot_states: ColumnsMut,
-        mut cot_params: ColumnsMut,
+        mut cot: Cot,
     ) {
         let [g, e] = params.split::<2>();
-        let [cg, ce] = cot_params.split::<2>();
+        let [cg, ce] = cot.params.split::<2>();
         for (k, &v) in env.v.iter().enumerate() {
-            cot_v[k] += cot_i[k] * g[k];
+            cot.v[k] += cot_i[k] * g[k];
             cg[k] += cot_i[k] * (v - e[k]) + cot_di_dv[k];
             ce[k] -= cot_i[k] * g[k];
         }

@@ -15,13 +15,19 @@
 #![warn(missing_docs)]
 
 mod channel;
+pub mod dual;
+pub mod gated;
 pub mod gradcheck;
 mod hh;
+pub mod ion;
 mod leak;
 pub mod math;
 
-pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, ParamSpec, StateSpec};
+pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+pub use dual::{Dual, Real};
+pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;
+pub use ion::{CALCIUM, Ion, IonSite, IonVar};
 pub use leak::Leak;
 
 /// Every channel of the library, by its standard name.

@@ -12,8 +12,9 @@
 //! their states, voltages and parameters.
 
 use ruxley_backend::Scheme;
-use ruxley_cell::NONE;
-use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+use ruxley_cell::{MechKind, NONE};
+use ruxley_channels::ion::nernst_derivatives;
+use ruxley_channels::{Columns, ColumnsMut, Cot, IonVar};
 use std::f64::consts::PI;
 
 use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
@@ -47,6 +48,13 @@ pub struct Adjoint<'s, 'a> {
     lam_cap: Vec<f64>,
     lam_area_abs: Vec<f64>,
     lam_axial: Vec<f64>,
+    /// Per mechanism: the cotangents of its ion inputs.
+    cot_in: Vec<Vec<f64>>,
+    /// Per ion and site row: the cotangents of the reversal potential, the
+    /// inside concentration and the summed current.
+    cot_e: Vec<Vec<f64>>,
+    cot_ci: Vec<Vec<f64>>,
+    cot_ii: Vec<Vec<f64>>,
     grad: Gradient,
 }
 
@@ -68,6 +76,15 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             .iter()
             .map(|m| vec![0.0; m.rows() * m.channel.states().len()])
             .collect();
+        let sites = || {
+            let mechs = stepper.layout.mechs();
+            stepper
+                .layout
+                .ions()
+                .iter()
+                .map(|i| vec![0.0; mechs[i.site].rows()])
+                .collect::<Vec<_>>()
+        };
         Self {
             st: stepper,
             ws: stepper.workspace(),
@@ -83,6 +100,15 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             lam_cap: vec![0.0; n],
             lam_area_abs: vec![0.0; n],
             lam_axial: vec![0.0; n],
+            cot_in: stepper
+                .layout
+                .mechs()
+                .iter()
+                .map(|m| vec![0.0; m.rows() * m.inputs.len()])
+                .collect(),
+            cot_e: sites(),
+            cot_ci: sites(),
+            cot_ii: sites(),
             grad: Gradient {
                 params: vec![0.0; stepper.params.values().len()],
                 stimuli: stepper
@@ -113,7 +139,11 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         // taken from `after` when given (the same numbers, without the cost).
         let advance = after.is_none();
         for (k, s) in self.s_new.iter_mut().enumerate() {
-            s.copy_from_slice(after.map_or(&state.mech[k], |a| &a.mech[k]));
+            let pool = matches!(st.layout.mechs()[k].kind, MechKind::Pool { .. });
+            match after {
+                Some(a) if !pool => s.copy_from_slice(&a.mech[k]),
+                _ => s.copy_from_slice(&state.mech[k]),
+            }
         }
         st.membrane_with(n, &state.v, &mut self.s_new, &mut self.ws, advance);
         st.assemble(&state.v, &mut self.ws);
@@ -178,8 +208,44 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         for (k, (node, _)) in st.stim.iter().enumerate() {
             self.grad.stimuli[k][n] += self.mu_eff[*node];
         }
+        for x in self
+            .cot_e
+            .iter_mut()
+            .chain(&mut self.cot_ci)
+            .chain(&mut self.cot_ii)
+        {
+            x.fill(0.0);
+        }
+        // Pools: from their states after the step to those before it, and to
+        // the ion currents of the step.
+        for (m, ml) in st.layout.mechs().iter().enumerate() {
+            if !matches!(ml.kind, MechKind::Pool { .. }) {
+                continue;
+            }
+            let rows = ml.rows();
+            self.cot_v_row[m].fill(0.0);
+            self.cot_in[m].fill(0.0);
+            ml.channel.advance_states_vjp(
+                &st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]),
+                Columns::new(&values[ml.params.clone()], rows),
+                Columns::new(&state.mech[m], rows),
+                ColumnsMut::new(&mut cot.mech[m], rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
+            );
+            self.scatter_inputs(m);
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                self.new_cot_v[node as usize] += self.cot_v_row[m][r];
+            }
+        }
         // The channels.
         for (m, ml) in st.layout.mechs().iter().enumerate() {
+            if ml.kind != MechKind::Channel {
+                continue;
+            }
             let rows = ml.rows();
             for (r, &node) in ml.nodes.iter().enumerate() {
                 let node = node as usize;
@@ -191,45 +257,101 @@ impl<'s, 'a> Adjoint<'s, 'a> {
                     lam_i * self.ws.mech_i[m][r] + lam_g * self.ws.mech_g[m][r];
                 self.cot_v_row[m][r] = 0.0;
             }
-            let env = ChannelEnv {
-                v: &self.ws.mech_v[m],
-                dt: st.grid.dt(),
-                celsius: st.layout.celsius(),
-            };
+            if let Some((ion, site_rows)) = &ml.carries {
+                for (r, &sr) in site_rows.iter().enumerate() {
+                    self.lam_i_row[m][r] += self.cot_ii[*ion][sr as usize];
+                }
+            }
+            self.cot_in[m].fill(0.0);
+            let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
             let params = Columns::new(&values[ml.params.clone()], rows);
-            let cot_params = &mut self.grad.params[ml.params.clone()];
+            let range = ml.params.clone();
             ml.channel.current_vjp(
                 &env,
                 params,
                 Columns::new(&self.s_new[m], rows),
                 &self.lam_i_row[m],
                 &self.lam_g_row[m],
-                &mut self.cot_v_row[m],
                 ColumnsMut::new(&mut cot.mech[m], rows),
-                ColumnsMut::new(cot_params, rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[range.clone()], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
             );
             ml.channel.advance_states_vjp(
                 &env,
                 params,
                 Columns::new(&state.mech[m], rows),
                 ColumnsMut::new(&mut cot.mech[m], rows),
-                &mut self.cot_v_row[m],
-                ColumnsMut::new(cot_params, rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[range], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
             );
+            self.scatter_inputs(m);
             for (r, &node) in ml.nodes.iter().enumerate() {
                 self.new_cot_v[node as usize] += self.cot_v_row[m][r];
             }
         }
+        self.ion_values_vjp(&mut cot.mech);
         cot.v.copy_from_slice(&self.new_cot_v);
     }
 
+    /// Adds the cotangents of mechanism `m`'s ion inputs to those of the ion
+    /// quantities they were read from.
+    fn scatter_inputs(&mut self, m: usize) {
+        let ml = &self.st.layout.mechs()[m];
+        let rows = ml.rows();
+        for (j, input) in ml.inputs.iter().enumerate() {
+            let dst = match input.var {
+                IonVar::Reversal(_) => &mut self.cot_e[input.ion],
+                IonVar::Inside(_) => &mut self.cot_ci[input.ion],
+                IonVar::Current(_) => &mut self.cot_ii[input.ion],
+            };
+            let src = &self.cot_in[m][j * rows..(j + 1) * rows];
+            for (c, &sr) in src.iter().zip(&input.site_rows) {
+                dst[sr as usize] += c;
+            }
+        }
+    }
+
+    /// Pulls the cotangents of the ions' reversal potentials and inside
+    /// concentrations back to the pools' states (`cot_mech`) and the ion
+    /// sites' parameters ([`Stepper::ion_values`] in reverse).
+    fn ion_values_vjp(&mut self, cot_mech: &mut [Vec<f64>]) {
+        let st = self.st;
+        let values = st.params.values();
+        for (i, il) in st.layout.ions().iter().enumerate() {
+            let site = &st.layout.mechs()[il.site];
+            let (rows, p0) = (site.rows(), site.params.start);
+            for r in 0..rows {
+                let (ce, cc) = (self.cot_e[i][r], self.cot_ci[i][r]);
+                let (pm, pr) = il.pools[r];
+                if pm == NONE {
+                    self.grad.params[p0 + r] += ce;
+                    self.grad.params[p0 + rows + r] += cc;
+                } else {
+                    let ci = self.ws.ion_ci[i][r];
+                    let co = values[p0 + 2 * rows + r];
+                    let (dci, dco) = nernst_derivatives(&il.ion, ci, co, st.layout.celsius());
+                    cot_mech[pm as usize][pr as usize] += cc + ce * dci;
+                    self.grad.params[p0 + 2 * rows + r] += ce * dco;
+                }
+            }
+        }
+    }
+
     /// Pulls the cotangent of the initial state back to the parameters
-    /// (initial voltages, explicit initial states, and the channel
-    /// parameters through the steady states).
+    /// (initial voltages, explicit initial states, the ions' inside
+    /// concentrations, and the channel parameters through the steady states).
     pub fn init_vjp(&mut self, cot: &State) {
         let st = self.st;
         let lay = st.layout;
         let values = st.params.values();
+        // Recompute the initial buffers (voltages and ion inputs per row).
+        let _ = st.init(&mut self.ws);
         let mut lam_v = cot.v.clone();
         // A branch point starts at its parent's voltage.
         for i in (0..lam_v.len()).rev() {
@@ -239,32 +361,80 @@ impl<'s, 'a> Adjoint<'s, 'a> {
                 lam_v[i] = 0.0;
             }
         }
-        let v0 = &values[lay.initial_voltage_range()];
+        let mut cot_s: Vec<Vec<f64>> = cot.mech.clone();
+        let explicit = |m: usize| &values[lay.mechs()[m].init_states.clone()];
+        for x in self.cot_e.iter_mut().chain(&mut self.cot_ci) {
+            x.fill(0.0);
+        }
         for (m, ml) in lay.mechs().iter().enumerate() {
+            if ml.kind != MechKind::Channel {
+                continue;
+            }
             let rows = ml.rows();
-            let v_rows: Vec<f64> = ml.comps.iter().map(|&c| v0[c]).collect();
-            let mut cot_s = cot.mech[m].clone();
-            for (k, given) in values[ml.init_states.clone()].iter().enumerate() {
+            for (k, given) in explicit(m).iter().enumerate() {
                 if !given.is_nan() {
-                    self.grad.params[ml.init_states.start + k] += cot_s[k];
-                    cot_s[k] = 0.0;
+                    self.grad.params[ml.init_states.start + k] += cot_s[m][k];
+                    cot_s[m][k] = 0.0;
                 }
             }
-            let mut cot_v_rows = vec![0.0; rows];
-            let env = ChannelEnv {
-                v: &v_rows,
-                dt: st.grid.dt(),
-                celsius: lay.celsius(),
-            };
+            self.cot_v_row[m].fill(0.0);
+            self.cot_in[m].fill(0.0);
             ml.channel.init_states_vjp(
-                &env,
+                &st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]),
                 Columns::new(&values[ml.params.clone()], rows),
-                Columns::new(&cot_s, rows),
-                &mut cot_v_rows,
-                ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+                Columns::new(&cot_s[m], rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
+            );
+            self.scatter_inputs(m);
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                lam_v[node as usize] += self.cot_v_row[m][r];
+            }
+        }
+        self.ion_values_vjp(&mut cot_s);
+        // Pools: state 0 starts at the ion's inside concentration, the
+        // others at the pool's own initial values.
+        for il in lay.ions() {
+            let site = &lay.mechs()[il.site];
+            let inside = site.params.start + site.rows();
+            for (r, &(pm, pr)) in il.pools.iter().enumerate() {
+                let (pm, pr) = (pm as usize, pr as usize);
+                if pm != NONE as usize && explicit(pm)[pr].is_nan() {
+                    self.grad.params[inside + r] += cot_s[pm][pr];
+                    cot_s[pm][pr] = 0.0;
+                }
+            }
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if !matches!(ml.kind, MechKind::Pool { .. }) {
+                continue;
+            }
+            let rows = ml.rows();
+            for (k, given) in explicit(m).iter().enumerate() {
+                if !given.is_nan() {
+                    self.grad.params[ml.init_states.start + k] += cot_s[m][k];
+                    cot_s[m][k] = 0.0;
+                }
+            }
+            // State 0 does not come from init_states.
+            cot_s[m][..rows].fill(0.0);
+            self.cot_v_row[m].fill(0.0);
+            self.cot_in[m].fill(0.0);
+            ml.channel.init_states_vjp(
+                &st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]),
+                Columns::new(&values[ml.params.clone()], rows),
+                Columns::new(&cot_s[m], rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
             );
             for (r, &node) in ml.nodes.iter().enumerate() {
-                lam_v[node as usize] += cot_v_rows[r];
+                lam_v[node as usize] += self.cot_v_row[m][r];
             }
         }
         let start = lay.initial_voltage_range().start;

@@ -4,11 +4,12 @@
 //! Channels provide reverse-mode kernels only; their Jacobian-vector products
 //! are assembled row by row from one VJP per output (each state, and the
 //! current and its slope), which is exact and keeps the channel interface
-//! small. Directions in parameters may move channel parameters only.
+//! small. Directions in parameters may move channel parameters only, and
+//! models with ions are not supported.
 
 use ruxley_backend::{Scheme, SimError};
 use ruxley_cell::{NONE, Target};
-use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+use ruxley_channels::{ChannelEnv, Columns, ColumnsMut, Cot};
 
 use crate::step::{State, Stepper, Workspace};
 use crate::tree::{factor_tree, substitute_tree};
@@ -36,6 +37,12 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
+        if lay.has_ions() {
+            return Err(SimError::Unsupported(
+                "forward-mode derivatives of models with ions are not supported; use reverse mode"
+                    .into(),
+            ));
+        }
         let n_params = stepper.params.values().len();
         let dparams = match dparams {
             None => vec![0.0; n_params],
@@ -102,11 +109,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 ml.channel.params().len(),
             );
             let v: Vec<f64> = ml.nodes.iter().map(|&n| state.v[n as usize]).collect();
-            let env = ChannelEnv {
-                v: &v,
-                dt: st.grid.dt(),
-                celsius: st.layout.celsius(),
-            };
+            let env = ChannelEnv::new(&v, st.grid.dt(), st.layout.celsius());
             let dp = &self.dparams[ml.params.clone()];
             let explicit = &values[ml.init_states.clone()];
             for k in 0..ns {
@@ -117,8 +120,11 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     &env,
                     Columns::new(&values[ml.params.clone()], rows),
                     Columns::new(&unit, rows),
-                    &mut cv,
-                    ColumnsMut::new(&mut cp, rows),
+                    Cot {
+                        v: &mut cv,
+                        params: ColumnsMut::new(&mut cp, rows),
+                        inputs: ColumnsMut::new(&mut [], rows),
+                    },
                 );
                 for r in 0..rows {
                     if explicit[k * rows + r].is_nan() {
@@ -149,11 +155,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 ml.channel.states().len(),
                 ml.channel.params().len(),
             );
-            let env = ChannelEnv {
-                v: &self.ws.mech_v[m],
-                dt: st.grid.dt(),
-                celsius: lay.celsius(),
-            };
+            let env = ChannelEnv::new(&self.ws.mech_v[m], st.grid.dt(), lay.celsius());
             let params = Columns::new(&values[ml.params.clone()], rows);
             let dp = &self.dparams[ml.params.clone()];
             let dv: &[f64] = &tangent.v;
@@ -180,8 +182,11 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     params,
                     Columns::new(&self.s_old[m], rows),
                     ColumnsMut::new(&mut self.cot_s[m], rows),
-                    &mut self.cot_v[m],
-                    ColumnsMut::new(&mut self.cot_p[m], rows),
+                    Cot {
+                        v: &mut self.cot_v[m],
+                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
+                        inputs: ColumnsMut::new(&mut [], rows),
+                    },
                 );
                 for r in 0..rows {
                     self.ds_new[m][k * rows + r] = combine(
@@ -208,9 +213,12 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     Columns::new(&state.mech[m], rows),
                     ci,
                     cg,
-                    &mut self.cot_v[m],
                     ColumnsMut::new(&mut self.cot_s[m], rows),
-                    ColumnsMut::new(&mut self.cot_p[m], rows),
+                    Cot {
+                        v: &mut self.cot_v[m],
+                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
+                        inputs: ColumnsMut::new(&mut [], rows),
+                    },
                 );
                 let out = if slope {
                     &mut self.dg[m]

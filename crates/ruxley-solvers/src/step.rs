@@ -17,8 +17,9 @@
 //! have no membrane.
 
 use ruxley_backend::{MAX_ABS_VOLTAGE, Scheme, SimError};
-use ruxley_cell::{Layout, NONE, Parameters, Probe, Source, Stimulus};
-use ruxley_channels::{ChannelEnv, Columns, ColumnsMut};
+use ruxley_cell::{Layout, MechKind, MechLayout, NONE, Parameters, Probe, Source, Stimulus};
+use ruxley_channels::ion::nernst;
+use ruxley_channels::{ChannelEnv, Columns, ColumnsMut, IonVar};
 use ruxley_core::TimeGrid;
 use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
 
@@ -44,6 +45,13 @@ pub struct Workspace {
     pub(crate) mech_v: Vec<Vec<f64>>,
     pub(crate) mech_i: Vec<Vec<f64>>,
     pub(crate) mech_g: Vec<Vec<f64>>,
+    /// Each mechanism's ion inputs, `[input][row]`.
+    pub(crate) mech_in: Vec<Vec<f64>>,
+    /// Per ion and site row: the reversal potential (mV), the inside
+    /// concentration (mM) and the summed current density (mA/cm2).
+    pub(crate) ion_e: Vec<Vec<f64>>,
+    pub(crate) ion_ci: Vec<Vec<f64>>,
+    pub(crate) ion_i: Vec<Vec<f64>>,
 }
 
 /// A voltage clamp resolved to a node and a per-step command.
@@ -170,71 +178,179 @@ impl<'a> Stepper<'a> {
         &self.grid
     }
 
-    fn env<'v>(&self, v: &'v [f64]) -> ChannelEnv<'v> {
+    /// The kernel environment of mechanism `m` with voltages `v` and ion
+    /// inputs `inputs`.
+    pub(crate) fn env<'v>(&self, m: usize, v: &'v [f64], inputs: &'v [f64]) -> ChannelEnv<'v> {
         ChannelEnv {
             v,
             dt: self.grid.dt(),
             celsius: self.layout.celsius(),
+            inputs: Columns::new(inputs, self.layout.mechs()[m].rows()),
         }
     }
 
     /// Buffers for [`Stepper::step`].
     pub fn workspace(&self) -> Workspace {
         let n = self.layout.n_nodes();
-        let rows = |m: &ruxley_cell::MechLayout| vec![0.0; m.rows()];
+        let mechs = self.layout.mechs();
+        let rows = |m: &MechLayout| vec![0.0; m.rows()];
+        let sites = || {
+            self.layout
+                .ions()
+                .iter()
+                .map(|i| vec![0.0; mechs[i.site].rows()])
+                .collect::<Vec<_>>()
+        };
         Workspace {
             d: vec![0.0; n],
             b: vec![0.0; n],
             g_off: self.g_axial.clone(),
             i_node: vec![0.0; n],
             g_node: vec![0.0; n],
-            mech_v: self.layout.mechs().iter().map(rows).collect(),
-            mech_i: self.layout.mechs().iter().map(rows).collect(),
-            mech_g: self.layout.mechs().iter().map(rows).collect(),
+            mech_v: mechs.iter().map(rows).collect(),
+            mech_i: mechs.iter().map(rows).collect(),
+            mech_g: mechs.iter().map(rows).collect(),
+            mech_in: mechs
+                .iter()
+                .map(|m| vec![0.0; m.rows() * m.inputs.len()])
+                .collect(),
+            ion_e: sites(),
+            ion_ci: sites(),
+            ion_i: sites(),
         }
     }
 
-    /// The initial state: voltages from the parameters, channel states at
-    /// their steady state unless set explicitly; also fills the workspace's
-    /// channel currents for recording at t = 0.
+    /// The inside concentration and reversal potential of every ion at the
+    /// start of a step: from the pools' states where pools live (Nernst),
+    /// from the sites' parameters elsewhere.
+    pub(crate) fn ion_values(&self, states: &[Vec<f64>], ws: &mut Workspace) {
+        let values = self.params.values();
+        let celsius = self.layout.celsius();
+        for (i, il) in self.layout.ions().iter().enumerate() {
+            let site = &self.layout.mechs()[il.site];
+            let rows = site.rows();
+            let p = &values[site.params.clone()];
+            for r in 0..rows {
+                let (pm, pr) = il.pools[r];
+                if pm == NONE {
+                    ws.ion_e[i][r] = p[r];
+                    ws.ion_ci[i][r] = p[rows + r];
+                } else {
+                    let ci = states[pm as usize][pr as usize];
+                    ws.ion_ci[i][r] = ci;
+                    ws.ion_e[i][r] = nernst(&il.ion, ci, p[2 * rows + r], celsius);
+                }
+            }
+        }
+    }
+
+    /// Copies the voltages and ion inputs of mechanism `m` into its buffers.
+    pub(crate) fn gather(&self, m: usize, v: &[f64], ws: &mut Workspace) {
+        let ml = &self.layout.mechs()[m];
+        for (r, &node) in ml.nodes.iter().enumerate() {
+            ws.mech_v[m][r] = v[node as usize];
+        }
+        let rows = ml.rows();
+        for (j, input) in ml.inputs.iter().enumerate() {
+            let src = match input.var {
+                IonVar::Reversal(_) => &ws.ion_e[input.ion],
+                IonVar::Inside(_) => &ws.ion_ci[input.ion],
+                IonVar::Current(_) => &ws.ion_i[input.ion],
+            };
+            let dst = &mut ws.mech_in[m][j * rows..(j + 1) * rows];
+            for (d, &sr) in dst.iter_mut().zip(&input.site_rows) {
+                *d = src[sr as usize];
+            }
+        }
+    }
+
+    /// The initial state: voltages from the parameters, pools at their
+    /// ion's inside concentration, channel states at their steady state,
+    /// each unless set explicitly; also fills the workspace's channel and ion
+    /// currents for recording at t = 0.
     pub fn init(&self, ws: &mut Workspace) -> State {
         let values = self.params.values();
-        let v0 = &values[self.layout.initial_voltage_range()];
-        let mut v = vec![0.0; self.layout.n_nodes()];
-        for (c, &node) in self.layout.node_of_comp().iter().enumerate() {
+        let lay = self.layout;
+        let v0 = &values[lay.initial_voltage_range()];
+        let mut v = vec![0.0; lay.n_nodes()];
+        for (c, &node) in lay.node_of_comp().iter().enumerate() {
             v[node as usize] = v0[c];
         }
         // A branch point starts at its parent's voltage (it carries no state).
-        for (i, &c) in self.layout.comp_of_node().iter().enumerate() {
+        for (i, &c) in lay.comp_of_node().iter().enumerate() {
             if c == NONE {
-                v[i] = v[self.layout.parent()[i] as usize];
+                v[i] = v[lay.parent()[i] as usize];
             }
         }
-        let mut mech = Vec::with_capacity(self.layout.mechs().len());
-        for (m, ml) in self.layout.mechs().iter().enumerate() {
-            let rows = ml.rows();
-            let ns = ml.channel.states().len();
-            let mv = &mut ws.mech_v[m];
-            for (r, &node) in ml.nodes.iter().enumerate() {
-                mv[r] = v[node as usize];
-            }
-            let mut s = vec![0.0; ns * rows];
-            let params = Columns::new(&values[ml.params.clone()], rows);
-            ml.channel
-                .init_states(&self.env(mv), params, ColumnsMut::new(&mut s, rows));
-            for (x, &given) in s.iter_mut().zip(&values[ml.init_states.clone()]) {
+        let mut mech: Vec<Vec<f64>> = lay
+            .mechs()
+            .iter()
+            .map(|m| vec![0.0; m.rows() * m.channel.states().len()])
+            .collect();
+        let explicit = |m: usize, s: &mut [f64]| {
+            for (x, &given) in s
+                .iter_mut()
+                .zip(&values[lay.mechs()[m].init_states.clone()])
+            {
                 if !given.is_nan() {
                     *x = given;
                 }
             }
+        };
+        // Pools first: their concentrations set the ions' reversal potentials,
+        // which the channels' steady states may read.
+        for ion in lay.ions() {
+            let site = &lay.mechs()[ion.site];
+            let inside = &values[site.params.clone()][site.rows()..2 * site.rows()];
+            for (r, &(pm, pr)) in ion.pools.iter().enumerate() {
+                if pm != NONE {
+                    mech[pm as usize][pr as usize] = inside[r];
+                }
+            }
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if matches!(ml.kind, MechKind::Pool { .. }) {
+                self.gather(m, &v, ws);
+                ws.mech_in[m].fill(0.0);
+                let rows = ml.rows();
+                let keep = mech[m][..rows].to_vec();
+                let params = Columns::new(&values[ml.params.clone()], rows);
+                ml.channel.init_states(
+                    &self.env(m, &ws.mech_v[m], &ws.mech_in[m]),
+                    params,
+                    ColumnsMut::new(&mut mech[m], rows),
+                );
+                mech[m][..rows].copy_from_slice(&keep);
+                explicit(m, &mut mech[m]);
+            }
+        }
+        self.ion_values(&mech, ws);
+        for x in &mut ws.ion_i {
+            x.fill(0.0);
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if ml.kind != MechKind::Channel {
+                continue;
+            }
+            let rows = ml.rows();
+            self.gather(m, &v, ws);
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            let env = self.env(m, &ws.mech_v[m], &ws.mech_in[m]);
+            ml.channel
+                .init_states(&env, params, ColumnsMut::new(&mut mech[m], rows));
+            explicit(m, &mut mech[m]);
             ml.channel.current(
-                &self.env(mv),
+                &env,
                 params,
-                Columns::new(&s, rows),
+                Columns::new(&mech[m], rows),
                 &mut ws.mech_i[m],
                 &mut ws.mech_g[m],
             );
-            mech.push(s);
+            if let Some((ion, site_rows)) = &ml.carries {
+                for (r, &sr) in site_rows.iter().enumerate() {
+                    ws.ion_i[*ion][sr as usize] += ws.mech_i[m][r];
+                }
+            }
         }
         State { v, mech }
     }
@@ -264,7 +380,9 @@ impl<'a> Stepper<'a> {
         self.membrane_with(n, v, states, ws, true);
     }
 
-    /// [`Stepper::membrane`], optionally with `states` already advanced.
+    /// [`Stepper::membrane`], optionally with the channels' `states`
+    /// already advanced (pools, which advance after the currents, are then
+    /// left as they are).
     pub(crate) fn membrane_with(
         &self,
         n: usize,
@@ -274,19 +392,22 @@ impl<'a> Stepper<'a> {
         advance: bool,
     ) {
         let values = self.params.values();
+        let lay = self.layout;
         ws.i_node.fill(0.0);
         ws.g_node.fill(0.0);
-        for (m, ml) in self.layout.mechs().iter().enumerate() {
-            let rows = ml.rows();
-            let mv = &mut ws.mech_v[m];
-            for (r, &node) in ml.nodes.iter().enumerate() {
-                mv[r] = v[node as usize];
+        if lay.has_ions() {
+            self.ion_values(states, ws);
+            for x in &mut ws.ion_i {
+                x.fill(0.0);
             }
-            let env = ChannelEnv {
-                v: mv,
-                dt: self.grid.dt(),
-                celsius: self.layout.celsius(),
-            };
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if ml.kind != MechKind::Channel {
+                continue;
+            }
+            let rows = ml.rows();
+            self.gather(m, v, ws);
+            let env = self.env(m, &ws.mech_v[m], &ws.mech_in[m]);
             let params = Columns::new(&values[ml.params.clone()], rows);
             let s = &mut states[m];
             if advance {
@@ -301,6 +422,25 @@ impl<'a> Stepper<'a> {
                 let a = self.area_abs[node];
                 ws.i_node[node] += mi[r] * a;
                 ws.g_node[node] += mg[r] * a;
+            }
+            if let Some((ion, site_rows)) = &ml.carries {
+                for (r, &sr) in site_rows.iter().enumerate() {
+                    ws.ion_i[*ion][sr as usize] += mi[r];
+                }
+            }
+        }
+        // Pools advance with the ion currents of this step.
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if !matches!(ml.kind, MechKind::Pool { .. }) {
+                continue;
+            }
+            self.gather(m, v, ws);
+            if advance {
+                let rows = ml.rows();
+                let env = self.env(m, &ws.mech_v[m], &ws.mech_in[m]);
+                let params = Columns::new(&values[ml.params.clone()], rows);
+                ml.channel
+                    .advance_states(&env, params, ColumnsMut::new(&mut states[m], rows));
             }
         }
         for (node, series) in &self.stim {
@@ -397,8 +537,8 @@ impl<'a> Stepper<'a> {
         })
     }
 
-    /// The value of a voltage or state probe (NaN for a current probe, whose
-    /// value lives in the workspace of the step).
+    /// The value of a voltage or state probe (NaN for a current or
+    /// reversal probe, whose value lives in the workspace of the step).
     pub fn probe_state(&self, probe: &Probe, state: &State) -> f64 {
         match probe.source {
             Source::Voltage { node } => state.v[node as usize],
@@ -407,20 +547,23 @@ impl<'a> Stepper<'a> {
                 state: s,
                 row,
             } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
-            Source::Current { .. } => f64::NAN,
+            Source::IonInside { ion, row } => {
+                let site = &self.layout.mechs()[self.layout.ions()[ion].site];
+                self.params.values()[site.params.start + site.rows() + row]
+            }
+            Source::Current { .. } | Source::IonReversal { .. } | Source::IonCurrent { .. } => {
+                f64::NAN
+            }
         }
     }
 
     /// The current value of a probe.
     pub fn probe(&self, probe: &Probe, state: &State, ws: &Workspace) -> f64 {
         match probe.source {
-            Source::Voltage { node } => state.v[node as usize],
-            Source::State {
-                mech,
-                state: s,
-                row,
-            } => state.mech[mech][s * self.layout.mechs()[mech].rows() + row],
             Source::Current { mech, row } => ws.mech_i[mech][row],
+            Source::IonReversal { ion, row } => ws.ion_e[ion][row],
+            Source::IonCurrent { ion, row } => ws.ion_i[ion][row],
+            _ => self.probe_state(probe, state),
         }
     }
 }

@@ -1,0 +1,260 @@
+//! Forward-mode dual numbers, so that rate functions written once give their
+//! exact derivatives.
+//!
+//! Code generic over [`Real`] runs on `f64` (the simulation) and on
+//! [`Dual`] (derivatives): `Dual<f64>` carries one first derivative,
+//! `Dual<Dual<f64>>` a mixed second derivative.
+
+use std::fmt;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// A real number type: `f64` or a dual number over one.
+pub trait Real:
+    Copy
+    + fmt::Debug
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + Add<f64, Output = Self>
+    + Sub<f64, Output = Self>
+    + Mul<f64, Output = Self>
+    + Div<f64, Output = Self>
+{
+    /// A constant.
+    fn cst(x: f64) -> Self;
+    /// The value (without derivatives), for comparisons and branches.
+    fn val(self) -> f64;
+    /// e^x.
+    fn exp(self) -> Self;
+    /// The natural logarithm.
+    fn ln(self) -> Self;
+    /// x^p for a constant p.
+    fn powf(self, p: f64) -> Self;
+    /// x^n.
+    fn powi(self, n: i32) -> Self;
+    /// 1/x.
+    fn recip(self) -> Self;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// The hyperbolic tangent.
+    fn tanh(self) -> Self;
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn cst(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn val(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        crate::math::exp(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        f64::ln(self)
+    }
+    #[inline(always)]
+    fn powf(self, p: f64) -> Self {
+        f64::powf(self, p)
+    }
+    #[inline(always)]
+    fn powi(self, n: i32) -> Self {
+        f64::powi(self, n)
+    }
+    #[inline(always)]
+    fn recip(self) -> Self {
+        1.0 / self
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        f64::tanh(self)
+    }
+}
+
+/// A value and its derivative in one direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dual<T> {
+    /// The value.
+    pub re: T,
+    /// The derivative.
+    pub eps: T,
+}
+
+impl<T: Real> Dual<T> {
+    /// A variable with derivative `eps`.
+    #[inline(always)]
+    pub fn new(re: T, eps: T) -> Self {
+        Self { re, eps }
+    }
+}
+
+impl<T: Real> Add for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Self::new(self.re + o.re, self.eps + o.eps)
+    }
+}
+
+impl<T: Real> Sub for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Self::new(self.re - o.re, self.eps - o.eps)
+    }
+}
+
+impl<T: Real> Mul for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Self::new(self.re * o.re, self.eps * o.re + self.re * o.eps)
+    }
+}
+
+impl<T: Real> Div for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        let q = self.re / o.re;
+        Self::new(q, (self.eps - q * o.eps) / o.re)
+    }
+}
+
+impl<T: Real> Neg for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Self::new(-self.re, -self.eps)
+    }
+}
+
+impl<T: Real> Add<f64> for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, c: f64) -> Self {
+        Self::new(self.re + c, self.eps)
+    }
+}
+
+impl<T: Real> Sub<f64> for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, c: f64) -> Self {
+        Self::new(self.re - c, self.eps)
+    }
+}
+
+impl<T: Real> Mul<f64> for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, c: f64) -> Self {
+        Self::new(self.re * c, self.eps * c)
+    }
+}
+
+impl<T: Real> Div<f64> for Dual<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn div(self, c: f64) -> Self {
+        Self::new(self.re / c, self.eps / c)
+    }
+}
+
+impl<T: Real> Real for Dual<T> {
+    #[inline(always)]
+    fn cst(x: f64) -> Self {
+        Self::new(T::cst(x), T::cst(0.0))
+    }
+    #[inline(always)]
+    fn val(self) -> f64 {
+        self.re.val()
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        let e = self.re.exp();
+        Self::new(e, self.eps * e)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        Self::new(self.re.ln(), self.eps / self.re)
+    }
+    #[inline(always)]
+    fn powf(self, p: f64) -> Self {
+        let y = self.re.powf(p);
+        // d x^p = p x^(p-1) dx, written to stay finite where x^p is.
+        let dy = if p == 0.0 {
+            T::cst(0.0)
+        } else {
+            self.eps * (self.re.powf(p - 1.0) * p)
+        };
+        Self::new(y, dy)
+    }
+    #[inline(always)]
+    fn powi(self, n: i32) -> Self {
+        let dy = if n == 0 {
+            T::cst(0.0)
+        } else {
+            self.eps * (self.re.powi(n - 1) * n as f64)
+        };
+        Self::new(self.re.powi(n), dy)
+    }
+    #[inline(always)]
+    fn recip(self) -> Self {
+        let r = self.re.recip();
+        Self::new(r, -(self.eps * r * r))
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        let s = self.re.sqrt();
+        Self::new(s, self.eps / (s * 2.0))
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        let t = self.re.tanh();
+        Self::new(t, self.eps * (T::cst(1.0) - t * t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f<R: Real>(x: R) -> R {
+        (x * 0.3).exp() / (x.powi(2) + 1.0) + x.powf(1.5) * x.ln() - x.recip() + (x * 0.2).tanh()
+            - x.sqrt()
+    }
+
+    #[test]
+    fn first_and_second_derivatives_match_finite_differences() {
+        for x in [0.3, 1.0, 2.7] {
+            let d = f(Dual::new(x, 1.0));
+            assert_eq!(d.re, f(x));
+            let h = 1e-5;
+            let fd = (f(x + h) - f(x - h)) / (2.0 * h);
+            assert!(
+                (d.eps - fd).abs() < 1e-7 * fd.abs(),
+                "{x}: {} vs {fd}",
+                d.eps
+            );
+            let dd = f(Dual::new(Dual::new(x, 1.0), Dual::new(1.0, 0.0)));
+            let fd2 = (f(x + h) - 2.0 * f(x) + f(x - h)) / (h * h);
+            assert!(
+                (dd.eps.eps - fd2).abs() < 1e-4,
+                "{x}: {} vs {fd2}",
+                dd.eps.eps
+            );
+            assert_eq!(dd.eps.re, dd.re.eps);
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! Channels described by their gate kinetics and current, with every kernel
+//! and derivative derived from that description.
+//!
+//! Implement [`GateKinetics`] (steady state and time constant of each gate,
+//! the current from the gates) generically over [`Real`], then
+//! [`gate_channel!`](crate::gate_channel) turns the type into a
+//! [`Channel`](crate::Channel): gates start at their exact steady state,
+//! advance by exponential Euler at the voltage of the start of the step
+//! (NEURON's `cnexp`), and the current's slope di/dv and all reverse-mode
+//! derivatives come from dual numbers, so they are exact.
+
+use std::fmt;
+
+use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+use crate::dual::{Dual, Real};
+use crate::ion::{Ion, IonVar};
+
+/// The most gates, parameters and ion inputs a [`GateKinetics`] may have.
+pub const MAX_GATES: usize = 8;
+/// See [`MAX_GATES`].
+pub const MAX_PARAMS: usize = 16;
+/// See [`MAX_GATES`].
+pub const MAX_INPUTS: usize = 4;
+
+/// The steady state and time constant (ms) of a gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gate<R> {
+    /// Steady state x_inf.
+    pub inf: R,
+    /// Time constant tau (ms), including any temperature factor.
+    pub tau: R,
+}
+
+impl<R: Real> Gate<R> {
+    /// From opening and closing rates (1/ms) and a temperature factor q:
+    /// x_inf = alpha/(alpha + beta), tau = 1/(q (alpha + beta)).
+    #[inline(always)]
+    pub fn from_rates(alpha: R, beta: R, q: f64) -> Self {
+        let sum = alpha + beta;
+        Self {
+            inf: alpha / sum,
+            tau: (sum * q).recip(),
+        }
+    }
+}
+
+/// A channel made of gates dx/dt = (x_inf(v) - x)/tau(v) and a current that
+/// depends on v, the gates, ion inputs and parameters.
+///
+/// The functions are generic over [`Real`] so that the simulator can take
+/// their exact derivatives; write them with the operators of `Real` and
+/// compare values with [`Real::val`].
+pub trait GateKinetics: fmt::Debug + Clone + Send + Sync + 'static {
+    /// The channel's name: the prefix of its parameters and gates.
+    fn name(&self) -> &str;
+
+    /// The parameters, in the order of `params` below.
+    fn params(&self) -> &[ParamSpec];
+
+    /// The gates (the channel's states), in the order of `gates` below.
+    fn gates(&self) -> &[StateSpec];
+
+    /// The ion the current carries (see [`crate::Channel::ion`]).
+    fn ion(&self) -> Option<Ion> {
+        None
+    }
+
+    /// The ion quantities read, in the order of `inputs` below.
+    fn inputs(&self) -> &[IonVar] {
+        &[]
+    }
+
+    /// False if [`GateKinetics::gates_at`] reads no parameter, which saves
+    /// work in the derivatives.
+    fn kinetics_read_params(&self) -> bool {
+        true
+    }
+
+    /// Writes the steady state and time constant of every gate at voltage
+    /// `v` (mV) and temperature `celsius`.
+    fn gates_at<R: Real>(
+        &self,
+        v: R,
+        inputs: &[R],
+        params: &[R],
+        celsius: f64,
+        gates: &mut [Gate<R>],
+    );
+
+    /// The membrane current density (mA/cm2, outward positive).
+    fn current<R: Real>(&self, v: R, gates: &[R], inputs: &[R], params: &[R]) -> R;
+}
+
+/// Implements [`Channel`](crate::Channel) for a type that implements
+/// [`GateKinetics`]:
+///
+/// ```
+/// use ruxley_channels::{gate_channel, Gate, GateKinetics, ParamSpec, Real, StateSpec};
+///
+/// /// A potassium channel with one gate, n^4 kinetics.
+/// #[derive(Debug, Clone)]
+/// struct Kdr;
+///
+/// impl GateKinetics for Kdr {
+///     fn name(&self) -> &str {
+///         "Kdr"
+///     }
+///     fn params(&self) -> &[ParamSpec] {
+///         const P: [ParamSpec; 2] = [
+///             ParamSpec::new("gK", "S/cm2", 0.01, (0.0, 0.1)),
+///             ParamSpec::shared("eK", "mV", -77.0, (-100.0, -50.0)),
+///         ];
+///         &P
+///     }
+///     fn gates(&self) -> &[StateSpec] {
+///         const G: [StateSpec; 1] = [StateSpec::gate("n")];
+///         &G
+///     }
+///     fn kinetics_read_params(&self) -> bool {
+///         false
+///     }
+///     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
+///         g[0] = Gate {
+///             inf: (R::cst(1.0) + ((v + 30.0) / -10.0).exp()).recip(),
+///             tau: R::cst(5.0),
+///         };
+///     }
+///     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
+///         p[0] * x[0].powi(4) * (v - p[1])
+///     }
+/// }
+/// gate_channel!(Kdr);
+///
+/// let channel: Box<dyn ruxley_channels::Channel> = Box::new(Kdr);
+/// assert_eq!(channel.states()[0].name, "n");
+/// ```
+#[macro_export]
+macro_rules! gate_channel {
+    ($t:ty) => {
+        impl $crate::Channel for $t {
+            fn name(&self) -> &str {
+                $crate::GateKinetics::name(self)
+            }
+            fn params(&self) -> &[$crate::ParamSpec] {
+                $crate::GateKinetics::params(self)
+            }
+            fn states(&self) -> &[$crate::StateSpec] {
+                $crate::GateKinetics::gates(self)
+            }
+            fn ion(&self) -> Option<$crate::Ion> {
+                $crate::GateKinetics::ion(self)
+            }
+            fn inputs(&self) -> &[$crate::IonVar] {
+                $crate::GateKinetics::inputs(self)
+            }
+            fn init_states(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                states: $crate::ColumnsMut,
+            ) {
+                $crate::gated::init_states(self, env, params, states)
+            }
+            fn advance_states(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                states: $crate::ColumnsMut,
+            ) {
+                $crate::gated::advance_states(self, env, params, states)
+            }
+            fn current(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                states: $crate::Columns,
+                i: &mut [f64],
+                di_dv: &mut [f64],
+            ) {
+                $crate::gated::current(self, env, params, states, i, di_dv)
+            }
+            fn init_states_vjp(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                cot_states: $crate::Columns,
+                cot: $crate::Cot,
+            ) {
+                $crate::gated::init_states_vjp(self, env, params, cot_states, cot)
+            }
+            fn advance_states_vjp(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                states: $crate::Columns,
+                cot_states: $crate::ColumnsMut,
+                cot: $crate::Cot,
+            ) {
+                $crate::gated::advance_states_vjp(self, env, params, states, cot_states, cot)
+            }
+            fn current_vjp(
+                &self,
+                env: &$crate::ChannelEnv,
+                params: $crate::Columns,
+                states: $crate::Columns,
+                cot_i: &[f64],
+                cot_di_dv: &[f64],
+                cot_states: $crate::ColumnsMut,
+                cot: $crate::Cot,
+            ) {
+                $crate::gated::current_vjp(
+                    self, env, params, states, cot_i, cot_di_dv, cot_states, cot,
+                )
+            }
+            fn clone_box(&self) -> Box<dyn $crate::Channel> {
+                Box::new(self.clone())
+            }
+        }
+    };
+}
+
+/// A variable of a kernel to differentiate against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Var {
+    V,
+    Gate(usize),
+    Input(usize),
+    Param(usize),
+}
+
+/// Sizes (gates, params, inputs), checked against the maxima.
+fn dims<K: GateKinetics>(k: &K) -> (usize, usize, usize) {
+    let d = (k.gates().len(), k.params().len(), k.inputs().len());
+    assert!(
+        d.0 <= MAX_GATES && d.1 <= MAX_PARAMS && d.2 <= MAX_INPUTS,
+        "{}: at most {MAX_GATES} gates, {MAX_PARAMS} parameters and {MAX_INPUTS} inputs",
+        k.name()
+    );
+    d
+}
+
+/// Row `r` of every column of `cols` into `out`.
+#[inline(always)]
+fn load(cols: &Columns, r: usize, out: &mut [f64]) {
+    for (j, x) in out.iter_mut().enumerate() {
+        *x = cols.col(j)[r];
+    }
+}
+
+/// The variables the gate kinetics depend on.
+fn kinetic_vars<K: GateKinetics>(k: &K, np: usize, ni: usize) -> impl Iterator<Item = Var> {
+    let np = if k.kinetics_read_params() { np } else { 0 };
+    std::iter::once(Var::V)
+        .chain((0..ni).map(Var::Input))
+        .chain((0..np).map(Var::Param))
+}
+
+fn add_cot(cot: &mut Cot, var: Var, r: usize, x: f64) {
+    match var {
+        Var::V => cot.v[r] += x,
+        Var::Input(i) => cot.inputs.col(i)[r] += x,
+        Var::Param(q) => cot.params.col(q)[r] += x,
+        Var::Gate(_) => unreachable!("gates are states"),
+    }
+}
+
+/// Lifts `x` into a number type whose derivative is 1 if `seed`.
+#[inline(always)]
+fn lift(x: f64, seed: bool) -> Dual<f64> {
+    Dual::new(x, if seed { 1.0 } else { 0.0 })
+}
+
+/// Gate kinetics at one row, differentiated in `var`.
+fn gates_dual<K: GateKinetics>(
+    k: &K,
+    v: f64,
+    inp: &[f64],
+    p: &[f64],
+    celsius: f64,
+    var: Var,
+    out: &mut [Gate<Dual<f64>>],
+) {
+    let mut di = [Dual::new(0.0, 0.0); MAX_INPUTS];
+    let mut dp = [Dual::new(0.0, 0.0); MAX_PARAMS];
+    for (i, x) in inp.iter().enumerate() {
+        di[i] = lift(*x, var == Var::Input(i));
+    }
+    for (q, x) in p.iter().enumerate() {
+        dp[q] = lift(*x, var == Var::Param(q));
+    }
+    k.gates_at(
+        lift(v, var == Var::V),
+        &di[..inp.len()],
+        &dp[..p.len()],
+        celsius,
+        out,
+    );
+}
+
+const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
+
+/// [`crate::Channel::init_states`]: every gate at its steady state.
+pub fn init_states<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    mut states: ColumnsMut,
+) {
+    let (ng, np, ni) = dims(k);
+    let (mut p, mut inp, mut g) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
+    for (r, &v) in env.v.iter().enumerate() {
+        load(&params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut g[..ng]);
+        for (j, gate) in g[..ng].iter().enumerate() {
+            states.col(j)[r] = gate.inf;
+        }
+    }
+}
+
+/// [`crate::Channel::advance_states`]: x + (1 - exp(-dt/tau)) (x_inf - x).
+pub fn advance_states<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    mut states: ColumnsMut,
+) {
+    let (ng, np, ni) = dims(k);
+    let (mut p, mut inp, mut g) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
+    for (r, &v) in env.v.iter().enumerate() {
+        load(&params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut g[..ng]);
+        for (j, gate) in g[..ng].iter().enumerate() {
+            let x = &mut states.col(j)[r];
+            *x += (1.0 - crate::math::exp(-env.dt / gate.tau)) * (gate.inf - *x);
+        }
+    }
+}
+
+/// [`crate::Channel::current`], with di/dv from a dual number.
+pub fn current<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    states: Columns,
+    i: &mut [f64],
+    di_dv: &mut [f64],
+) {
+    let (ng, np, ni) = dims(k);
+    let c = |x: f64| Dual::new(x, 0.0);
+    let (mut p, mut inp, mut x) = (
+        [c(0.0); MAX_PARAMS],
+        [c(0.0); MAX_INPUTS],
+        [c(0.0); MAX_GATES],
+    );
+    for (r, &v) in env.v.iter().enumerate() {
+        for j in 0..np {
+            p[j] = c(params.col(j)[r]);
+        }
+        for j in 0..ni {
+            inp[j] = c(env.inputs.col(j)[r]);
+        }
+        for j in 0..ng {
+            x[j] = c(states.col(j)[r]);
+        }
+        let y = k.current(Dual::new(v, 1.0), &x[..ng], &inp[..ni], &p[..np]);
+        i[r] = y.re;
+        di_dv[r] = y.eps;
+    }
+}
+
+/// [`crate::Channel::init_states_vjp`].
+pub fn init_states_vjp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    cot_states: Columns,
+    mut cot: Cot,
+) {
+    let (ng, np, ni) = dims(k);
+    let (mut p, mut inp) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS]);
+    let mut g = [Gate {
+        inf: Dual::new(0.0, 0.0),
+        tau: Dual::new(0.0, 0.0),
+    }; MAX_GATES];
+    for (r, &v) in env.v.iter().enumerate() {
+        load(&params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        for var in kinetic_vars(k, np, ni) {
+            gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
+            let d: f64 = (0..ng).map(|j| cot_states.col(j)[r] * g[j].inf.eps).sum();
+            add_cot(&mut cot, var, r, d);
+        }
+    }
+}
+
+/// [`crate::Channel::advance_states_vjp`].
+pub fn advance_states_vjp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    states: Columns,
+    mut cot_states: ColumnsMut,
+    mut cot: Cot,
+) {
+    let (ng, np, ni) = dims(k);
+    let (mut p, mut inp) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS]);
+    let mut g = [Gate {
+        inf: Dual::new(0.0, 0.0),
+        tau: Dual::new(0.0, 0.0),
+    }; MAX_GATES];
+    // Per gate: the cotangents of x_inf and tau.
+    let mut c_inf = [0.0; MAX_GATES];
+    let mut c_tau = [0.0; MAX_GATES];
+    for (r, &v) in env.v.iter().enumerate() {
+        load(&params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        let mut first = true;
+        for var in kinetic_vars(k, np, ni) {
+            gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
+            if first {
+                // x' = x + (1 - E)(x_inf - x), E = exp(-dt/tau).
+                for j in 0..ng {
+                    let (inf, tau) = (g[j].inf.re, g[j].tau.re);
+                    let e = crate::math::exp(-env.dt / tau);
+                    let x = states.col(j)[r];
+                    let c = cot_states.col(j)[r];
+                    c_inf[j] = c * (1.0 - e);
+                    c_tau[j] = -c * e * env.dt / (tau * tau) * (inf - x);
+                    cot_states.col(j)[r] = c * e;
+                }
+                first = false;
+            }
+            let d: f64 = (0..ng)
+                .map(|j| c_inf[j] * g[j].inf.eps + c_tau[j] * g[j].tau.eps)
+                .sum();
+            add_cot(&mut cot, var, r, d);
+        }
+    }
+}
+
+/// [`crate::Channel::current_vjp`], with mixed second derivatives (for the
+/// cotangent of di/dv) from nested dual numbers.
+#[allow(clippy::too_many_arguments)]
+pub fn current_vjp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: Columns,
+    states: Columns,
+    cot_i: &[f64],
+    cot_di_dv: &[f64],
+    mut cot_states: ColumnsMut,
+    mut cot: Cot,
+) {
+    type H = Dual<Dual<f64>>;
+    let (ng, np, ni) = dims(k);
+    let (mut p, mut inp, mut s) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [0.0; MAX_GATES]);
+    let zero = H::cst(0.0);
+    let (mut hp, mut hi, mut hx) = ([zero; MAX_PARAMS], [zero; MAX_INPUTS], [zero; MAX_GATES]);
+    // The inner derivative is in `var`, the outer one in v.
+    let lift2 = |x: f64, seed: bool, is_v: bool| -> H {
+        Dual::new(lift(x, seed), Dual::new(if is_v { 1.0 } else { 0.0 }, 0.0))
+    };
+    for (r, &v) in env.v.iter().enumerate() {
+        load(&params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        load(&states, r, &mut s[..ng]);
+        let vars = std::iter::once(Var::V)
+            .chain((0..ng).map(Var::Gate))
+            .chain((0..ni).map(Var::Input))
+            .chain((0..np).map(Var::Param));
+        for var in vars {
+            for j in 0..np {
+                hp[j] = lift2(p[j], var == Var::Param(j), false);
+            }
+            for j in 0..ni {
+                hi[j] = lift2(inp[j], var == Var::Input(j), false);
+            }
+            for j in 0..ng {
+                hx[j] = lift2(s[j], var == Var::Gate(j), false);
+            }
+            let y = k.current(
+                lift2(v, var == Var::V, true),
+                &hx[..ng],
+                &hi[..ni],
+                &hp[..np],
+            );
+            // y.re.eps = di/dvar, y.eps.eps = d(di/dv)/dvar.
+            let d = cot_i[r] * y.re.eps + cot_di_dv[r] * y.eps.eps;
+            match var {
+                Var::Gate(j) => cot_states.col(j)[r] += d,
+                other => add_cot(&mut cot, other, r, d),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{Point, check_channel};
+    use crate::{CALCIUM, Channel, Hh};
+
+    /// NEURON's hh written as kinetics.
+    #[derive(Debug, Clone)]
+    struct HhKinetics;
+
+    fn vtrap<R: Real>(x: R, y: f64) -> R {
+        if (x.val() / y).abs() < 1e-6 {
+            (R::cst(1.0) - x / y / 2.0) * y
+        } else {
+            x / ((x / y).exp() - 1.0)
+        }
+    }
+
+    impl GateKinetics for HhKinetics {
+        fn name(&self) -> &str {
+            "HHk"
+        }
+        fn params(&self) -> &[ParamSpec] {
+            Hh::new().params().to_vec().leak()
+        }
+        fn gates(&self) -> &[StateSpec] {
+            const G: [StateSpec; 3] = [
+                StateSpec::gate("m"),
+                StateSpec::gate("h"),
+                StateSpec::gate("n"),
+            ];
+            &G
+        }
+        fn kinetics_read_params(&self) -> bool {
+            false
+        }
+        fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], celsius: f64, g: &mut [Gate<R>]) {
+            let q = 3f64.powf((celsius - 6.3) / 10.0);
+            g[0] = Gate::from_rates(
+                vtrap(-(v + 40.0), 10.0) * 0.1,
+                (-(v + 65.0) / 18.0).exp() * 4.0,
+                q,
+            );
+            g[1] = Gate::from_rates(
+                (-(v + 65.0) / 20.0).exp() * 0.07,
+                ((-(v + 35.0) / 10.0).exp() + 1.0).recip(),
+                q,
+            );
+            g[2] = Gate::from_rates(
+                vtrap(-(v + 55.0), 10.0) * 0.01,
+                (-(v + 65.0) / 80.0).exp() * 0.125,
+                q,
+            );
+        }
+        fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
+            p[0] * x[0].powi(3) * x[1] * (v - p[3])
+                + p[1] * x[2].powi(4) * (v - p[4])
+                + p[2] * (v - p[5])
+        }
+    }
+    crate::gate_channel!(HhKinetics);
+
+    /// A channel reading the calcium reversal and inside concentration, with
+    /// kinetics that read a parameter, to exercise every derivative path.
+    #[derive(Debug, Clone)]
+    struct CaProbe;
+
+    impl GateKinetics for CaProbe {
+        fn name(&self) -> &str {
+            "CaProbe"
+        }
+        fn params(&self) -> &[ParamSpec] {
+            const P: [ParamSpec; 2] = [
+                ParamSpec::new("g", "S/cm2", 1e-3, (0.0, 1.0)),
+                ParamSpec::new("vh", "mV", -30.0, (-60.0, 0.0)),
+            ];
+            &P
+        }
+        fn gates(&self) -> &[StateSpec] {
+            const G: [StateSpec; 2] = [StateSpec::gate("m"), StateSpec::gate("z")];
+            &G
+        }
+        fn ion(&self) -> Option<Ion> {
+            Some(CALCIUM)
+        }
+        fn inputs(&self) -> &[IonVar] {
+            const I: [IonVar; 2] = [IonVar::Reversal(CALCIUM), IonVar::Inside(CALCIUM)];
+            &I
+        }
+        fn gates_at<R: Real>(&self, v: R, inp: &[R], p: &[R], _: f64, g: &mut [Gate<R>]) {
+            let s = ((v - p[1]) / -6.0).exp();
+            g[0] = Gate {
+                inf: (s + 1.0).recip(),
+                tau: (s + 2.0).ln() + 1.0,
+            };
+            g[1] = Gate {
+                inf: (R::cst(1.0) + (R::cst(4e-4) / inp[1]).powf(4.8)).recip(),
+                tau: R::cst(1.0),
+            };
+        }
+        fn current<R: Real>(&self, v: R, x: &[R], inp: &[R], p: &[R]) -> R {
+            // A voltage-dependent conductance, so di/dv is not just g.
+            let s = ((v + 57.0) / -6.2).exp();
+            p[0] * x[0].powi(2) * x[1] * (s + 1.0).recip() * (v - inp[0])
+        }
+    }
+    crate::gate_channel!(CaProbe);
+
+    fn run(ch: &dyn Channel, v: &[f64], p: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let rows = v.len();
+        let ns = ch.states().len();
+        let env = ChannelEnv::new(v, 0.025, 6.3);
+        let mut s = vec![0.0; ns * rows];
+        ch.init_states(&env, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        let s0 = s.clone();
+        let shifted: Vec<f64> = v.iter().map(|x| x + 7.0).collect();
+        let env2 = ChannelEnv::new(&shifted, 0.025, 6.3);
+        ch.advance_states(&env2, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
+        ch.current(
+            &env2,
+            Columns::new(p, rows),
+            Columns::new(&s, rows),
+            &mut i,
+            &mut g,
+        );
+        (s0, s, i, g)
+    }
+
+    #[test]
+    fn kinetics_reproduce_the_hand_written_hh() {
+        let v = [-80.0, -65.0, -55.0, -40.0, -20.0, 10.0, 40.0];
+        let hh = Hh::new();
+        let p: Vec<f64> = hh
+            .params()
+            .iter()
+            .flat_map(|s| vec![s.default; v.len()])
+            .collect();
+        let a = run(&hh, &v, &p);
+        let b = run(&HhKinetics, &v, &p);
+        for (x, y) in [(&a.0, &b.0), (&a.1, &b.1), (&a.2, &b.2), (&a.3, &b.3)] {
+            for (x, y) in x.iter().zip(y.iter()) {
+                assert!((x - y).abs() <= 1e-14 * x.abs().max(1e-3), "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn derived_derivatives_match_finite_differences() {
+        let points = |ch: &dyn Channel, inputs: &dyn Fn(usize) -> Vec<f64>| -> Vec<Point> {
+            [-75.0, -52.0, -31.0, -12.0, 20.0]
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| Point {
+                    v,
+                    params: ch
+                        .params()
+                        .iter()
+                        .map(|p| p.default * (1.0 + 0.1 * k as f64))
+                        .collect(),
+                    states: (0..ch.states().len())
+                        .map(|j| 0.15 + 0.1 * ((k + j) % 7) as f64)
+                        .collect(),
+                    inputs: inputs(k),
+                })
+                .collect()
+        };
+        check_channel(
+            &HhKinetics,
+            &points(&HhKinetics, &|_| vec![]),
+            0.025,
+            16.3,
+            1e-6,
+        )
+        .unwrap();
+        let ca = |k: usize| vec![120.0 + 5.0 * k as f64, 1e-4 * (1.0 + k as f64)];
+        check_channel(&CaProbe, &points(&CaProbe, &ca), 0.025, 34.0, 1e-6).unwrap();
+    }
+}
