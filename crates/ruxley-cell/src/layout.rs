@@ -187,12 +187,17 @@ pub struct Probe {
     pub comp: usize,
     /// Where the value comes from.
     pub source: Source,
+    /// The column name, if given instead of the default one.
+    pub column: Option<String>,
 }
 
 impl Probe {
-    /// The column name in trace files: `v_<label>_mV` for voltages (as the
-    /// reference CSVs), `<observable>_<label>` otherwise.
+    /// The column name in trace files: the given one, or `v_<label>_mV` for
+    /// voltages (as the reference CSVs) and `<observable>_<label>` otherwise.
     pub fn column_name(&self) -> String {
+        if let Some(c) = &self.column {
+            return c.clone();
+        }
         match self.observable {
             Observable::Voltage => format!("v_{}_mV", self.label),
             _ => format!("{}_{}", self.observable.name(), self.label),
@@ -366,6 +371,7 @@ impl Model {
                     observable: r.observable.clone(),
                     comp: r.comp,
                     source,
+                    column: r.column.clone(),
                 })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;

@@ -132,6 +132,8 @@ pub struct Recording {
     pub observable: Observable,
     /// The label of the site (e.g. `soma`, `b2_c2`).
     pub label: String,
+    /// The column name in traces, if given instead of the default one.
+    pub column: Option<String>,
 }
 
 /// A current injection (nA) at one compartment.

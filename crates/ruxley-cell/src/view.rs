@@ -448,7 +448,7 @@ impl<'m> View<'m> {
         let comps = self.comps()?;
         for c in comps {
             let label = self.model.site_label(c);
-            push_recording(self.model, c, what, label)?;
+            push_recording(self.model, c, what, label, None)?;
         }
         Ok(())
     }
@@ -462,7 +462,21 @@ impl<'m> View<'m> {
                 comps.len()
             )));
         }
-        push_recording(self.model, comps[0], what, label.to_string())
+        push_recording(self.model, comps[0], what, label.to_string(), None)
+    }
+
+    /// Records `what` at the single selected compartment in a trace column
+    /// named exactly `column` (e.g. to match another simulator's files).
+    pub fn record_column(self, what: &str, column: &str) -> Result<(), ModelError> {
+        let comps = self.comps()?;
+        if comps.len() != 1 {
+            return Err(ModelError::Invalid(format!(
+                "record_column(`{column}`) needs one compartment, {} are selected",
+                comps.len()
+            )));
+        }
+        let label = self.model.site_label(comps[0]);
+        push_recording(self.model, comps[0], what, label, Some(column.to_string()))
     }
 
     /// Injects a current (nA) into every selected compartment.
@@ -523,7 +537,13 @@ pub(crate) fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
     names
 }
 
-fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Result<(), ModelError> {
+fn push_recording(
+    m: &mut Model,
+    comp: usize,
+    what: &str,
+    label: String,
+    column: Option<String>,
+) -> Result<(), ModelError> {
     let observable = Observable::parse(what);
     let exists = match &observable {
         Observable::Voltage => true,
@@ -553,6 +573,7 @@ fn push_recording(m: &mut Model, comp: usize, what: &str, label: String) -> Resu
         comp,
         observable,
         label,
+        column,
     });
     Ok(())
 }

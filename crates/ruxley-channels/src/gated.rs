@@ -33,13 +33,13 @@ pub struct Gate<R> {
 
 impl<R: Real> Gate<R> {
     /// From opening and closing rates (1/ms) and a temperature factor q:
-    /// x_inf = alpha/(alpha + beta), tau = 1/(q (alpha + beta)).
+    /// x_inf = alpha/(alpha + beta), tau = (1/(alpha + beta))/q.
     #[inline(always)]
     pub fn from_rates(alpha: R, beta: R, q: f64) -> Self {
         let sum = alpha + beta;
         Self {
             inf: alpha / sum,
-            tau: (sum * q).recip(),
+            tau: sum.recip() / q,
         }
     }
 }
@@ -68,6 +68,12 @@ pub trait GateKinetics: fmt::Debug + Clone + Send + Sync + 'static {
     /// The ion quantities read, in the order of `inputs` below.
     fn inputs(&self) -> &[IonVar] {
         &[]
+    }
+
+    /// Some(ion) for a pool: gate 0 is then the ion's inside concentration
+    /// and `current` is never called (see [`crate::Channel::pool`]).
+    fn pool(&self) -> Option<Ion> {
+        None
     }
 
     /// False if [`GateKinetics::gates_at`] reads no parameter, which saves
@@ -152,6 +158,9 @@ macro_rules! gate_channel {
             }
             fn inputs(&self) -> &[$crate::IonVar] {
                 $crate::GateKinetics::inputs(self)
+            }
+            fn pool(&self) -> Option<$crate::Ion> {
+                $crate::GateKinetics::pool(self)
             }
             fn init_states(
                 &self,

@@ -20,6 +20,7 @@ pub mod gated;
 pub mod gradcheck;
 mod hh;
 pub mod ion;
+pub mod l5pc;
 mod leak;
 pub mod math;
 

@@ -9,5 +9,6 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod l5pc;
 pub mod reference;
 pub mod workloads;

@@ -1,0 +1,322 @@
+//! The L5PC channel references (data/reference/l5pc): NEURON 9.0.2 runs of
+//! the Hay et al. (2011) channels, one compartment per channel and the full
+//! set on the W2 tree.
+
+use ruxley_backend::RunOptions;
+use ruxley_cell::{Model, ModelError, Waveform};
+use ruxley_channels::Leak;
+use ruxley_channels::l5pc::{
+    CaDynamicsE2, CaHva, CaLvast, Ih, Im, KPst, KTst, NaTaT, NaTs2T, NapEt2, SKv31, SkE2,
+};
+
+use crate::reference::data_path;
+use crate::workloads::{Workload, w2_tree};
+
+/// Passive leak, capacitance, axial resistivity and temperature of every
+/// reference run: g_pas 3e-5 S/cm2, e_pas -75 mV, cm 1, Ra 100, 34 degC.
+fn passive(m: &mut Model) -> Result<(), ModelError> {
+    m.insert(Leak::new())?;
+    m.set("Leak_gLeak", 3e-5)?;
+    m.set("Leak_eLeak", -75.0)?;
+    m.set("capacitance", 1.0)?;
+    m.set("axial_resistivity", 100.0)?;
+    m.set_celsius(34.0)
+}
+
+/// Sets ena = 50 and ek = -85 mV where the model has them.
+fn reversals(m: &mut Model) -> Result<(), ModelError> {
+    for (name, e) in [("ena", 50.0), ("ek", -85.0)] {
+        match m.set(name, e) {
+            Ok(()) | Err(ModelError::UnknownName { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The single-compartment tests: name, mechanisms with their conductance,
+/// and the recorded columns besides `v` (as named in the reference files,
+/// with this model's observable for each).
+pub fn single_tests() -> Vec<&'static str> {
+    vec![
+        "NaTa_t",
+        "NaTs2_t",
+        "Nap_Et2",
+        "K_Pst",
+        "K_Tst",
+        "SKv3_1",
+        "Im",
+        "Ih",
+        "Ca_HVA",
+        "Ca_LVAst",
+        "SK_E2",
+        "SK_E2_CaHVA",
+    ]
+}
+
+/// One single-compartment test: a cylinder of length and diameter 20 um with
+/// the leak and the test's mechanisms, v_init -75 mV and a current step of
+/// `amplitude` nA from 10 ms to 110 ms, t_max 150 ms. Records `v` and every
+/// column of the reference file under the file's names.
+pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
+    let mut m = Model::compartment();
+    m.set("length", 20.0)?;
+    m.set("radius", 10.0)?;
+    passive(&mut m)?;
+    let pool = |m: &mut Model| m.insert(CaDynamicsE2);
+    let (channels, columns): (Vec<(&str, f64)>, Vec<(&str, &str)>) = match test {
+        "NaTa_t" => {
+            m.insert(NaTaT)?;
+            (
+                vec![("NaTa_t_gbar", 0.1)],
+                vec![
+                    ("NaTa_t.m", "NaTa_t_m"),
+                    ("NaTa_t.h", "NaTa_t_h"),
+                    ("ina", "i_NaTa_t"),
+                ],
+            )
+        }
+        "NaTs2_t" => {
+            m.insert(NaTs2T)?;
+            (
+                vec![("NaTs2_t_gbar", 0.1)],
+                vec![
+                    ("NaTs2_t.m", "NaTs2_t_m"),
+                    ("NaTs2_t.h", "NaTs2_t_h"),
+                    ("ina", "i_NaTs2_t"),
+                ],
+            )
+        }
+        "Nap_Et2" => {
+            m.insert(NapEt2)?;
+            (
+                vec![("Nap_Et2_gbar", 0.01)],
+                vec![
+                    ("Nap_Et2.m", "Nap_Et2_m"),
+                    ("Nap_Et2.h", "Nap_Et2_h"),
+                    ("ina", "i_Nap_Et2"),
+                ],
+            )
+        }
+        "K_Pst" => {
+            m.insert(KPst)?;
+            (
+                vec![("K_Pst_gbar", 0.1)],
+                vec![
+                    ("K_Pst.m", "K_Pst_m"),
+                    ("K_Pst.h", "K_Pst_h"),
+                    ("ik", "i_K_Pst"),
+                ],
+            )
+        }
+        "K_Tst" => {
+            m.insert(KTst)?;
+            (
+                vec![("K_Tst_gbar", 0.1)],
+                vec![
+                    ("K_Tst.m", "K_Tst_m"),
+                    ("K_Tst.h", "K_Tst_h"),
+                    ("ik", "i_K_Tst"),
+                ],
+            )
+        }
+        "SKv3_1" => {
+            m.insert(SKv31)?;
+            (
+                vec![("SKv3_1_gbar", 0.1)],
+                vec![("SKv3_1.m", "SKv3_1_m"), ("ik", "i_SKv3_1")],
+            )
+        }
+        "Im" => {
+            m.insert(Im)?;
+            (
+                vec![("Im_gbar", 1e-3)],
+                vec![("Im.m", "Im_m"), ("ik", "i_Im")],
+            )
+        }
+        "Ih" => {
+            m.insert(Ih)?;
+            (
+                vec![("Ih_gbar", 1e-3)],
+                vec![("Ih.m", "Ih_m"), ("ihcn", "i_Ih")],
+            )
+        }
+        "Ca_HVA" => {
+            pool(&mut m)?;
+            m.insert(CaHva)?;
+            (
+                vec![("Ca_HVA_gbar", 1e-3)],
+                vec![
+                    ("Ca_HVA.m", "Ca_HVA_m"),
+                    ("Ca_HVA.h", "Ca_HVA_h"),
+                    ("ica", "ica"),
+                    ("cai", "cai"),
+                    ("eca", "eca"),
+                ],
+            )
+        }
+        "Ca_LVAst" => {
+            pool(&mut m)?;
+            m.insert(CaLvast)?;
+            (
+                vec![("Ca_LVAst_gbar", 1e-2)],
+                vec![
+                    ("Ca_LVAst.m", "Ca_LVAst_m"),
+                    ("Ca_LVAst.h", "Ca_LVAst_h"),
+                    ("ica", "ica"),
+                    ("cai", "cai"),
+                    ("eca", "eca"),
+                ],
+            )
+        }
+        "SK_E2" => {
+            pool(&mut m)?;
+            m.insert(SkE2)?;
+            (
+                vec![("SK_E2_gbar", 1e-2)],
+                vec![("SK_E2.z", "SK_E2_z"), ("ik", "i_SK_E2"), ("cai", "cai")],
+            )
+        }
+        "SK_E2_CaHVA" => {
+            pool(&mut m)?;
+            m.insert(SkE2)?;
+            m.insert(CaHva)?;
+            (
+                vec![("SK_E2_gbar", 1e-2), ("Ca_HVA_gbar", 1e-3)],
+                vec![
+                    ("SK_E2.z", "SK_E2_z"),
+                    ("Ca_HVA.m", "Ca_HVA_m"),
+                    ("Ca_HVA.h", "Ca_HVA_h"),
+                    ("ik", "i_SK_E2"),
+                    ("ica", "ica"),
+                    ("cai", "cai"),
+                    ("eca", "eca"),
+                ],
+            )
+        }
+        other => return Err(ModelError::Invalid(format!("no L5PC test `{other}`"))),
+    };
+    for (name, g) in channels {
+        m.set(name, g)?;
+    }
+    reversals(&mut m)?;
+    m.set("v", -75.0)?;
+    m.comp(0)
+        .stimulate(Waveform::step(10.0, 100.0, amplitude))?;
+    m.comp(0).record_column("v", "v")?;
+    for (column, what) in columns {
+        m.comp(0).record_column(what, column)?;
+    }
+    Ok(Workload {
+        model: m,
+        options: RunOptions::new(0.025, 150.0),
+    })
+}
+
+/// The reference file of a single-compartment test (`protocol` `A` at
+/// 0.2 nA or `Alo` at 0.02 nA).
+pub fn single_reference(protocol: &str, test: &str) -> std::path::PathBuf {
+    data_path(&format!("reference/l5pc/nrn_{protocol}_{test}.csv"))
+}
+
+/// The L5PC channel set on the W2 tree (data/reference/l5pc/README.md):
+/// BluePyOpt's optimised densities, uniform per region, leak everywhere,
+/// v_init -65 mV, 0.5 nA at soma compartment 0 from 10 ms to 110 ms,
+/// t_max 150 ms, recorded as in `nrn_L5PC_W2.csv`.
+pub fn l5pc_w2() -> Result<Workload, ModelError> {
+    let (parents, lengths, radii) = w2_tree();
+    let mut m = Model::from_branches(&parents, &vec![4; parents.len()])?;
+    for b in 0..parents.len() {
+        m.branch(b).set("length", lengths[b] / 4.0)?;
+        m.branch(b).set("radius", radii[b])?;
+    }
+    // Apical: branch 1 and its descendants; basal: branch 2 and its.
+    let mut region = vec![""; parents.len()];
+    region[0] = "soma";
+    for b in 1..parents.len() {
+        region[b] = match parents[b] {
+            Some(0) if b == 1 => "apical",
+            Some(0) => "basal",
+            Some(p) => region[p],
+            None => unreachable!("only branch 0 is a root"),
+        };
+    }
+    for (b, r) in region.iter().enumerate() {
+        m.branch(b).add_to_group(r)?;
+    }
+    passive(&mut m)?;
+    m.group("soma").insert(CaDynamicsE2)?;
+    for (group, channels) in [
+        (
+            "soma",
+            vec![
+                ("NaTs2_t_gbar", 0.983955),
+                ("SKv3_1_gbar", 0.303472),
+                ("SK_E2_gbar", 0.008407),
+                ("Ca_HVA_gbar", 0.000994),
+                ("Ca_LVAst_gbar", 0.000333),
+                ("Ih_gbar", 8e-5),
+            ],
+        ),
+        (
+            "apical",
+            vec![
+                ("NaTs2_t_gbar", 0.026145),
+                ("SKv3_1_gbar", 0.004226),
+                ("Im_gbar", 0.000143),
+                ("Ih_gbar", 8e-5),
+            ],
+        ),
+        ("basal", vec![("Ih_gbar", 8e-5)]),
+    ] {
+        for (name, g) in channels {
+            let channel: Box<dyn ruxley_channels::Channel> = match name {
+                "NaTs2_t_gbar" => Box::new(NaTs2T),
+                "SKv3_1_gbar" => Box::new(SKv31),
+                "SK_E2_gbar" => Box::new(SkE2),
+                "Ca_HVA_gbar" => Box::new(CaHva),
+                "Ca_LVAst_gbar" => Box::new(CaLvast),
+                "Im_gbar" => Box::new(Im),
+                _ => Box::new(Ih),
+            };
+            m.group(group).insert_boxed(channel)?;
+            m.group(group).set(name, g)?;
+        }
+    }
+    m.group("soma").set("CaDynamics_E2_gamma", 0.000609)?;
+    m.group("soma").set("CaDynamics_E2_decay", 210.485284)?;
+    reversals(&mut m)?;
+    m.set("v", -65.0)?;
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(10.0, 100.0, 0.5))?;
+    for (column, b, c) in [
+        ("v_soma", 0, 0),
+        ("v_apic_b1_c3", 1, 3),
+        ("v_apic_b22_c3", 22, 3),
+        ("v_basal_b2_c3", 2, 3),
+        ("v_basal_b30_c3", 30, 3),
+    ] {
+        m.branch(b).comp(c).record_column("v", column)?;
+    }
+    for (column, what) in [
+        ("cai_soma", "cai"),
+        ("eca_soma", "eca"),
+        ("ica_soma", "ica"),
+        ("NaTs2_t.m_soma", "NaTs2_t_m"),
+        ("NaTs2_t.h_soma", "NaTs2_t_h"),
+        ("SKv3_1.m_soma", "SKv3_1_m"),
+        ("SK_E2.z_soma", "SK_E2_z"),
+        ("Ca_HVA.m_soma", "Ca_HVA_m"),
+        ("Ca_HVA.h_soma", "Ca_HVA_h"),
+        ("Ca_LVAst.m_soma", "Ca_LVAst_m"),
+        ("Ca_LVAst.h_soma", "Ca_LVAst_h"),
+        ("Ih.m_soma", "Ih_m"),
+    ] {
+        m.branch(0).comp(0).record_column(what, column)?;
+    }
+    Ok(Workload {
+        model: m,
+        options: RunOptions::new(0.025, 150.0),
+    })
+}
