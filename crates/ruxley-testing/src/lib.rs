@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod fdcheck;
 pub mod l5pc;
 pub mod reference;
 pub mod workloads;
