@@ -33,7 +33,9 @@ pub use leak::Leak;
 
 /// Every channel of the library, by its standard name.
 pub fn library() -> Vec<Box<dyn Channel>> {
-    vec![Box::new(Hh::new()), Box::new(Leak::new())]
+    let mut all: Vec<Box<dyn Channel>> = vec![Box::new(Hh::new()), Box::new(Leak::new())];
+    all.extend(l5pc::all());
+    all
 }
 
 /// The library channel with standard name `name` (as used in model files).

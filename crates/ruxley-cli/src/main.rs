@@ -51,6 +51,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// List the library's channels with their parameters, states and ions.
+    Channels,
     /// Describe an SWC file: branches, compartments, area, length, soma.
     Info {
         /// The SWC file.
@@ -125,7 +127,7 @@ fn grad(
         let probe = layout
             .probes()
             .iter()
-            .find(|p| &p.label == label)
+            .find(|p| &p.label == label || p.column.as_ref() == Some(label))
             .ok_or("loss names a missing recording")?;
         let column = probe.column_name();
         let values = target.get(&column).ok_or_else(|| {
@@ -221,6 +223,57 @@ fn info(
     Ok(())
 }
 
+fn channels() -> Result<(), Box<dyn std::error::Error>> {
+    let mut o = std::io::stdout().lock();
+    for c in ruxley::channels::library() {
+        writeln!(o, "{}", c.name())?;
+        let params: Vec<String> = c
+            .params()
+            .iter()
+            .map(|p| {
+                let name = if p.shared {
+                    p.name.to_string()
+                } else {
+                    format!("{}_{}", c.name(), p.name)
+                };
+                format!("{name} = {} {}", p.default, p.unit)
+            })
+            .collect();
+        writeln!(o, "  parameters  {}", params.join(", "))?;
+        if !c.states().is_empty() {
+            let states: Vec<String> = c
+                .states()
+                .iter()
+                .map(|s| format!("{}_{}", c.name(), s.name))
+                .collect();
+            writeln!(o, "  states      {}", states.join(", "))?;
+        }
+        if let Some(ion) = c.ion() {
+            writeln!(o, "  carries     {}", ion.current)?;
+        }
+        if let Some(ion) = c.pool() {
+            writeln!(
+                o,
+                "  pool of     {} (sets {} by Nernst)",
+                ion.inside, ion.reversal
+            )?;
+        }
+        let reads: Vec<&str> = c
+            .inputs()
+            .iter()
+            .map(|i| match i {
+                ruxley::channels::IonVar::Reversal(ion) => ion.reversal,
+                ruxley::channels::IonVar::Inside(ion) => ion.inside,
+                ruxley::channels::IonVar::Current(ion) => ion.current,
+            })
+            .collect();
+        if !reads.is_empty() {
+            writeln!(o, "  reads       {}", reads.join(", "))?;
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -232,6 +285,7 @@ fn main() -> ExitCode {
             solver,
         } => simulate(model, out, t_max, dt, solver),
         Command::Grad { model, target, out } => grad(model, target, out),
+        Command::Channels => channels(),
         Command::Info {
             swc,
             ncomp,

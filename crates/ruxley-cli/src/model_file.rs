@@ -14,8 +14,12 @@
 //! min_radius = 0.1
 //! unit_um = 1.0
 //!
+//! [[group]]             # named sets of compartments, usable in `where`
+//! name = "apical"
+//! where = { branch = [1, 3, 4] }
+//!
 //! [[insert]]
-//! channel = "HH"
+//! channel = "HH"        # a library channel (`ruxley channels` lists them)
 //! where = "all"         # the default
 //!
 //! [[set]]
@@ -33,8 +37,9 @@
 //!
 //! [[record]]
 //! where = { branch = 0, comp = 0 }
-//! state = "v"           # the default; or a channel state (HH_m) or current (i_HH)
-//! name = "soma"
+//! state = "v"           # the default; or a channel state (HH_m), current (i_HH),
+//!                       # or ion quantity (cai, eca, ica)
+//! name = "soma"         # the site label (column v_soma_mV); or column = "v_soma"
 //!
 //! [[trainable]]         # for `ruxley grad`: one value per site of the `where`
 //! where = { branch = "all" }
@@ -51,7 +56,7 @@
 //! A `where` selects as the views of the API do, applying `cell`, `group`,
 //! `branch`, then `comp` or `loc`; each of cell, branch and comp takes an
 //! index, a list of indices or "all". Entries apply in file order: all
-//! `insert`s, then all `set`s, then stimuli, clamps and recordings. Unknown
+//! `group`s, then `insert`s, then all `set`s, then stimuli, clamps and recordings. Unknown
 //! keys are errors.
 
 use std::collections::BTreeMap;
@@ -98,6 +103,8 @@ impl std::error::Error for ModelFileError {}
 struct File {
     simulation: Simulation,
     morphology: Morphology,
+    #[serde(default)]
+    group: Vec<GroupEntry>,
     #[serde(default)]
     insert: Vec<Insert>,
     #[serde(default)]
@@ -306,6 +313,15 @@ struct Record {
     #[serde(default = "default_state")]
     state: String,
     name: Option<String>,
+    column: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupEntry {
+    name: String,
+    #[serde(rename = "where")]
+    at: Where,
 }
 
 fn default_state() -> String {
@@ -409,6 +425,12 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
             ))
         })?,
     };
+    for (k, g) in file.group.iter().enumerate() {
+        let entry = format!("[[group]] #{}", k + 1);
+        g.at.select(&mut model)
+            .and_then(|v| v.add_to_group(&g.name))
+            .map_err(entry_err(entry))?;
+    }
     for (k, ins) in file.insert.iter().enumerate() {
         let entry = format!("[[insert]] #{}", k + 1);
         let channel = ruxley::channels::by_name(&ins.channel).ok_or_else(|| {
@@ -467,10 +489,17 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     }
     for (k, r) in file.record.iter().enumerate() {
         let entry = format!("[[record]] #{}", k + 1);
-        let result = r.at.select(&mut model).and_then(|v| match &r.name {
-            Some(name) => v.record_as(&r.state, name),
-            None => v.record(&r.state),
-        });
+        let result = r
+            .at
+            .select(&mut model)
+            .and_then(|v| match (&r.name, &r.column) {
+                (Some(_), Some(_)) => Err(ModelError::Invalid(
+                    "give `name` (a site label) or `column` (the trace column), not both".into(),
+                )),
+                (Some(name), None) => v.record_as(&r.state, name),
+                (None, Some(column)) => v.record_column(&r.state, column),
+                (None, None) => v.record(&r.state),
+            });
         result.map_err(entry_err(entry))?;
     }
     let options = RunOptions {
@@ -491,7 +520,8 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     let labels: Vec<&str> = model
         .recordings()
         .iter()
-        .map(|r| r.label.as_str())
+        .flat_map(|r| [Some(r.label.as_str()), r.column.as_deref()])
+        .flatten()
         .collect();
     if let Some(missing) = loss.iter().find(|l| !labels.contains(&l.as_str())) {
         return Err(ModelFileError::Invalid(format!(

@@ -32,6 +32,30 @@ fn w1_w2_w3_model_files_reproduce_the_references() {
     assert!(deviation("w3.toml", "w3_jaxley_f64.csv") < 1e-6);
 }
 
+#[test]
+fn the_l5pc_model_file_reproduces_neuron() {
+    let spec = model_file::load(models_dir().join("l5pc_w2.toml")).unwrap();
+    let layout = spec.model.build().unwrap();
+    let traces = DefaultBackend::new()
+        .simulate(&layout, Batch::single(), &spec.options)
+        .unwrap();
+    let want = Table::read(data_path("reference/l5pc/nrn_L5PC_W2.csv")).unwrap();
+    // Every reference column but the stimulus is recorded under its name.
+    let names: Vec<&String> = want.names[1..]
+        .iter()
+        .filter(|n| *n != "i_stim_nA")
+        .collect();
+    assert_eq!(traces[0].names().iter().collect::<Vec<_>>(), names);
+    for n in names
+        .iter()
+        .filter(|n| n.starts_with("v_") || !n.contains('.'))
+    {
+        let d = max_abs_diff(traces[0].get(n).unwrap(), want.column(n).unwrap());
+        let tol = if n.starts_with("v_") { 1e-6 } else { 1e-9 };
+        assert!(d < tol, "{n}: {d:e}");
+    }
+}
+
 fn parse_err(text: &str) -> String {
     match model_file::parse(text, Path::new(".")) {
         Ok(_) => panic!("accepted:\n{text}"),
