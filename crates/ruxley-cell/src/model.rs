@@ -588,6 +588,41 @@ impl Model {
         self.recordings.clear();
     }
 
+    /// The path distance (um) along the cell from the middle of its root
+    /// branch (the soma of an SWC cell) to the centre of global compartment
+    /// `c`, as NEURON's `distance()` from soma(0.5) measures it for children
+    /// attached at the soma's end.
+    pub fn path_distance(&self, c: usize) -> f64 {
+        let b = self.comps[c].branch;
+        let br = &self.branches[b];
+        let within: f64 = self.comps[br.first_comp..c]
+            .iter()
+            .map(|x| x.geometry.length)
+            .sum::<f64>()
+            + 0.5 * self.comps[c].geometry.length;
+        let branch_len = |b: usize| -> f64 {
+            self.branch_comps(b)
+                .map(|k| self.comps[k].geometry.length)
+                .sum()
+        };
+        let mut start = 0.0;
+        let mut p = br.parent;
+        while let Some(q) = p {
+            let parent = self.branches[q].parent;
+            start += if parent.is_some() {
+                branch_len(q)
+            } else {
+                0.5 * branch_len(q)
+            };
+            p = parent;
+        }
+        if br.parent.is_none() {
+            (within - 0.5 * branch_len(b)).abs()
+        } else {
+            start + within
+        }
+    }
+
     /// The default label of a compartment: `b<branch>_c<comp>`, prefixed by
     /// `c<cell>_` in models with several cells.
     pub fn site_label(&self, c: usize) -> String {
@@ -597,5 +632,21 @@ impl Model {
         } else {
             format!("b{b}_c{k}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_distance_runs_from_the_middle_of_the_root() {
+        // Root of 2 x 10 um, child of 3 x 5 um at its end, grandchild 1 x 4 um.
+        let mut m = Model::from_branches(&[None, Some(0), Some(1)], &[2, 3, 1]).unwrap();
+        m.branch(0).set("length", 10.0).unwrap();
+        m.branch(1).set("length", 5.0).unwrap();
+        m.branch(2).set("length", 4.0).unwrap();
+        let d: Vec<f64> = (0..6).map(|c| m.path_distance(c)).collect();
+        assert_eq!(d, vec![5.0, 5.0, 12.5, 17.5, 22.5, 27.0]);
     }
 }

@@ -1,9 +1,11 @@
-//! Forward-mode dual numbers, so that rate functions written once give their
-//! exact derivatives.
+//! Number types for code written once: rate functions generic over [`Real`]
+//! run on `f64`, on [`Lanes`] (several compartments at once, in SIMD
+//! registers) and on forward-mode dual numbers [`Dual`] (exact derivatives:
+//! `Dual<f64>` carries one first derivative, `Dual<Dual<f64>>` a mixed second
+//! one).
 //!
-//! Code generic over [`Real`] runs on `f64` (the simulation) and on
-//! [`Dual`] (derivatives): `Dual<f64>` carries one first derivative,
-//! `Dual<Dual<f64>>` a mixed second derivative.
+//! Branches must be written with [`Real::if_lt`] and [`Real::if_eq`], which
+//! choose per lane, instead of `if`.
 
 use std::fmt;
 use std::ops::{Add, Div, Mul, Neg, Sub};
@@ -24,8 +26,13 @@ pub trait Real:
 {
     /// A constant.
     fn cst(x: f64) -> Self;
-    /// The value (without derivatives), for comparisons and branches.
-    fn val(self) -> f64;
+    /// `then` where self < c, else `otherwise` (per lane; derivatives follow
+    /// the chosen branch).
+    fn if_lt(self, c: f64, then: Self, otherwise: Self) -> Self;
+    /// `then` where self == c exactly, else `otherwise` (per lane).
+    fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self;
+    /// |x|.
+    fn abs(self) -> Self;
     /// e^x.
     fn exp(self) -> Self;
     /// The natural logarithm.
@@ -48,8 +55,16 @@ impl Real for f64 {
         x
     }
     #[inline(always)]
-    fn val(self) -> f64 {
-        self
+    fn if_lt(self, c: f64, then: Self, otherwise: Self) -> Self {
+        if self < c { then } else { otherwise }
+    }
+    #[inline(always)]
+    fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self {
+        if self == c { then } else { otherwise }
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f64::abs(self)
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -177,8 +192,27 @@ impl<T: Real> Real for Dual<T> {
         Self::new(T::cst(x), T::cst(0.0))
     }
     #[inline(always)]
-    fn val(self) -> f64 {
-        self.re.val()
+    fn if_lt(self, c: f64, then: Self, otherwise: Self) -> Self {
+        Self::new(
+            self.re.if_lt(c, then.re, otherwise.re),
+            self.re.if_lt(c, then.eps, otherwise.eps),
+        )
+    }
+    #[inline(always)]
+    fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self {
+        Self::new(
+            self.re.if_eq(c, then.re, otherwise.re),
+            self.re.if_eq(c, then.eps, otherwise.eps),
+        )
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        // The sign of the value, as a select (the derivative at 0 is +1).
+        let neg = -self;
+        Self::new(
+            self.re.if_lt(0.0, neg.re, self.re),
+            self.re.if_lt(0.0, neg.eps, self.eps),
+        )
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -226,6 +260,134 @@ impl<T: Real> Real for Dual<T> {
     }
 }
 
+/// The number of compartments [`Lanes`] holds.
+pub const LANES: usize = 8;
+
+/// [`LANES`] values processed together; every operation acts per lane, in
+/// loops the compiler turns into SIMD instructions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lanes(pub [f64; LANES]);
+
+impl Lanes {
+    /// Every lane `x`.
+    #[inline(always)]
+    pub fn splat(x: f64) -> Self {
+        Self([x; LANES])
+    }
+
+    /// The first [`LANES`] values of `x`.
+    #[inline(always)]
+    pub fn load(x: &[f64]) -> Self {
+        let mut out = [0.0; LANES];
+        out.copy_from_slice(&x[..LANES]);
+        Self(out)
+    }
+
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> Self {
+        let mut out = self.0;
+        for x in &mut out {
+            *x = f(*x);
+        }
+        Self(out)
+    }
+
+    #[inline(always)]
+    fn zip(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self {
+        let mut out = self.0;
+        for (x, y) in out.iter_mut().zip(o.0) {
+            *x = f(*x, y);
+        }
+        Self(out)
+    }
+
+    #[inline(always)]
+    fn select(self, test: impl Fn(f64) -> bool, then: Self, otherwise: Self) -> Self {
+        let mut out = otherwise.0;
+        for k in 0..LANES {
+            if test(self.0[k]) {
+                out[k] = then.0[k];
+            }
+        }
+        Self(out)
+    }
+}
+
+macro_rules! lane_ops {
+    ($($tr:ident $f:ident $op:tt),*) => {$(
+        impl $tr for Lanes {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, o: Self) -> Self {
+                self.zip(o, |a, b| a $op b)
+            }
+        }
+        impl $tr<f64> for Lanes {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, c: f64) -> Self {
+                self.map(|a| a $op c)
+            }
+        }
+    )*};
+}
+lane_ops!(Add add +, Sub sub -, Mul mul *, Div div /);
+
+impl Neg for Lanes {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        self.map(|a| -a)
+    }
+}
+
+impl Real for Lanes {
+    #[inline(always)]
+    fn cst(x: f64) -> Self {
+        Self::splat(x)
+    }
+    #[inline(always)]
+    fn if_lt(self, c: f64, then: Self, otherwise: Self) -> Self {
+        self.select(|x| x < c, then, otherwise)
+    }
+    #[inline(always)]
+    fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self {
+        self.select(|x| x == c, then, otherwise)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        self.map(f64::abs)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        self.map(crate::math::exp)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        self.map(f64::ln)
+    }
+    #[inline(always)]
+    fn powf(self, p: f64) -> Self {
+        self.map(|x| x.powf(p))
+    }
+    #[inline(always)]
+    fn powi(self, n: i32) -> Self {
+        self.map(|x| x.powi(n))
+    }
+    #[inline(always)]
+    fn recip(self) -> Self {
+        self.map(|x| 1.0 / x)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        self.map(f64::sqrt)
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        self.map(f64::tanh)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +395,19 @@ mod tests {
     fn f<R: Real>(x: R) -> R {
         (x * 0.3).exp() / (x.powi(2) + 1.0) + x.powf(1.5) * x.ln() - x.recip() + (x * 0.2).tanh()
             - x.sqrt()
+    }
+
+    fn g<R: Real>(x: R) -> R {
+        f(x).if_lt(1.0, x * 2.0, f(x)) + x.if_eq(2.7, x.abs(), x * 3.0)
+    }
+
+    #[test]
+    fn lanes_agree_with_scalars() {
+        let xs = [0.3, 0.7, 1.0, 1.5, 2.7, 3.1, 0.05, 9.0];
+        let l = g(Lanes(xs));
+        for (k, x) in xs.iter().enumerate() {
+            assert_eq!(l.0[k], g(*x));
+        }
     }
 
     #[test]

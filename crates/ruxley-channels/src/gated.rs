@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-use crate::dual::{Dual, Real};
+use crate::dual::{Dual, LANES, Lanes, Real};
 use crate::ion::{Ion, IonVar};
 
 /// The most gates, parameters and ion inputs a [`GateKinetics`] may have.
@@ -308,6 +308,206 @@ fn gates_dual<K: GateKinetics>(
 
 const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
 
+/// Defines `$name`, which runs the generic `$imp` compiled for AVX-512, for
+/// AVX2 + FMA or for the baseline, whichever the processor supports widest
+/// (the kernels' lane loops then become SIMD instructions).
+macro_rules! dispatch {
+    ($name:ident, $imp:ident ($($arg:ident : $ty:ty),*)) => {
+        #[inline]
+        fn $name<K: GateKinetics>(k: &K, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                unsafe fn avx512<K: GateKinetics>(k: &K, $($arg: $ty),*) {
+                    $imp(k, $($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<K: GateKinetics>(k: &K, $($arg: $ty),*) {
+                    $imp(k, $($arg),*)
+                }
+                if ruxley_core::simd::has_avx512() {
+                    // SAFETY: the processor supports the enabled features.
+                    return unsafe { avx512(k, $($arg),*) };
+                }
+                if ruxley_core::simd::has_avx2_fma() {
+                    // SAFETY: as above.
+                    return unsafe { avx2(k, $($arg),*) };
+                }
+            }
+            $imp(k, $($arg),*)
+        }
+    };
+}
+
+/// Rows `r..r + LANES` of the first `n` columns of `cols`.
+#[inline(always)]
+fn load_lanes(cols: &Columns, r: usize, out: &mut [Lanes]) {
+    for (j, x) in out.iter_mut().enumerate() {
+        *x = Lanes::load(&cols.col(j)[r..]);
+    }
+}
+
+/// Evaluates the gate kinetics over full blocks of [`LANES`] rows, calling
+/// `f(out, first row, gates)`, and over the remaining rows one by one,
+/// calling `g(out, row, gates)`.
+#[inline(always)]
+fn kinetics_blocks<K: GateKinetics, S: ?Sized>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    out: &mut S,
+    mut f: impl FnMut(&mut S, usize, &[Gate<Lanes>]),
+    mut g: impl FnMut(&mut S, usize, &[Gate<f64>]),
+) {
+    let (ng, np, ni) = dims(k);
+    let rows = env.v.len();
+    let full = rows / LANES * LANES;
+    let zero = Lanes::splat(0.0);
+    let (mut p, mut inp) = ([zero; MAX_PARAMS], [zero; MAX_INPUTS]);
+    let mut gates = [Gate {
+        inf: zero,
+        tau: zero,
+    }; MAX_GATES];
+    for r in (0..full).step_by(LANES) {
+        load_lanes(params, r, &mut p[..np]);
+        load_lanes(&env.inputs, r, &mut inp[..ni]);
+        let v = Lanes::load(&env.v[r..]);
+        k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut gates[..ng]);
+        f(out, r, &gates[..ng]);
+    }
+    let (mut p, mut inp, mut gates) =
+        ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
+    for r in full..rows {
+        load(params, r, &mut p[..np]);
+        load(&env.inputs, r, &mut inp[..ni]);
+        k.gates_at(
+            env.v[r],
+            &inp[..ni],
+            &p[..np],
+            env.celsius,
+            &mut gates[..ng],
+        );
+        g(out, r, &gates[..ng]);
+    }
+}
+
+#[inline(always)]
+fn init_imp<K: GateKinetics>(k: &K, env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut) {
+    kinetics_blocks(
+        k,
+        env,
+        params,
+        states,
+        #[inline(always)]
+        |s, r, g| {
+            for (j, gate) in g.iter().enumerate() {
+                s.col(j)[r..r + LANES].copy_from_slice(&gate.inf.0);
+            }
+        },
+        #[inline(always)]
+        |s, r, g| {
+            for (j, gate) in g.iter().enumerate() {
+                s.col(j)[r] = gate.inf;
+            }
+        },
+    );
+}
+
+#[inline(always)]
+fn advance_imp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &mut ColumnsMut,
+) {
+    let dt = env.dt;
+    kinetics_blocks(
+        k,
+        env,
+        params,
+        states,
+        #[inline(always)]
+        |s, r, g| {
+            for (j, gate) in g.iter().enumerate() {
+                let x = &mut s.col(j)[r..r + LANES];
+                for l in 0..LANES {
+                    let e = crate::math::exp(-dt / gate.tau.0[l]);
+                    x[l] += (1.0 - e) * (gate.inf.0[l] - x[l]);
+                }
+            }
+        },
+        #[inline(always)]
+        |s, r, g| {
+            for (j, gate) in g.iter().enumerate() {
+                let x = &mut s.col(j)[r];
+                *x += (1.0 - crate::math::exp(-dt / gate.tau)) * (gate.inf - *x);
+            }
+        },
+    );
+}
+
+#[inline(always)]
+fn current_imp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    i: &mut [f64],
+    di_dv: &mut [f64],
+) {
+    let (ng, np, ni) = dims(k);
+    let rows = env.v.len();
+    let full = rows / LANES * LANES;
+    let c = |x: Lanes| Dual::new(x, Lanes::splat(0.0));
+    let zero = c(Lanes::splat(0.0));
+    let (mut p, mut inp, mut x) = ([zero; MAX_PARAMS], [zero; MAX_INPUTS], [zero; MAX_GATES]);
+    for r in (0..full).step_by(LANES) {
+        for j in 0..np {
+            p[j] = c(Lanes::load(&params.col(j)[r..]));
+        }
+        for j in 0..ni {
+            inp[j] = c(Lanes::load(&env.inputs.col(j)[r..]));
+        }
+        for j in 0..ng {
+            x[j] = c(Lanes::load(&states.col(j)[r..]));
+        }
+        let v = Dual::new(Lanes::load(&env.v[r..]), Lanes::splat(1.0));
+        let y = k.current(v, &x[..ng], &inp[..ni], &p[..np]);
+        i[r..r + LANES].copy_from_slice(&y.re.0);
+        di_dv[r..r + LANES].copy_from_slice(&y.eps.0);
+    }
+    let c = |x: f64| Dual::new(x, 0.0);
+    let (mut p, mut inp, mut x) = (
+        [c(0.0); MAX_PARAMS],
+        [c(0.0); MAX_INPUTS],
+        [c(0.0); MAX_GATES],
+    );
+    for r in full..rows {
+        for j in 0..np {
+            p[j] = c(params.col(j)[r]);
+        }
+        for j in 0..ni {
+            inp[j] = c(env.inputs.col(j)[r]);
+        }
+        for j in 0..ng {
+            x[j] = c(states.col(j)[r]);
+        }
+        let y = k.current(Dual::new(env.v[r], 1.0), &x[..ng], &inp[..ni], &p[..np]);
+        i[r] = y.re;
+        di_dv[r] = y.eps;
+    }
+}
+
+dispatch!(init_dispatch, init_imp(env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut));
+dispatch!(advance_dispatch, advance_imp(env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut));
+dispatch!(current_dispatch, current_imp(
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    i: &mut [f64],
+    di_dv: &mut [f64]
+));
+
 /// [`crate::Channel::init_states`]: every gate at its steady state.
 pub fn init_states<K: GateKinetics>(
     k: &K,
@@ -315,16 +515,7 @@ pub fn init_states<K: GateKinetics>(
     params: Columns,
     mut states: ColumnsMut,
 ) {
-    let (ng, np, ni) = dims(k);
-    let (mut p, mut inp, mut g) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
-    for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
-        k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut g[..ng]);
-        for (j, gate) in g[..ng].iter().enumerate() {
-            states.col(j)[r] = gate.inf;
-        }
-    }
+    init_dispatch(k, env, &params, &mut states);
 }
 
 /// [`crate::Channel::advance_states`]: x + (1 - exp(-dt/tau)) (x_inf - x).
@@ -334,17 +525,7 @@ pub fn advance_states<K: GateKinetics>(
     params: Columns,
     mut states: ColumnsMut,
 ) {
-    let (ng, np, ni) = dims(k);
-    let (mut p, mut inp, mut g) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
-    for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
-        k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut g[..ng]);
-        for (j, gate) in g[..ng].iter().enumerate() {
-            let x = &mut states.col(j)[r];
-            *x += (1.0 - crate::math::exp(-env.dt / gate.tau)) * (gate.inf - *x);
-        }
-    }
+    advance_dispatch(k, env, &params, &mut states);
 }
 
 /// [`crate::Channel::current`], with di/dv from a dual number.
@@ -356,27 +537,7 @@ pub fn current<K: GateKinetics>(
     i: &mut [f64],
     di_dv: &mut [f64],
 ) {
-    let (ng, np, ni) = dims(k);
-    let c = |x: f64| Dual::new(x, 0.0);
-    let (mut p, mut inp, mut x) = (
-        [c(0.0); MAX_PARAMS],
-        [c(0.0); MAX_INPUTS],
-        [c(0.0); MAX_GATES],
-    );
-    for (r, &v) in env.v.iter().enumerate() {
-        for j in 0..np {
-            p[j] = c(params.col(j)[r]);
-        }
-        for j in 0..ni {
-            inp[j] = c(env.inputs.col(j)[r]);
-        }
-        for j in 0..ng {
-            x[j] = c(states.col(j)[r]);
-        }
-        let y = k.current(Dual::new(v, 1.0), &x[..ng], &inp[..ni], &p[..np]);
-        i[r] = y.re;
-        di_dv[r] = y.eps;
-    }
+    current_dispatch(k, env, &params, &states, i, di_dv);
 }
 
 /// [`crate::Channel::init_states_vjp`].
@@ -516,11 +677,11 @@ mod tests {
     struct HhKinetics;
 
     fn vtrap<R: Real>(x: R, y: f64) -> R {
-        if (x.val() / y).abs() < 1e-6 {
-            (R::cst(1.0) - x / y / 2.0) * y
-        } else {
-            x / ((x / y).exp() - 1.0)
-        }
+        (x / y).abs().if_lt(
+            1e-6,
+            (R::cst(1.0) - x / y / 2.0) * y,
+            x / ((x / y).exp() - 1.0),
+        )
     }
 
     impl GateKinetics for HhKinetics {

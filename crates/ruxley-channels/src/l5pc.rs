@@ -33,7 +33,7 @@ fn sigmoid<R: Real>(x: R) -> R {
 /// x + 1e-4 if x equals `at` exactly (NEURON's guard at a 0/0 point).
 #[inline(always)]
 fn guard<R: Real>(v: R, at: f64) -> R {
-    if v.val() == at { v + 1e-4 } else { v }
+    v.if_eq(at, v + 1e-4, v)
 }
 
 /// The transient sodium activation and inactivation of NaTa_t with the
@@ -108,9 +108,11 @@ impl GateKinetics for NaTaT {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         na_transient(v, 0.0, g);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
@@ -137,9 +139,11 @@ impl GateKinetics for NaTs2T {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         na_transient(v, 6.0, g);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
@@ -172,6 +176,7 @@ impl GateKinetics for NapEt2 {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let m_inf = sigmoid(-(v + 52.6) / 4.6);
         let v = guard(v, -38.0);
@@ -191,6 +196,7 @@ impl GateKinetics for NapEt2 {
             tau: (ah + bh).recip() / QT,
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
@@ -221,13 +227,14 @@ impl GateKinetics for KPst {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let vs = v + 10.0;
-        let tau_m = if vs.val() < -50.0 {
-            ((vs * 0.026).exp() * 175.03 + 1.25) / QT
-        } else {
-            ((vs * -0.026).exp() * 13.0 + 1.25) / QT
-        };
+        let tau_m = vs.if_lt(
+            -50.0,
+            ((vs * 0.026).exp() * 175.03 + 1.25) / QT,
+            ((vs * -0.026).exp() * 13.0 + 1.25) / QT,
+        );
         g[0] = Gate {
             inf: sigmoid(-(vs + 1.0) / 12.0),
             tau: tau_m,
@@ -238,6 +245,7 @@ impl GateKinetics for KPst {
             tau: (((vs + 55.0) * 24.0 + 1010.0) * (-(w * w)).exp() + 360.0) / QT,
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(2) * x[1] * (v - p[1])
     }
@@ -267,6 +275,7 @@ impl GateKinetics for KTst {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let vs = v + 10.0;
         let (a, b) = ((vs + 71.0) / 59.0, (vs + 73.0) / 23.0);
@@ -279,6 +288,7 @@ impl GateKinetics for KTst {
             tau: ((-(b * b)).exp() * 49.0 + 8.0) / QT,
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(4) * x[1] * (v - p[1])
     }
@@ -307,12 +317,14 @@ impl GateKinetics for SKv31 {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         g[0] = Gate {
             inf: sigmoid((v - 18.7) / -9.7),
             tau: R::cst(4.0) / (((v + 46.56) / -44.14).exp() + 1.0),
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0] * (v - p[1])
     }
@@ -340,10 +352,12 @@ impl GateKinetics for Im {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let x = v + 35.0;
         g[0] = Gate::from_rates((x * 0.1).exp() * 3.3e-3, (x * -0.1).exp() * 3.3e-3, QT);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0] * (v - p[1])
     }
@@ -378,6 +392,7 @@ impl GateKinetics for Ih {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let v = guard(v, -154.9);
         let x = v + 154.9;
@@ -385,6 +400,7 @@ impl GateKinetics for Ih {
         let b = (v / 33.1).exp() * 0.193;
         g[0] = Gate::from_rates(a, b, 1.0);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0] * (v - p[1])
     }
@@ -423,6 +439,7 @@ impl GateKinetics for CaHva {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let v = guard(v, -27.0);
         let x = -v - 27.0;
@@ -433,6 +450,7 @@ impl GateKinetics for CaHva {
         let bh = R::cst(0.0065) / (((-v - 15.0) / 28.0).exp() + 1.0);
         g[1] = Gate::from_rates(ah, bh, 1.0);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
@@ -469,6 +487,7 @@ impl GateKinetics for CaLvast {
     fn kinetics_read_params(&self) -> bool {
         false
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
         let vs = v + 10.0;
         g[0] = Gate {
@@ -480,6 +499,7 @@ impl GateKinetics for CaLvast {
             tau: (R::cst(50.0) / (((vs + 40.0) / 7.0).exp() + 1.0) + 20.0) / QT,
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
         p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
@@ -518,17 +538,15 @@ impl GateKinetics for SkE2 {
     fn inputs(&self) -> &[IonVar] {
         &CA_INSIDE
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, _: R, cai: &[R], p: &[R], _: f64, g: &mut [Gate<R>]) {
-        let ca = if cai[0].val() < 1e-7 {
-            cai[0] + 1e-7
-        } else {
-            cai[0]
-        };
+        let ca = cai[0].if_lt(1e-7, cai[0] + 1e-7, cai[0]);
         g[0] = Gate {
             inf: ((R::cst(4.3e-4) / ca).powf(4.8) + 1.0).recip(),
             tau: p[2],
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
         p[0] * x[0] * (v - p[1])
     }
@@ -576,6 +594,7 @@ impl GateKinetics for CaDynamicsE2 {
     fn pool(&self) -> Option<Ion> {
         Some(CALCIUM)
     }
+    #[inline(always)]
     fn gates_at<R: Real>(&self, _: R, ica: &[R], p: &[R], _: f64, g: &mut [Gate<R>]) {
         let (gamma, decay, depth, min_cai) = (p[0], p[1], p[2], p[3]);
         let influx = -(ica[0] * gamma * 1e4) / (depth * (2.0 * FARADAY));
@@ -584,6 +603,7 @@ impl GateKinetics for CaDynamicsE2 {
             tau: decay,
         };
     }
+    #[inline(always)]
     fn current<R: Real>(&self, _: R, _: &[R], _: &[R], _: &[R]) -> R {
         R::cst(0.0)
     }

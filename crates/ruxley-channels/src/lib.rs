@@ -25,7 +25,7 @@ mod leak;
 pub mod math;
 
 pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-pub use dual::{Dual, Real};
+pub use dual::{Dual, Lanes, Real};
 pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;
 pub use ion::{CALCIUM, Ion, IonSite, IonVar};

@@ -1,0 +1,217 @@
+//! A layer-5 pyramidal cell with the Hay et al. (2011) channels.
+//!
+//! The morphology is `morph_l5pc_with_axon.swc` (from Jaxley's tests), cut
+//! into 4 compartments per branch with branches split at 300 um. Channels
+//! and densities follow BluePyOpt's L5PC model (its `release_params`):
+//! sodium, potassium and calcium channels with a calcium pool in the soma
+//! and the axon, Im and an Ih density that grows exponentially with the
+//! distance from the soma in the apical dendrites, Ih in the basal ones;
+//! a leak everywhere, cm = 2 uF/cm2 in the dendrites, 34 degC.
+//!
+//! A 0.6 nA step into the soma from 50 ms to 250 ms; the soma, a basal and
+//! two apical sites are plotted to `out/l5pc.svg`.
+//!
+//! Run with `cargo run --release -p l5pc`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ruxley::analysis::spike_times;
+use ruxley::channels::l5pc::{
+    CaDynamicsE2, CaHva, CaLvast, Ih, Im, KPst, KTst, NaTaT, NaTs2T, NapEt2, SKv31, SkE2,
+};
+use ruxley::channels::{Channel, Leak};
+use ruxley::{Model, RunOptions, SwcImport, Waveform};
+use ruxley_plot::{Figure, Series, write_svg};
+
+/// The cell: morphology, regions, channels and BluePyOpt's parameter values.
+fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
+    let mut cell = Model::from_swc_file(swc, &SwcImport::new(4).max_branch_len(300.0))?;
+    cell.insert(Leak::new())?;
+    cell.set("Leak_gLeak", 3e-5)?;
+    cell.set("Leak_eLeak", -75.0)?;
+    cell.set("axial_resistivity", 100.0)?;
+    cell.set("capacitance", 1.0)?;
+    for dendrite in ["apical", "basal"] {
+        cell.group(dendrite).set("capacitance", 2.0)?;
+    }
+    type Values<'a> = &'a [(&'a str, f64)];
+    let region = |cell: &mut Model,
+                  group: &str,
+                  channels: Vec<Box<dyn Channel>>,
+                  values: Values|
+     -> Result<(), Box<dyn std::error::Error>> {
+        for c in channels {
+            cell.group(group).insert_boxed(c)?;
+        }
+        for &(name, x) in values {
+            cell.group(group).set(name, x)?;
+        }
+        Ok(())
+    };
+    region(
+        &mut cell,
+        "soma",
+        vec![
+            Box::new(CaDynamicsE2),
+            Box::new(NaTs2T),
+            Box::new(SKv31),
+            Box::new(SkE2),
+            Box::new(CaHva),
+            Box::new(CaLvast),
+            Box::new(Ih),
+        ],
+        &[
+            ("NaTs2_t_gbar", 0.983955),
+            ("SKv3_1_gbar", 0.303472),
+            ("SK_E2_gbar", 0.008407),
+            ("Ca_HVA_gbar", 0.000994),
+            ("Ca_LVAst_gbar", 0.000333),
+            ("CaDynamics_E2_gamma", 0.000609),
+            ("CaDynamics_E2_decay", 210.485284),
+            ("Ih_gbar", 8e-5),
+        ],
+    )?;
+    region(
+        &mut cell,
+        "axon",
+        vec![
+            Box::new(CaDynamicsE2),
+            Box::new(NaTaT),
+            Box::new(NapEt2),
+            Box::new(KPst),
+            Box::new(KTst),
+            Box::new(SKv31),
+            Box::new(SkE2),
+            Box::new(CaHva),
+            Box::new(CaLvast),
+        ],
+        &[
+            ("NaTa_t_gbar", 3.137968),
+            ("Nap_Et2_gbar", 0.006827),
+            ("K_Pst_gbar", 0.973538),
+            ("K_Tst_gbar", 0.089259),
+            ("SKv3_1_gbar", 1.021945),
+            ("SK_E2_gbar", 0.007104),
+            ("Ca_HVA_gbar", 0.000990),
+            ("Ca_LVAst_gbar", 0.008752),
+            ("CaDynamics_E2_gamma", 0.002910),
+            ("CaDynamics_E2_decay", 287.198731),
+        ],
+    )?;
+    region(
+        &mut cell,
+        "apical",
+        vec![
+            Box::new(NaTs2T),
+            Box::new(SKv31),
+            Box::new(Im),
+            Box::new(Ih),
+        ],
+        &[
+            ("NaTs2_t_gbar", 0.026145),
+            ("SKv3_1_gbar", 0.004226),
+            ("Im_gbar", 0.000143),
+        ],
+    )?;
+    region(&mut cell, "basal", vec![Box::new(Ih)], &[("Ih_gbar", 8e-5)])?;
+    // Apical Ih: 8e-5 (-0.8696 + 2.087 e^(0.0031 d)) S/cm2 at distance d (um).
+    for c in cell.group("apical").comps()? {
+        let d = cell.path_distance(c);
+        cell.comp(c)
+            .set("Ih_gbar", 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp()))?;
+    }
+    cell.set("ena", 50.0)?;
+    cell.set("ek", -85.0)?;
+    cell.set_celsius(34.0)?;
+    cell.set("v", -65.0)?;
+    Ok(cell)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let swc = root.join("data/morphologies/jaxley/tests_swc_files/morph_l5pc_with_axon.swc");
+    let start = Instant::now();
+    let mut cell = l5pc(&swc)?;
+    println!(
+        "L5PC: {} branches, {} compartments, channels {} (built in {:.2} s)",
+        cell.n_branches(),
+        cell.n_comps(),
+        cell.channel_names().join(" "),
+        start.elapsed().as_secs_f64()
+    );
+    cell.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(50.0, 200.0, 0.6))?;
+    // Sites: the soma, a basal tip, and two apical compartments at about 300
+    // and 600 um from the soma.
+    cell.branch(0).comp(0).record_as("v", "soma")?;
+    cell.record_sites()?;
+    let options = RunOptions::new(0.025, 300.0);
+    let start = Instant::now();
+    let traces = ruxley::simulate(&cell, &options)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let soma = traces.get("v_soma_mV").expect("recorded");
+    let spikes = spike_times(soma, options.dt, 0.0);
+    println!(
+        "simulated {} ms ({} steps) in {seconds:.2} s; {} somatic spikes, first at {:.2} ms",
+        options.t_max,
+        (options.t_max / options.dt).round(),
+        spikes.len(),
+        spikes.first().copied().unwrap_or(f64::NAN)
+    );
+    let t = traces.times();
+    let panel = |name: &'static str, column: &str| {
+        (
+            name,
+            vec![Series {
+                label: "v",
+                x: &t,
+                y: traces.get(column).expect("recorded"),
+            }],
+        )
+    };
+    let figure = Figure {
+        title: "L5PC (Hay 2011 channels, BluePyOpt parameters): 0.6 nA step",
+        x_label: "time (ms)",
+        panels: vec![
+            panel("soma (mV)", "v_soma_mV"),
+            panel("basal (mV)", "v_basal_mV"),
+            panel("apical, ~300 um (mV)", "v_apical300_mV"),
+            panel("apical, ~600 um (mV)", "v_apical600_mV"),
+        ],
+    };
+    let out = root.join("out");
+    std::fs::create_dir_all(&out)?;
+    write_svg(out.join("l5pc.svg"), &figure, 900, 1000)?;
+    println!("wrote {}", out.join("l5pc.svg").display());
+    Ok(())
+}
+
+/// Recording sites chosen by distance from the soma.
+trait Sites {
+    fn record_sites(&mut self) -> Result<(), Box<dyn std::error::Error>>;
+}
+
+impl Sites for Model {
+    fn record_sites(&mut self) -> Result<(), Box<dyn std::error::Error>> {
+        let nearest = |m: &mut Model, group: &str, d: f64| -> Result<usize, ruxley::ModelError> {
+            let comps = m.group(group).comps()?;
+            Ok(*comps
+                .iter()
+                .min_by(|&&a, &&b| {
+                    (m.path_distance(a) - d)
+                        .abs()
+                        .total_cmp(&(m.path_distance(b) - d).abs())
+                })
+                .expect("the group has compartments"))
+        };
+        let basal = nearest(self, "basal", 150.0)?;
+        let a300 = nearest(self, "apical", 300.0)?;
+        let a600 = nearest(self, "apical", 600.0)?;
+        for (c, label) in [(basal, "basal"), (a300, "apical300"), (a600, "apical600")] {
+            self.comp(c).record_as("v", label)?;
+        }
+        Ok(())
+    }
+}
