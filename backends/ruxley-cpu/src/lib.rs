@@ -89,7 +89,10 @@ impl Reversible for Sim<'_, '_> {
     }
 
     fn state_bytes(&self, state: &State) -> usize {
-        8 * (state.v.len() + state.mech.iter().map(Vec::len).sum::<usize>())
+        8 * (state.v.len()
+            + state.mech.iter().map(Vec::len).sum::<usize>()
+            + state.syn.iter().map(Vec::len).sum::<usize>()
+            + state.spikes.len())
     }
 }
 

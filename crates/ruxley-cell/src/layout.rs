@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use ruxley_channels::{Channel, Ion, IonVar};
+use ruxley_synapses::Synapse;
 
 use crate::error::ModelError;
 use crate::model::Model;
@@ -72,6 +73,46 @@ pub struct MechLayout {
     /// For a channel whose current an ion carries: the ion and the site row
     /// of each row.
     pub carries: Option<(usize, Vec<u32>)>,
+}
+
+/// The synapses of one type.
+#[derive(Debug, Clone)]
+pub struct SynapseLayout {
+    /// The synapse type.
+    pub synapse: Box<dyn Synapse>,
+    /// The global index of each row.
+    pub ids: Vec<usize>,
+    /// The presynaptic node of each row.
+    pub pre: Vec<u32>,
+    /// The postsynaptic node of each row.
+    pub post: Vec<u32>,
+    /// Its parameters in the parameter vector, `[param][row]`.
+    pub params: Range<usize>,
+    /// Its initial states in the parameter vector, `[state][row]`, NaN for
+    /// the synapse's own initial state.
+    pub init_states: Range<usize>,
+    /// For spike-driven synapses: the spike source of each row (an index
+    /// into [`Layout::spike_sources`]).
+    pub sources: Vec<u32>,
+    /// The transmission delay of each row (ms).
+    pub delays: Vec<f64>,
+}
+
+impl SynapseLayout {
+    /// The number of rows (synapses).
+    pub fn rows(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A node whose upward threshold crossings are spikes for spike-driven
+/// synapses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpikeSource {
+    /// The node.
+    pub node: u32,
+    /// The threshold (mV).
+    pub threshold: f64,
 }
 
 /// An ion used by some mechanisms.
@@ -216,6 +257,8 @@ pub struct Layout {
     edge: Vec<[(u32, Half); 2]>,
     mechs: Vec<MechLayout>,
     ions: Vec<IonLayout>,
+    synapses: Vec<SynapseLayout>,
+    spike_sources: Vec<SpikeSource>,
     stimuli: Vec<Stimulus>,
     clamps: Vec<Clamp>,
     probes: Vec<Probe>,
@@ -349,6 +392,58 @@ impl Model {
             });
         }
         let ions = self.lower_ions(&mut mechs)?;
+        let mut synapses = Vec::with_capacity(self.synapses.len());
+        let mut spike_sources: Vec<SpikeSource> = Vec::new();
+        let mut source_of = std::collections::HashMap::new();
+        for (gi, g) in self.synapses.iter().enumerate() {
+            let start = pl.len();
+            for (p, col) in g.params.iter().enumerate() {
+                pl.push(
+                    g.param_name(p),
+                    Target::SynapseParam {
+                        group: gi,
+                        param: p,
+                    },
+                    g.ids.clone(),
+                );
+                values.extend_from_slice(col);
+            }
+            let params = start..pl.len();
+            let start = pl.len();
+            for (st, col) in g.states.iter().enumerate() {
+                pl.push(
+                    g.state_name(st),
+                    Target::SynapseState {
+                        group: gi,
+                        state: st,
+                    },
+                    g.ids.clone(),
+                );
+                values.extend_from_slice(col);
+            }
+            let mut sources = Vec::new();
+            if g.synapse.spiking() {
+                for (&c, &threshold) in g.pre.iter().zip(&g.threshold) {
+                    let node = node_of_comp[c];
+                    let key = (node, threshold.to_bits());
+                    let k = *source_of.entry(key).or_insert_with(|| {
+                        spike_sources.push(SpikeSource { node, threshold });
+                        spike_sources.len() - 1
+                    });
+                    sources.push(k as u32);
+                }
+            }
+            synapses.push(SynapseLayout {
+                synapse: g.synapse.clone(),
+                ids: g.ids.clone(),
+                pre: g.pre.iter().map(|&c| node_of_comp[c]).collect(),
+                post: g.post.iter().map(|&c| node_of_comp[c]).collect(),
+                params,
+                init_states: start..pl.len(),
+                sources,
+                delays: g.delay.clone(),
+            });
+        }
         let trainables = self.lower_trainables(&pl)?;
         let probes = self
             .recordings
@@ -392,6 +487,8 @@ impl Model {
             edge,
             mechs,
             ions,
+            synapses,
+            spike_sources,
             stimuli: self.stimuli.clone(),
             clamps: self.clamps.clone(),
             probes,
@@ -559,10 +656,19 @@ impl Model {
         let mut entries = Vec::new();
         for spec in &self.trainables {
             match spec {
-                TrainableSpec::Param { name, sites, init } => {
+                TrainableSpec::Param { name, sites, init }
+                | TrainableSpec::Synapse { name, sites, init } => {
+                    let synapse = matches!(spec, TrainableSpec::Synapse { .. });
                     for (index, (comps, &x)) in sites.iter().zip(init).enumerate() {
                         let mut idx = Vec::new();
-                        for block in pl.find(name) {
+                        let blocks = pl.find(name).filter(|b| {
+                            synapse
+                                == matches!(
+                                    b.target,
+                                    Target::SynapseParam { .. } | Target::SynapseState { .. }
+                                )
+                        });
+                        for block in blocks {
                             for &c in comps {
                                 if let Ok(k) = block.comps.binary_search(&c) {
                                     idx.push(block.range.start + k);
@@ -708,6 +814,16 @@ impl Layout {
     /// The ions.
     pub fn ions(&self) -> &[IonLayout] {
         &self.ions
+    }
+
+    /// The synapses, grouped by type.
+    pub fn synapses(&self) -> &[SynapseLayout] {
+        &self.synapses
+    }
+
+    /// The spike sources of spike-driven synapses.
+    pub fn spike_sources(&self) -> &[SpikeSource] {
+        &self.spike_sources
     }
 
     /// True if some mechanism reads or carries an ion.

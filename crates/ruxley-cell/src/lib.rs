@@ -26,6 +26,7 @@
 mod error;
 mod layout;
 mod model;
+mod network;
 mod params;
 mod stimulus;
 mod trainable;
@@ -34,11 +35,13 @@ mod view;
 pub use error::ModelError;
 pub use layout::{
     CompGeometry, Half, InputMap, IonLayout, Layout, MechKind, MechLayout, NONE, Probe, Source,
+    SpikeSource, SynapseLayout,
 };
 pub use model::{
     DEFAULT_AXIAL_RESISTIVITY, DEFAULT_CAPACITANCE, DEFAULT_CELSIUS, DEFAULT_LENGTH,
     DEFAULT_RADIUS, DEFAULT_V, Model, SwcImport, group_name,
 };
+pub use network::{DEFAULT_DELAY, DEFAULT_THRESHOLD, SynapseView};
 pub use params::{Block, ParamLayout, Parameters, Target};
 pub use ruxley_morph::Ncomp;
 pub use stimulus::{Clamp, Observable, Recording, Stimulus, Waveform};

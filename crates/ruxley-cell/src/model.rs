@@ -141,6 +141,9 @@ pub struct Model {
     /// The ions some mechanism uses; each has an [`IonSite`] mechanism of
     /// the ion's name.
     pub(crate) ions: Vec<Ion>,
+    /// Synapses, grouped by type.
+    pub(crate) synapses: Vec<crate::network::SynapseGroup>,
+    pub(crate) n_synapses: usize,
 }
 
 /// The SWC group name of a structure type.
@@ -170,6 +173,8 @@ impl Model {
             warnings: Vec::new(),
             trainables: Vec::new(),
             ions: Vec::new(),
+            synapses: Vec::new(),
+            n_synapses: 0,
         }
     }
 
@@ -380,8 +385,42 @@ impl Model {
                 net.recordings.push(Recording { comp, label, ..r });
             }
             net.warnings.extend(m.warnings);
-            net.trainables
-                .extend(m.trainables.into_iter().map(|t| t.offset(comp0, stim0)));
+            let syn0 = net.n_synapses;
+            net.trainables.extend(
+                m.trainables
+                    .into_iter()
+                    .map(|t| t.offset(comp0, stim0, syn0)),
+            );
+            // Synapses keep their order: group by group, by index.
+            let mut rows: Vec<(usize, usize, usize)> = Vec::new();
+            for (g, group) in m.synapses.iter().enumerate() {
+                rows.extend(group.ids.iter().enumerate().map(|(r, &id)| (id, g, r)));
+            }
+            rows.sort_unstable();
+            for (_, g, r) in rows {
+                let group = &m.synapses[g];
+                let id = net
+                    .connect_pairs(
+                        &[(group.pre[r] + comp0, group.post[r] + comp0)],
+                        group.synapse.clone(),
+                    )?
+                    .start;
+                let ng = net
+                    .synapses
+                    .iter()
+                    .position(|x| x.synapse.name() == group.synapse.name())
+                    .expect("just connected");
+                let nr = net.synapses[ng].row_of(id).expect("just connected");
+                let target = &mut net.synapses[ng];
+                for (p, col) in group.params.iter().enumerate() {
+                    target.params[p][nr] = col[r];
+                }
+                for (st, col) in group.states.iter().enumerate() {
+                    target.states[st][nr] = col[r];
+                }
+                target.threshold[nr] = group.threshold[r];
+                target.delay[nr] = group.delay[r];
+            }
         }
         Ok(net)
     }

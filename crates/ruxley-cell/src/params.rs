@@ -32,17 +32,33 @@ pub enum Target {
         /// State index in the channel's spec.
         state: usize,
     },
+    /// Parameter `param` of synapse group `group`, per synapse.
+    SynapseParam {
+        /// Synapse group index in the layout.
+        group: usize,
+        /// Parameter index in the synapse's spec.
+        param: usize,
+    },
+    /// Initial value of state `state` of synapse group `group` (NaN: the
+    /// synapse's own initial state).
+    SynapseState {
+        /// Synapse group index in the layout.
+        group: usize,
+        /// State index in the synapse's spec.
+        state: usize,
+    },
 }
 
 /// A named block of the parameter vector: one value per compartment it
-/// applies to.
+/// applies to (per synapse for synapse blocks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
     /// The name as used by `set` (`capacitance`, `HH_gNa`, `HH_m`, ...).
     pub name: String,
     /// What it controls.
     pub target: Target,
-    /// The global compartment of each value.
+    /// The global compartment of each value (the synapse index for
+    /// synapse blocks).
     pub comps: Vec<usize>,
     /// Where the values sit in the vector.
     pub range: Range<usize>,

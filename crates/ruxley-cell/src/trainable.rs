@@ -25,12 +25,18 @@ pub(crate) enum TrainableSpec {
     },
     /// The amplitude of a step stimulus, or every value of a series.
     Stimulus { index: usize },
+    /// A synapse parameter or initial state, one value per site of synapses.
+    Synapse {
+        name: String,
+        sites: Vec<Vec<usize>>,
+        init: Vec<f64>,
+    },
 }
 
 impl TrainableSpec {
     /// The same trainable in a network where this cell's compartments start
-    /// at `comp0` and its stimuli at `stim0`.
-    pub(crate) fn offset(self, comp0: usize, stim0: usize) -> Self {
+    /// at `comp0`, its stimuli at `stim0` and its synapses at `syn0`.
+    pub(crate) fn offset(self, comp0: usize, stim0: usize, syn0: usize) -> Self {
         match self {
             Self::Param { name, sites, init } => Self::Param {
                 name,
@@ -42,6 +48,14 @@ impl TrainableSpec {
             },
             Self::Stimulus { index } => Self::Stimulus {
                 index: index + stim0,
+            },
+            Self::Synapse { name, sites, init } => Self::Synapse {
+                name,
+                sites: sites
+                    .into_iter()
+                    .map(|s| s.into_iter().map(|id| id + syn0).collect())
+                    .collect(),
+                init,
             },
         }
     }

@@ -68,7 +68,7 @@ impl From<&[usize]> for Sel {
 }
 
 impl Sel {
-    fn resolve(&self, what: &'static str, len: usize) -> Result<Vec<usize>, ModelError> {
+    pub(crate) fn resolve(&self, what: &'static str, len: usize) -> Result<Vec<usize>, ModelError> {
         let check = |i: usize| {
             if i < len {
                 Ok(i)

@@ -15,6 +15,7 @@ use ruxley_backend::Scheme;
 use ruxley_cell::{MechKind, NONE};
 use ruxley_channels::ion::nernst_derivatives;
 use ruxley_channels::{Columns, ColumnsMut, Cot, IonVar};
+use ruxley_synapses::SynCot;
 use std::f64::consts::PI;
 
 use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
@@ -37,6 +38,13 @@ pub struct Adjoint<'s, 'a> {
     st: &'s Stepper<'a>,
     ws: Workspace,
     s_new: Vec<Vec<f64>>,
+    syn_new: Vec<Vec<f64>>,
+    /// Per synapse group: cotangents of the current and slope, and of the
+    /// voltages at both ends.
+    syn_lam_i: Vec<Vec<f64>>,
+    syn_lam_g: Vec<Vec<f64>>,
+    syn_cot_pre: Vec<Vec<f64>>,
+    syn_cot_post: Vec<Vec<f64>>,
     x: Vec<f64>,
     mu: Vec<f64>,
     mu_eff: Vec<f64>,
@@ -76,6 +84,14 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             .iter()
             .map(|m| vec![0.0; m.rows() * m.channel.states().len()])
             .collect();
+        let syn_rows = || {
+            stepper
+                .layout
+                .synapses()
+                .iter()
+                .map(|g| vec![0.0; g.rows()])
+                .collect::<Vec<_>>()
+        };
         let sites = || {
             let mechs = stepper.layout.mechs();
             stepper
@@ -89,6 +105,16 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             st: stepper,
             ws: stepper.workspace(),
             s_new: states,
+            syn_new: stepper
+                .layout
+                .synapses()
+                .iter()
+                .map(|g| vec![0.0; g.rows() * g.synapse.states().len()])
+                .collect(),
+            syn_lam_i: syn_rows(),
+            syn_lam_g: syn_rows(),
+            syn_cot_pre: syn_rows(),
+            syn_cot_post: syn_rows(),
             x: vec![0.0; n],
             mu: vec![0.0; n],
             mu_eff: vec![0.0; n],
@@ -125,6 +151,8 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         State {
             v: vec![0.0; self.st.layout.n_nodes()],
             mech: self.s_new.iter().map(|s| vec![0.0; s.len()]).collect(),
+            syn: self.syn_new.iter().map(|s| vec![0.0; s.len()]).collect(),
+            spikes: Vec::new(),
         }
     }
 
@@ -145,7 +173,18 @@ impl<'s, 'a> Adjoint<'s, 'a> {
                 _ => s.copy_from_slice(&state.mech[k]),
             }
         }
-        st.membrane_with(n, &state.v, &mut self.s_new, &mut self.ws, advance);
+        for (g, s) in self.syn_new.iter_mut().enumerate() {
+            s.copy_from_slice(after.map_or(&state.syn[g], |a| &a.syn[g]));
+        }
+        st.membrane_with(
+            n,
+            &state.v,
+            &mut self.s_new,
+            &mut self.syn_new,
+            &state.spikes,
+            &mut self.ws,
+            advance,
+        );
         st.assemble(&state.v, &mut self.ws);
         let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
         let g = if clamped { &self.ws.g_off } else { &st.g_axial };
@@ -296,7 +335,56 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             }
         }
         self.ion_values_vjp(&mut cot.mech);
+        self.synapses_vjp(state, cot);
         cot.v.copy_from_slice(&self.new_cot_v);
+    }
+
+    /// The synapses' share of the step's reverse pass: their currents into
+    /// the postsynaptic rows of the solve, then their state updates.
+    fn synapses_vjp(&mut self, state: &State, cot: &mut State) {
+        let st = self.st;
+        let values = st.params.values();
+        for (g, sl) in st.layout.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            for r in 0..rows {
+                let post = sl.post[r] as usize;
+                self.syn_lam_i[g][r] = -self.mu_eff[post];
+                self.syn_lam_g[g][r] = self.lam_g_node[post];
+            }
+            self.syn_cot_pre[g].fill(0.0);
+            self.syn_cot_post[g].fill(0.0);
+            let env = st.syn_env(g, &self.ws);
+            let params = Columns::new(&values[sl.params.clone()], rows);
+            let range = sl.params.clone();
+            sl.synapse.current_vjp(
+                &env,
+                params,
+                Columns::new(&self.syn_new[g], rows),
+                &self.syn_lam_i[g],
+                &self.syn_lam_g[g],
+                ColumnsMut::new(&mut cot.syn[g], rows),
+                SynCot {
+                    v_pre: &mut self.syn_cot_pre[g],
+                    v_post: &mut self.syn_cot_post[g],
+                    params: ColumnsMut::new(&mut self.grad.params[range.clone()], rows),
+                },
+            );
+            sl.synapse.advance_states_vjp(
+                &env,
+                params,
+                Columns::new(&state.syn[g], rows),
+                ColumnsMut::new(&mut cot.syn[g], rows),
+                SynCot {
+                    v_pre: &mut self.syn_cot_pre[g],
+                    v_post: &mut self.syn_cot_post[g],
+                    params: ColumnsMut::new(&mut self.grad.params[range], rows),
+                },
+            );
+            for r in 0..rows {
+                self.new_cot_v[sl.pre[r] as usize] += self.syn_cot_pre[g][r];
+                self.new_cot_v[sl.post[r] as usize] += self.syn_cot_post[g][r];
+            }
+        }
     }
 
     /// Adds the cotangents of mechanism `m`'s ion inputs to those of the ion
@@ -351,7 +439,7 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         let lay = st.layout;
         let values = st.params.values();
         // Recompute the initial buffers (voltages and ion inputs per row).
-        let _ = st.init(&mut self.ws);
+        let x0 = st.init(&mut self.ws);
         let mut lam_v = cot.v.clone();
         // A branch point starts at its parent's voltage.
         for i in (0..lam_v.len()).rev() {
@@ -435,6 +523,35 @@ impl<'s, 'a> Adjoint<'s, 'a> {
             );
             for (r, &node) in ml.nodes.iter().enumerate() {
                 lam_v[node as usize] += self.cot_v_row[m][r];
+            }
+        }
+        // Synapses start from their own initial states at the initial
+        // voltages, unless set.
+        for (g, sl) in lay.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            let mut cot_s = cot.syn[g].clone();
+            for (k, given) in values[sl.init_states.clone()].iter().enumerate() {
+                if !given.is_nan() {
+                    self.grad.params[sl.init_states.start + k] += cot_s[k];
+                    cot_s[k] = 0.0;
+                }
+            }
+            self.syn_cot_pre[g].fill(0.0);
+            self.syn_cot_post[g].fill(0.0);
+            st.gather_synapses(g, 0, &x0.v, &[], &mut self.ws);
+            sl.synapse.init_states_vjp(
+                &st.syn_env(g, &self.ws),
+                Columns::new(&values[sl.params.clone()], rows),
+                Columns::new(&cot_s, rows),
+                SynCot {
+                    v_pre: &mut self.syn_cot_pre[g],
+                    v_post: &mut self.syn_cot_post[g],
+                    params: ColumnsMut::new(&mut self.grad.params[sl.params.clone()], rows),
+                },
+            );
+            for r in 0..rows {
+                lam_v[sl.pre[r] as usize] += self.syn_cot_pre[g][r];
+                lam_v[sl.post[r] as usize] += self.syn_cot_post[g][r];
             }
         }
         let start = lay.initial_voltage_range().start;

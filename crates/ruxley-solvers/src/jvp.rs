@@ -5,7 +5,7 @@
 //! are assembled row by row from one VJP per output (each state, and the
 //! current and its slope), which is exact and keeps the channel interface
 //! small. Directions in parameters may move channel parameters only, and
-//! models with ions are not supported.
+//! models with ions or synapses are not supported.
 
 use ruxley_backend::{Scheme, SimError};
 use ruxley_cell::{NONE, Target};
@@ -37,9 +37,9 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
-        if lay.has_ions() {
+        if lay.has_ions() || !lay.synapses().is_empty() {
             return Err(SimError::Unsupported(
-                "forward-mode derivatives of models with ions are not supported; use reverse mode"
+                "forward-mode derivatives of models with ions or synapses are not supported; use reverse mode"
                     .into(),
             ));
         }
@@ -98,10 +98,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
     pub fn init_tangent(&mut self, state: &State) -> State {
         let st = self.st;
         let values = st.params.values();
-        let mut t = State {
-            v: vec![0.0; state.v.len()],
-            mech: state.mech.iter().map(|m| vec![0.0; m.len()]).collect(),
-        };
+        let mut t = state.zeros_like();
         for (m, ml) in st.layout.mechs().iter().enumerate() {
             let (rows, ns, np) = (
                 ml.rows(),
@@ -147,7 +144,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
             old.copy_from_slice(s);
         }
         // Forward: new channel states, currents, the system and its solution.
-        st.membrane(n, &state.v, &mut state.mech, &mut self.ws);
+        st.membrane(n, state, &mut self.ws);
         // Channel tangents, row by row from VJPs with unit cotangents.
         for (m, ml) in lay.mechs().iter().enumerate() {
             let (rows, ns, np) = (

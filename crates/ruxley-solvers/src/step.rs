@@ -22,6 +22,7 @@ use ruxley_channels::ion::nernst;
 use ruxley_channels::{ChannelEnv, Columns, ColumnsMut, IonVar};
 use ruxley_core::TimeGrid;
 use ruxley_core::units::{AXIAL_TO_ABS, CAPACITANCE_TO_ABS, DENSITY_TO_ABS};
+use ruxley_synapses::SynapseEnv;
 
 use crate::tree::solve_tree;
 
@@ -32,6 +33,25 @@ pub struct State {
     pub v: Vec<f64>,
     /// States of each mechanism, laid out `[state][row]`.
     pub mech: Vec<Vec<f64>>,
+    /// States of each synapse group, laid out `[state][row]`.
+    pub syn: Vec<Vec<f64>>,
+    /// The recent spikes of each spike source: a ring of one bit per step
+    /// (empty in cotangents).
+    pub spikes: Vec<u64>,
+}
+
+impl State {
+    /// A state of zeros shaped like this one (without spikes), for tangents
+    /// and cotangents.
+    pub fn zeros_like(&self) -> Self {
+        let zeros = |x: &Vec<Vec<f64>>| x.iter().map(|m| vec![0.0; m.len()]).collect();
+        Self {
+            v: vec![0.0; self.v.len()],
+            mech: zeros(&self.mech),
+            syn: zeros(&self.syn),
+            spikes: Vec::new(),
+        }
+    }
 }
 
 /// Scratch buffers of the step, allocated once per simulation.
@@ -52,6 +72,15 @@ pub struct Workspace {
     pub(crate) ion_e: Vec<Vec<f64>>,
     pub(crate) ion_ci: Vec<Vec<f64>>,
     pub(crate) ion_i: Vec<Vec<f64>>,
+    /// Per synapse group and row: the voltages at both ends, the arriving
+    /// spikes, the current and its slope.
+    pub(crate) syn_pre: Vec<Vec<f64>>,
+    pub(crate) syn_post: Vec<Vec<f64>>,
+    pub(crate) syn_events: Vec<Vec<f64>>,
+    pub(crate) syn_i: Vec<Vec<f64>>,
+    pub(crate) syn_g: Vec<Vec<f64>>,
+    /// The voltage of each spike source before the step's solve.
+    pub(crate) src_v: Vec<f64>,
 }
 
 /// A voltage clamp resolved to a node and a per-step command.
@@ -84,6 +113,11 @@ pub struct Stepper<'a> {
     pub(crate) area_abs: Vec<f64>,
     pub(crate) stim: Vec<(usize, Vec<f64>)>,
     pub(crate) clamps: Vec<ClampDrive>,
+    /// Per synapse group: the delay of each row in steps.
+    pub(crate) delay_steps: Vec<Vec<u32>>,
+    /// The length of the spike rings (steps) and their words per source.
+    ring_len: usize,
+    ring_words: usize,
 }
 
 impl<'a> Stepper<'a> {
@@ -157,6 +191,13 @@ impl<'a> Stepper<'a> {
                 command: c.voltage.sample(&grid, f64::NAN),
             });
         }
+        let dt = grid.dt();
+        let delay_steps: Vec<Vec<u32>> = layout
+            .synapses()
+            .iter()
+            .map(|g| g.delays.iter().map(|d| (d / dt).round() as u32).collect())
+            .collect();
+        let ring_len = 1 + delay_steps.iter().flatten().copied().max().unwrap_or(0) as usize;
         Ok(Self {
             layout,
             params,
@@ -170,6 +211,9 @@ impl<'a> Stepper<'a> {
             area_abs,
             stim,
             clamps,
+            delay_steps,
+            ring_len,
+            ring_words: ring_len.div_ceil(64),
         })
     }
 
@@ -201,6 +245,13 @@ impl<'a> Stepper<'a> {
                 .map(|i| vec![0.0; mechs[i.site].rows()])
                 .collect::<Vec<_>>()
         };
+        let syn_rows = || {
+            self.layout
+                .synapses()
+                .iter()
+                .map(|g| vec![0.0; g.rows()])
+                .collect::<Vec<_>>()
+        };
         Workspace {
             d: vec![0.0; n],
             b: vec![0.0; n],
@@ -217,6 +268,52 @@ impl<'a> Stepper<'a> {
             ion_e: sites(),
             ion_ci: sites(),
             ion_i: sites(),
+            syn_pre: syn_rows(),
+            syn_post: syn_rows(),
+            syn_events: syn_rows(),
+            syn_i: syn_rows(),
+            syn_g: syn_rows(),
+            src_v: vec![0.0; self.layout.spike_sources().len()],
+        }
+    }
+
+    /// The environment of synapse group `g` from the workspace.
+    pub(crate) fn syn_env<'w>(&self, g: usize, ws: &'w Workspace) -> SynapseEnv<'w> {
+        SynapseEnv {
+            v_pre: &ws.syn_pre[g],
+            v_post: &ws.syn_post[g],
+            events: &ws.syn_events[g],
+            dt: self.grid.dt(),
+        }
+    }
+
+    /// Copies the voltages at both ends of synapse group `g` and the spikes
+    /// arriving in step `n` into the workspace.
+    pub(crate) fn gather_synapses(
+        &self,
+        g: usize,
+        n: usize,
+        v: &[f64],
+        spikes: &[u64],
+        ws: &mut Workspace,
+    ) {
+        let sl = &self.layout.synapses()[g];
+        for r in 0..sl.rows() {
+            ws.syn_pre[g][r] = v[sl.pre[r] as usize];
+            ws.syn_post[g][r] = v[sl.post[r] as usize];
+        }
+        if sl.sources.is_empty() {
+            return;
+        }
+        for (r, (&src, &d)) in sl.sources.iter().zip(&self.delay_steps[g]).enumerate() {
+            let d = d as usize;
+            ws.syn_events[g][r] = if n > d {
+                let pos = (n - 1 - d) % self.ring_len;
+                let word = spikes[src as usize * self.ring_words + pos / 64];
+                ((word >> (pos % 64)) & 1) as f64
+            } else {
+                0.0
+            };
         }
     }
 
@@ -352,12 +449,33 @@ impl<'a> Stepper<'a> {
                 }
             }
         }
-        State { v, mech }
+        let mut syn = Vec::with_capacity(lay.synapses().len());
+        for (g, sl) in lay.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            self.gather_synapses(g, 0, &v, &[], ws);
+            let mut s = vec![0.0; rows * sl.synapse.states().len()];
+            let params = Columns::new(&values[sl.params.clone()], rows);
+            sl.synapse
+                .init_states(&self.syn_env(g, ws), params, ColumnsMut::new(&mut s, rows));
+            for (x, &given) in s.iter_mut().zip(&values[sl.init_states.clone()]) {
+                if !given.is_nan() {
+                    *x = given;
+                }
+            }
+            syn.push(s);
+        }
+        let spikes = vec![0; lay.spike_sources().len() * self.ring_words];
+        State {
+            v,
+            mech,
+            syn,
+            spikes,
+        }
     }
 
     /// Advances `state` by step `n` (from t_n to t_{n+1}). Allocates nothing.
     pub fn step(&self, n: usize, state: &mut State, ws: &mut Workspace) {
-        self.membrane(n, &state.v, &mut state.mech, ws);
+        self.membrane(n, state, ws);
         self.assemble(&state.v, ws);
         let g = if self.clamp_rows(n, &state.v, ws) {
             &ws.g_off
@@ -365,29 +483,55 @@ impl<'a> Stepper<'a> {
             &self.g_axial
         };
         solve_tree(self.layout.parent(), g, &mut ws.d, &mut ws.b);
+        for (k, src) in self.layout.spike_sources().iter().enumerate() {
+            ws.src_v[k] = state.v[src.node as usize];
+        }
         self.update(&mut state.v, &ws.b);
+        self.record_spikes(n, state, ws);
     }
 
-    /// Phases 1 and 2 of a step: advances the channel `states` at voltages `v`
-    /// and sums the membrane currents, conductances and stimuli per node.
-    pub(crate) fn membrane(
-        &self,
-        n: usize,
-        v: &[f64],
-        states: &mut [Vec<f64>],
-        ws: &mut Workspace,
-    ) {
-        self.membrane_with(n, v, states, ws, true);
+    /// Writes into the spike rings whether each source crossed its threshold
+    /// upwards in step `n`.
+    fn record_spikes(&self, n: usize, state: &mut State, ws: &Workspace) {
+        let pos = n % self.ring_len;
+        let (word, bit) = (pos / 64, 1u64 << (pos % 64));
+        for (k, src) in self.layout.spike_sources().iter().enumerate() {
+            let after = state.v[src.node as usize];
+            let w = &mut state.spikes[k * self.ring_words + word];
+            if ws.src_v[k] < src.threshold && after >= src.threshold {
+                *w |= bit;
+            } else {
+                *w &= !bit;
+            }
+        }
+    }
+
+    /// Phases 1 and 2 of a step: advances the channel and synapse states at
+    /// the voltages of `state` and sums the membrane and synaptic currents,
+    /// conductances and stimuli per node.
+    pub(crate) fn membrane(&self, n: usize, state: &mut State, ws: &mut Workspace) {
+        self.membrane_with(
+            n,
+            &state.v,
+            &mut state.mech,
+            &mut state.syn,
+            &state.spikes,
+            ws,
+            true,
+        );
     }
 
     /// [`Stepper::membrane`], optionally with the channels' `states`
     /// already advanced (pools, which advance after the currents, are then
     /// left as they are).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn membrane_with(
         &self,
         n: usize,
         v: &[f64],
         states: &mut [Vec<f64>],
+        syn: &mut [Vec<f64>],
+        spikes: &[u64],
         ws: &mut Workspace,
         advance: bool,
     ) {
@@ -427,6 +571,33 @@ impl<'a> Stepper<'a> {
                 for (r, &sr) in site_rows.iter().enumerate() {
                     ws.ion_i[*ion][sr as usize] += mi[r];
                 }
+            }
+        }
+        for (g, sl) in lay.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            self.gather_synapses(g, n, v, spikes, ws);
+            let params = Columns::new(&values[sl.params.clone()], rows);
+            let env = SynapseEnv {
+                v_pre: &ws.syn_pre[g],
+                v_post: &ws.syn_post[g],
+                events: &ws.syn_events[g],
+                dt: self.grid.dt(),
+            };
+            if advance {
+                sl.synapse
+                    .advance_states(&env, params, ColumnsMut::new(&mut syn[g], rows));
+            }
+            sl.synapse.current(
+                &env,
+                params,
+                Columns::new(&syn[g], rows),
+                &mut ws.syn_i[g],
+                &mut ws.syn_g[g],
+            );
+            for r in 0..rows {
+                let post = sl.post[r] as usize;
+                ws.i_node[post] += ws.syn_i[g][r];
+                ws.g_node[post] += ws.syn_g[g][r];
             }
         }
         // Pools advance with the ion currents of this step.

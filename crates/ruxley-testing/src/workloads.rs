@@ -1,8 +1,10 @@
-//! The anchor workloads W1-W3 (data/reference/anchors/WORKLOADS.md) as models.
+//! The anchor workloads W1-W3 and W6 (data/reference/anchors/WORKLOADS.md) as
+//! models.
 
 use ruxley_backend::RunOptions;
 use ruxley_cell::{Model, ModelError, SwcImport, Waveform};
 use ruxley_channels::Hh;
+use ruxley_synapses::IonotropicSynapse;
 
 use crate::reference::data_path;
 
@@ -118,6 +120,58 @@ pub fn w3() -> Result<Workload, ModelError> {
     }
     Ok(Workload {
         model: m,
+        options: RunOptions::new(0.025, 100.0),
+    })
+}
+
+/// The W6 connectivity (data/reference/anchors/w6_connectivity.csv):
+/// (presynaptic cell, postsynaptic cell) of each of the 243 synapses.
+pub fn w6_connectivity() -> Result<Vec<(usize, usize)>, String> {
+    let t = crate::reference::Table::read(data_path("reference/anchors/w6_connectivity.csv"))?;
+    let pre = t.column("pre_cell").ok_or("no pre_cell column")?;
+    let post = t.column("post_cell").ok_or("no post_cell column")?;
+    Ok(pre
+        .iter()
+        .zip(post)
+        .map(|(&a, &b)| (a as usize, b as usize))
+        .collect())
+}
+
+/// W6: 50 single-compartment HH cells (the W1 cylinder), 243 Ionotropic
+/// synapses (gS 0.001 uS, s starting at 0) from `w6_connectivity`; cells
+/// 0-9 get 0.1 nA from 1 ms to 99 ms; 100 ms; every cell recorded as
+/// `v_cell<i>_mV`.
+pub fn w6() -> Result<Workload, ModelError> {
+    let cells = (0..50)
+        .map(|_| {
+            let mut m = Model::compartment();
+            m.set("length", 20.0)?;
+            m.set("radius", 10.0)?;
+            finish(&mut m)?;
+            Ok(m)
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    let mut net = Model::network(cells)?;
+    let pairs: Vec<(usize, usize)> = w6_connectivity()
+        .map_err(ModelError::Invalid)?
+        .into_iter()
+        .map(|(a, b)| (net.root_comp(a), net.root_comp(b)))
+        .collect();
+    net.connect_pairs(&pairs, Box::new(IonotropicSynapse))?;
+    net.synapses().set("IonotropicSynapse_gS", 0.001)?;
+    net.synapses().set("IonotropicSynapse_s", 0.0)?;
+    for i in 0..10 {
+        net.cell(i)
+            .comp(0)
+            .stimulate(Waveform::step(1.0, 98.0, 0.1))?;
+    }
+    for i in 0..50 {
+        net.cell(i)
+            .comp(0)
+            .record_column("v", &format!("v_cell{i}_mV"))?;
+    }
+    Ok(Workload {
+        model: net,
         options: RunOptions::new(0.025, 100.0),
     })
 }

@@ -221,10 +221,10 @@ pub mod lyapunov {
         let mut x = stepper.init(&mut stepper.workspace());
         let mut jvp = Jvp::new(&stepper, None)?;
         let comp_nodes: Vec<usize> = layout.node_of_comp().iter().map(|&n| n as usize).collect();
-        let mut t = State {
-            v: vec![0.0; x.v.len()],
-            mech: x.mech.iter().map(|m| vec![1e-3; m.len()]).collect(),
-        };
+        let mut t = x.zeros_like();
+        for m in &mut t.mech {
+            m.fill(1e-3);
+        }
         for &n in &comp_nodes {
             t.v[n] = 1.0;
         }
