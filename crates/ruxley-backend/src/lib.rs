@@ -202,13 +202,24 @@ pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimEr
     for block in params.layout().blocks() {
         let values = params.block(block);
         let bad = match block.target {
-            Target::ChannelState { .. } => values.iter().position(|x| x.is_infinite()),
+            Target::ChannelState { .. } | Target::SynapseState { .. } => {
+                values.iter().position(|x| x.is_infinite())
+            }
             Target::Capacitance | Target::AxialResistivity | Target::Radius | Target::Length => {
                 values.iter().position(|x| !(x.is_finite() && *x > 0.0))
             }
             _ => values.iter().position(|x| !x.is_finite()),
         };
         if let Some(k) = bad {
+            if matches!(
+                block.target,
+                Target::SynapseParam { .. } | Target::SynapseState { .. }
+            ) {
+                return Err(SimError::Params(format!(
+                    "{} = {} at synapse {} is invalid",
+                    block.name, values[k], block.comps[k]
+                )));
+            }
             let (cell, b, c) = layout.site(block.comps[k]);
             return Err(SimError::Params(format!(
                 "{} = {} at cell {cell} branch {b} compartment {c} is invalid",

@@ -33,6 +33,7 @@ pub use ruxley_channels as channels;
 pub use ruxley_core as core;
 pub use ruxley_morph as morph;
 pub use ruxley_solvers as solvers;
+pub use ruxley_synapses as synapses;
 
 pub use ruxley_backend::{
     Backend, Batch, Mse, RunOptions, Schedule, Scheme, SimError, TraceLoss, Traces,

@@ -20,3 +20,134 @@ fn w6_matches_jaxley() {
     );
     assert!(worst < 1e-6, "{worst:e}");
 }
+
+use ruxley::backend::{Mse, Schedule};
+use ruxley::cpu::CpuBackend;
+use ruxley::prelude::*;
+use ruxley::synapses::{AlphaSynapse, ExpSynapse, GapJunction, IonotropicSynapse, TanhRateSynapse};
+use ruxley_testing::fdcheck::check_gradient;
+
+/// Four cells (three compartments and a small tree) joined by every synapse
+/// type, with spikes crossing delayed connections.
+fn small_network() -> Model {
+    let mut cells = Vec::new();
+    for k in 0..4 {
+        let mut m = if k == 3 {
+            Model::from_branches(&[None, Some(0)], &[1, 2]).unwrap()
+        } else {
+            Model::compartment()
+        };
+        m.set("length", 20.0).unwrap();
+        m.set("radius", 8.0).unwrap();
+        m.insert(Hh::new()).unwrap();
+        m.set("axial_resistivity", 100.0).unwrap();
+        m.set("v", -65.0).unwrap();
+        cells.push(m);
+    }
+    let mut net = Model::network(cells).unwrap();
+    net.cell(0)
+        .comp(0)
+        .stimulate(Waveform::step(0.5, 8.0, 0.3))
+        .unwrap();
+    let c = |net: &Model, k: usize| net.root_comp(k);
+    let (c0, c1, c2, c3) = (c(&net, 0), c(&net, 1), c(&net, 2), c(&net, 3));
+    net.connect(c0, c1, IonotropicSynapse).unwrap();
+    net.connect(c0, c2, ExpSynapse).unwrap();
+    net.connect(c1, c2, AlphaSynapse).unwrap();
+    net.connect(c2, c3 + 2, TanhRateSynapse).unwrap();
+    net.connect(c1, c3, GapJunction).unwrap();
+    net.connect(c3, c1, GapJunction).unwrap();
+    net.synapse_type("IonotropicSynapse")
+        .set("IonotropicSynapse_gS", 0.02)
+        .unwrap();
+    net.synapse_type("ExpSynapse")
+        .set("ExpSynapse_w", 0.01)
+        .unwrap();
+    net.synapse_type("ExpSynapse").set("delay", 1.0).unwrap();
+    net.synapse_type("AlphaSynapse")
+        .set("AlphaSynapse_w", 0.01)
+        .unwrap();
+    net.synapse_type("AlphaSynapse").set("delay", 0.5).unwrap();
+    net.synapse_type("AlphaSynapse")
+        .set("threshold", -20.0)
+        .unwrap();
+    net.synapse_type("TanhRateSynapse")
+        .set("TanhRateSynapse_gS", 0.01)
+        .unwrap();
+    net.synapse_type("TanhRateSynapse")
+        .set("TanhRateSynapse_slope", 0.05)
+        .unwrap();
+    net.synapse_type("GapJunction")
+        .set("GapJunction_g", 0.005)
+        .unwrap();
+    for k in 0..4 {
+        net.cell(k).comp(0).record("v").unwrap();
+    }
+    net
+}
+
+fn check_network(scheme: Scheme, schedule: Schedule) {
+    let net = small_network();
+    let layout = net.build().unwrap();
+    let options = RunOptions::new(0.025, 12.0).with_scheme(scheme);
+    let traces = ruxley::simulate(&net, &options).unwrap();
+    // Cell 0 fires and, through its synapses, so does cell 2.
+    for name in ["v_c0_b0_c0_mV", "v_c2_b0_c0_mV"] {
+        let v = traces.get(name).unwrap();
+        assert!(
+            v.iter().cloned().fold(f64::MIN, f64::max) > 0.0,
+            "{name} does not fire"
+        );
+    }
+    let targets = traces
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let x = traces.trace(k);
+            (
+                name.clone(),
+                x.iter()
+                    .enumerate()
+                    .map(|(s, v)| v + 3.0 * ((s % 5) as f64 - 2.0))
+                    .collect(),
+            )
+        })
+        .collect();
+    let loss = Mse::new(targets);
+    let rows = check_gradient(
+        &CpuBackend::sequential(),
+        &layout,
+        &options,
+        &loss,
+        &schedule,
+        &|_| true,
+        1e-5,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for name in [
+        "IonotropicSynapse_gS[0]",
+        "IonotropicSynapse_v_th[0]",
+        "ExpSynapse_w[0]",
+        "ExpSynapse_tau[0]",
+        "AlphaSynapse_w[0]",
+        "TanhRateSynapse_slope[0]",
+        "GapJunction_g[1]",
+    ] {
+        let r = rows
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert!(r.finite.abs() > 0.0, "{name} does not move the loss");
+    }
+}
+
+#[test]
+fn synapse_gradients_equal_finite_differences() {
+    check_network(Scheme::BackwardEuler, Schedule::StoreAll);
+}
+
+#[test]
+fn synapse_gradients_under_crank_nicolson_and_checkpoints() {
+    check_network(Scheme::CrankNicolson, Schedule::Nested(vec![20, 24]));
+}
