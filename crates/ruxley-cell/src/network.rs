@@ -173,7 +173,17 @@ impl Model {
         post: impl Into<Sel>,
         synapse: impl Synapse + 'static,
     ) -> Result<std::ops::Range<usize>, ModelError> {
-        let (pre, post) = (self.cells_of(pre.into())?, self.cells_of(post.into())?);
+        self.fully_connect_boxed(pre.into(), post.into(), Box::new(synapse))
+    }
+
+    /// [`Model::fully_connect`] for a boxed synapse.
+    pub fn fully_connect_boxed(
+        &mut self,
+        pre: Sel,
+        post: Sel,
+        synapse: Box<dyn Synapse>,
+    ) -> Result<std::ops::Range<usize>, ModelError> {
+        let (pre, post) = (self.cells_of(pre)?, self.cells_of(post)?);
         let mut pairs = Vec::with_capacity(pre.len() * post.len());
         for &i in &pre {
             for &j in &post {
@@ -182,7 +192,7 @@ impl Model {
                 }
             }
         }
-        self.connect_pairs(&pairs, Box::new(synapse))
+        self.connect_pairs(&pairs, synapse)
     }
 
     /// Connects each (pre cell, post cell) pair, no cell to itself, with
@@ -196,6 +206,18 @@ impl Model {
         p: f64,
         seed: u64,
     ) -> Result<std::ops::Range<usize>, ModelError> {
+        self.sparse_connect_boxed(pre.into(), post.into(), Box::new(synapse), p, seed)
+    }
+
+    /// [`Model::sparse_connect`] for a boxed synapse.
+    pub fn sparse_connect_boxed(
+        &mut self,
+        pre: Sel,
+        post: Sel,
+        synapse: Box<dyn Synapse>,
+        p: f64,
+        seed: u64,
+    ) -> Result<std::ops::Range<usize>, ModelError> {
         if !(0.0..=1.0).contains(&p) {
             return Err(ModelError::InvalidValue {
                 name: "p".into(),
@@ -203,7 +225,7 @@ impl Model {
                 reason: "a connection probability lies in [0, 1]",
             });
         }
-        let (pre, post) = (self.cells_of(pre.into())?, self.cells_of(post.into())?);
+        let (pre, post) = (self.cells_of(pre)?, self.cells_of(post)?);
         let mut rng = SplitMix(seed);
         let mut pairs = Vec::with_capacity((p * (pre.len() * post.len()) as f64) as usize + 16);
         for &i in &pre {
@@ -213,7 +235,7 @@ impl Model {
                 }
             }
         }
-        self.connect_pairs(&pairs, Box::new(synapse))
+        self.connect_pairs(&pairs, synapse)
     }
 
     /// Connects pre cell `pre[a]` to post cell `post[b]` wherever

@@ -116,6 +116,8 @@ struct File {
     #[serde(default)]
     record: Vec<Record>,
     #[serde(default)]
+    connect: Vec<BTreeMap<String, toml::Value>>,
+    #[serde(default)]
     trainable: Vec<TrainableEntry>,
     loss: Option<LossSpec>,
     gradient: Option<GradientSpec>,
@@ -126,6 +128,12 @@ struct File {
 struct TrainableEntry {
     #[serde(rename = "where", default)]
     at: Where,
+    /// A synapse type: train its synapses' parameter instead of a
+    /// compartment one (then `where` does not apply).
+    synapse: Option<String>,
+    /// With `synapse`: one value per synapse (true) or one shared (false).
+    #[serde(default)]
+    each: bool,
     parameter: String,
     init: Option<f64>,
 }
@@ -192,6 +200,8 @@ struct Morphology {
     max_branch_len: Option<f64>,
     min_radius: Option<f64>,
     unit_um: Option<f64>,
+    /// Copies of the cell side by side: a network of identical cells.
+    cells: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,6 +421,14 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
             ));
         }
     };
+    if let Some(n) = m.cells {
+        if n == 0 {
+            return Err(ModelFileError::Invalid(
+                "[morphology]: cells must be at least 1".into(),
+            ));
+        }
+        model = Model::network(vec![model; n]).map_err(entry_err("[morphology]".into()))?;
+    }
     let sim = &file.simulation;
     if let Some(c) = sim.celsius {
         model
@@ -473,6 +491,9 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
                 .map_err(entry_err(entry.clone()))?;
         }
     }
+    for (k, table) in file.connect.iter().enumerate() {
+        connect(&mut model, table, base, &format!("[[connect]] #{}", k + 1))?;
+    }
     for (k, s) in file.stimulus.iter().enumerate() {
         let entry = format!("[[stimulus]] #{}", k + 1);
         let w = s.waveform().map_err(entry_err(entry.clone()))?;
@@ -489,17 +510,32 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     }
     for (k, r) in file.record.iter().enumerate() {
         let entry = format!("[[record]] #{}", k + 1);
-        let result = r
-            .at
-            .select(&mut model)
-            .and_then(|v| match (&r.name, &r.column) {
-                (Some(_), Some(_)) => Err(ModelError::Invalid(
-                    "give `name` (a site label) or `column` (the trace column), not both".into(),
-                )),
-                (Some(name), None) => v.record_as(&r.state, name),
+        let result = match (&r.name, &r.column) {
+            (Some(_), Some(_)) => Err(ModelError::Invalid(
+                "give `name` (a site label) or `column` (the trace column), not both".into(),
+            )),
+            // A label template: one recording per selected compartment.
+            (Some(name), None) if name.contains('{') => {
+                r.at.select(&mut model)
+                    .and_then(|v| v.comps())
+                    .and_then(|comps| {
+                        for c in comps {
+                            let (cell, b, k) = model.locate(c);
+                            let label = name
+                                .replace("{cell}", &cell.to_string())
+                                .replace("{branch}", &b.to_string())
+                                .replace("{comp}", &k.to_string());
+                            model.comp(c).record_as(&r.state, &label)?;
+                        }
+                        Ok(())
+                    })
+            }
+            (name, column) => r.at.select(&mut model).and_then(|v| match (name, column) {
+                (Some(name), _) => v.record_as(&r.state, name),
                 (None, Some(column)) => v.record_column(&r.state, column),
                 (None, None) => v.record(&r.state),
-            });
+            }),
+        };
         result.map_err(entry_err(entry))?;
     }
     let options = RunOptions {
@@ -512,9 +548,18 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         .map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
     for (k, t) in file.trainable.iter().enumerate() {
         let entry = format!("[[trainable]] #{}", k + 1);
-        t.at.select(&mut model)
-            .and_then(|v| v.make_trainable(&t.parameter, t.init))
-            .map_err(entry_err(entry))?;
+        match &t.synapse {
+            Some(ty) => {
+                let view = model.synapse_type(ty);
+                let view = if t.each { view.edge("all") } else { view };
+                view.make_trainable(&t.parameter, t.init)
+            }
+            None => {
+                t.at.select(&mut model)
+                    .and_then(|v| v.make_trainable(&t.parameter, t.init))
+            }
+        }
+        .map_err(entry_err(entry))?;
     }
     let loss = file.loss.map(|l| l.mse).unwrap_or_default();
     let labels: Vec<&str> = model
@@ -557,4 +602,130 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         loss,
         schedule,
     })
+}
+
+/// Reads the (pre_cell, post_cell) pairs of a CSV file.
+fn read_pairs(path: &Path) -> Result<Vec<(usize, usize)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or_else(|| format!("{}: empty", path.display()))?
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| format!("{}: no column `{name}`", path.display()))
+    };
+    let (a, b) = (col("pre_cell")?, col("post_cell")?);
+    lines
+        .enumerate()
+        .map(|(k, line)| {
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            let parse = |i: usize| -> Result<usize, String> {
+                f.get(i)
+                    .and_then(|x| x.parse().ok())
+                    .ok_or_else(|| format!("{}: line {}: not a cell index", path.display(), k + 2))
+            };
+            Ok((parse(a)?, parse(b)?))
+        })
+        .collect()
+}
+
+/// Applies one `[[connect]]` entry: `synapse`, `pre` and `post` cells
+/// (default all), `rule` = "full" (default), { sparse = p, seed = s } or
+/// { pairs_csv = "file" } (columns pre_cell, post_cell; `pre` and `post`
+/// do not apply), and values of the synapse's parameters, `threshold` or
+/// `delay` for the new synapses.
+fn connect(
+    model: &mut Model,
+    table: &BTreeMap<String, toml::Value>,
+    base: &Path,
+    entry: &str,
+) -> Result<(), ModelFileError> {
+    let invalid = |m: String| ModelFileError::Invalid(format!("{entry}: {m}"));
+    let failed = |error: ModelError| ModelFileError::Entry {
+        entry: entry.to_string(),
+        error,
+    };
+    let name = table
+        .get("synapse")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| invalid("`synapse` (a synapse type name) is required".into()))?;
+    let synapse = ruxley::synapses::by_name(name).ok_or_else(|| {
+        let known: Vec<String> = ruxley::synapses::library()
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect();
+        invalid(format!("no synapse `{name}` (known: {})", known.join(", ")))
+    })?;
+    let cells = |key: &str| -> Result<Sel, ModelFileError> {
+        match table.get(key) {
+            None => Ok(Sel::All),
+            Some(v) => v
+                .clone()
+                .try_into::<SelSpec>()
+                .map(|s| s.sel())
+                .map_err(|e| invalid(format!("{key}: {e}"))),
+        }
+    };
+    let (pre, post) = (cells("pre")?, cells("post")?);
+    let range = match table.get("rule") {
+        None => model.fully_connect_boxed(pre, post, synapse),
+        Some(toml::Value::String(s)) if s == "full" => {
+            model.fully_connect_boxed(pre, post, synapse)
+        }
+        Some(toml::Value::Table(t)) => {
+            if let Some(p) = t.get("sparse") {
+                let p = p
+                    .as_float()
+                    .ok_or_else(|| invalid("sparse must be a probability".into()))?;
+                let seed = t.get("seed").and_then(|s| s.as_integer()).unwrap_or(0) as u64;
+                model.sparse_connect_boxed(pre, post, synapse, p, seed)
+            } else if let Some(f) = t.get("pairs_csv").and_then(|f| f.as_str()) {
+                let pairs = read_pairs(&base.join(f)).map_err(&invalid)?;
+                let n = model.n_cells();
+                if let Some(&(a, b)) = pairs.iter().find(|(a, b)| *a >= n || *b >= n) {
+                    return Err(invalid(format!(
+                        "pair ({a}, {b}) names a cell beyond the {n} cells"
+                    )));
+                }
+                let comps: Vec<(usize, usize)> = pairs
+                    .iter()
+                    .map(|&(a, b)| (model.root_comp(a), model.root_comp(b)))
+                    .collect();
+                model.connect_pairs(&comps, synapse)
+            } else {
+                return Err(invalid(
+                    "rule: give { sparse = p, seed = s } or { pairs_csv = \"file\" }".into(),
+                ));
+            }
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "rule = {other} is not \"full\" or a table"
+            )));
+        }
+    }
+    .map_err(failed)?;
+    for (key, value) in table {
+        if ["synapse", "pre", "post", "rule"].contains(&key.as_str()) {
+            continue;
+        }
+        let x = match value {
+            toml::Value::Float(x) => *x,
+            toml::Value::Integer(i) => *i as f64,
+            other => return Err(invalid(format!("{key} = {other} is not a number"))),
+        };
+        let positions: Vec<usize> = range.clone().collect();
+        model
+            .synapses()
+            .edge(positions)
+            .set(key, x)
+            .map_err(failed)?;
+    }
+    Ok(())
 }

@@ -18,7 +18,10 @@ fn deviation(model: &str, reference: &str) -> f64 {
         .simulate(&layout, Batch::single(), &spec.options)
         .unwrap();
     let want = Table::read(data_path(&format!("reference/anchors/traces/{reference}"))).unwrap();
-    assert_eq!(traces[0].names(), &want.names[1..]);
+    // Every reference column is recorded (the W6 reference holds 14 of 50 cells).
+    for n in &want.names[1..] {
+        assert!(traces[0].names().contains(n), "no column {n}");
+    }
     want.names[1..]
         .iter()
         .map(|n| max_abs_diff(traces[0].get(n).unwrap(), want.column(n).unwrap()))
@@ -213,27 +216,29 @@ fn ruxley_grad_reproduces_w4_on_w2() {
     std::fs::remove_file(target).ok();
 }
 
-#[test]
-fn ruxley_grad_on_w3_agrees_with_finite_differences() {
+/// `ruxley grad` on `model` against `target_model`'s trace, compared with
+/// central differences of the loss in the trainables `ks`; returns the
+/// number of gradient rows.
+fn grad_agrees_with_finite_differences(
+    model: &str,
+    target_model: &str,
+    column: &str,
+    ks: &[usize],
+) -> usize {
     let m = |f: &str| models_dir().join(f).display().to_string();
-    let target = tmp("w3_target.csv");
-    run_cli(&["simulate", &m("w3_w4_target.toml"), "--out", &target]);
-    let csv = run_cli(&["grad", &m("w3_grad.toml"), "--target", &target]);
+    let target = tmp(&format!("{model}_target.csv"));
+    run_cli(&["simulate", &m(target_model), "--out", &target]);
+    let csv = run_cli(&["grad", &m(model), "--target", &target]);
     let rows: Vec<Vec<String>> = csv
         .lines()
         .skip(1)
         .map(|l| l.split(',').map(String::from).collect())
         .collect();
-    assert_eq!(rows.len(), 462);
-    // Central differences of the loss in two trainables (soma gNa, a dendritic gK).
-    let spec = model_file::load(models_dir().join("w3_grad.toml")).unwrap();
+    let spec = model_file::load(models_dir().join(model)).unwrap();
     let layout = spec.model.build().unwrap();
     let t = ruxley::Traces::read_csv(&target).unwrap();
-    let loss = ruxley::Mse::new(vec![(
-        "v_soma_mV".into(),
-        t.get("v_soma_mV").unwrap().to_vec(),
-    )]);
-    for k in [0usize, 154 + 60] {
+    let loss = ruxley::Mse::new(vec![(column.into(), t.get(column).unwrap().to_vec())]);
+    for &k in ks {
         let at = |dx: f64| {
             let mut theta = layout.trainables().initial();
             theta[k] += dx;
@@ -265,4 +270,30 @@ fn ruxley_grad_on_w3_agrees_with_finite_differences() {
         );
     }
     std::fs::remove_file(target).ok();
+    rows.len()
+}
+
+#[test]
+fn ruxley_grad_on_w3_agrees_with_finite_differences() {
+    // Soma gNa and a dendritic gK.
+    let rows = grad_agrees_with_finite_differences(
+        "w3_grad.toml",
+        "w3_w4_target.toml",
+        "v_soma_mV",
+        &[0, 154 + 60],
+    );
+    assert_eq!(rows, 462);
+}
+
+#[test]
+fn w6_model_files_reproduce_jaxley_and_give_synapse_gradients() {
+    assert!(deviation("w6.toml", "w6_jaxley_f64.csv") < 1e-6);
+    // Synapses onto cell 0 (73: 16 -> 0), and upstream of it.
+    let rows = grad_agrees_with_finite_differences(
+        "w6_grad.toml",
+        "w6_target.toml",
+        "v_cell0_mV",
+        &[73, 2, 152],
+    );
+    assert_eq!(rows, 243);
 }

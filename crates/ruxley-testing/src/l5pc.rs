@@ -64,7 +64,9 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
     m.set("radius", 10.0)?;
     passive(&mut m)?;
     let pool = |m: &mut Model| m.insert(CaDynamicsE2);
-    let (channels, columns): (Vec<(&str, f64)>, Vec<(&str, &str)>) = match test {
+    // (conductance, value) pairs; (reference column, observable) pairs.
+    type Setup = (Vec<(&'static str, f64)>, Vec<(&'static str, &'static str)>);
+    let (channels, columns): Setup = match test {
         "NaTa_t" => {
             m.insert(NaTaT)?;
             (

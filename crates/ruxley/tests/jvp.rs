@@ -49,6 +49,8 @@ fn axpy(x: &State, a: f64, d: &State) -> State {
             .zip(&d.mech)
             .map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect())
             .collect(),
+        syn: Vec::new(),
+        spikes: x.spikes.clone(),
     }
 }
 
@@ -72,10 +74,7 @@ fn state_and_parameter_tangents_equal_finite_differences() {
         let stepper = Stepper::new(&layout, &params, layout.stimuli(), grid, scheme).unwrap();
         let x0 = stepper.init(&mut stepper.workspace());
         // A direction in the state (branch-point voltages are algebraic: left at 0).
-        let mut d = State {
-            v: vec![0.0; x0.v.len()],
-            mech: x0.mech.iter().map(|m| vec![0.0; m.len()]).collect(),
-        };
+        let mut d = x0.zeros_like();
         for (c, &node) in layout.node_of_comp().iter().enumerate() {
             d.v[node as usize] = ((c * 7919) % 13) as f64 * 0.3 - 1.5;
         }
@@ -100,6 +99,8 @@ fn state_and_parameter_tangents_equal_finite_differences() {
                 .iter()
                 .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
                 .collect(),
+            syn: Vec::new(),
+            spikes: Vec::new(),
         };
         let (err, scale) = max_diff(&t, &fd);
         assert!(
@@ -144,6 +145,8 @@ fn state_and_parameter_tangents_equal_finite_differences() {
                 .iter()
                 .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
                 .collect(),
+            syn: Vec::new(),
+            spikes: Vec::new(),
         };
         let (err, scale) = max_diff(&t, &fd);
         assert!(
