@@ -23,6 +23,7 @@ pub mod ion;
 pub mod l5pc;
 mod leak;
 pub mod math;
+pub mod pospischil;
 
 pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
 pub use dual::{Dual, Lanes, Real};
@@ -35,6 +36,7 @@ pub use leak::Leak;
 pub fn library() -> Vec<Box<dyn Channel>> {
     let mut all: Vec<Box<dyn Channel>> = vec![Box::new(Hh::new()), Box::new(Leak::new())];
     all.extend(l5pc::all());
+    all.extend(pospischil::all());
     all
 }
 
