@@ -392,6 +392,19 @@ impl Model {
             });
         }
         let ions = self.lower_ions(&mut mechs)?;
+        // One voltage-setting mechanism per compartment: they act in turn.
+        let mut sets = vec![None; n_comps];
+        for m in mechs.iter().filter(|m| m.channel.sets_voltage()) {
+            for &c in &m.comps {
+                if let Some(other) = sets[c].replace(m.channel.name()) {
+                    let (cell, b, k) = self.locate(c);
+                    return Err(ModelError::Invalid(format!(
+                        "cell {cell} branch {b} compartment {k} has two mechanisms that set the voltage: {other} and {}",
+                        m.channel.name()
+                    )));
+                }
+            }
+        }
         let mut synapses = Vec::with_capacity(self.synapses.len());
         let mut spike_sources: Vec<SpikeSource> = Vec::new();
         let mut source_of = std::collections::HashMap::new();

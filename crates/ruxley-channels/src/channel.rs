@@ -242,6 +242,35 @@ pub trait Channel: Send + Sync + fmt::Debug {
         None
     }
 
+    /// True if the mechanism sets the membrane voltage itself at the start
+    /// of each step ([`Channel::set_voltage`]): non-capacitive neurons such
+    /// as integrate-and-fire resets or Izhikevich's voltage equation.
+    fn sets_voltage(&self) -> bool {
+        false
+    }
+
+    /// Replaces the voltage `v` of each row (and updates the states) at the
+    /// start of a step, before any other mechanism or the cable solve sees
+    /// it. Only called if [`Channel::sets_voltage`].
+    fn set_voltage(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut, v: &mut [f64]) {
+        let _ = (env, params, states, v);
+    }
+
+    /// Reverse-mode derivative of [`Channel::set_voltage`]: `env.v` and
+    /// `states` hold the values before it; on entry `cot_states` and `cot.v`
+    /// hold the cotangents of the values after it, on return of those
+    /// before; parameter cotangents are added to `cot.params`.
+    fn set_voltage_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot: Cot,
+    ) {
+        let _ = (env, params, states, cot_states, cot);
+    }
+
     /// Sets every state to its steady state at `env.v`.
     fn init_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
 

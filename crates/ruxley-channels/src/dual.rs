@@ -33,6 +33,10 @@ pub trait Real:
     fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self;
     /// |x|.
     fn abs(self) -> Self;
+    /// A spike: 1 where x >= 0, else 0. Its derivative is a surrogate,
+    /// 0.5 slope / (1 + slope |x|)^2 (the slope of a fast sigmoid, of unit
+    /// area), or 0 for `slope` 0 (the true derivative almost everywhere).
+    fn spike(self, slope: f64) -> Self;
     /// e^x.
     fn exp(self) -> Self;
     /// The natural logarithm.
@@ -65,6 +69,10 @@ impl Real for f64 {
     #[inline(always)]
     fn abs(self) -> Self {
         f64::abs(self)
+    }
+    #[inline(always)]
+    fn spike(self, _: f64) -> Self {
+        if self >= 0.0 { 1.0 } else { 0.0 }
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -215,6 +223,14 @@ impl<T: Real> Real for Dual<T> {
         )
     }
     #[inline(always)]
+    fn spike(self, slope: f64) -> Self {
+        let a = self.re.abs() * slope + 1.0;
+        Self::new(
+            self.re.spike(slope),
+            self.eps * (a * a).recip() * (0.5 * slope),
+        )
+    }
+    #[inline(always)]
     fn exp(self) -> Self {
         let e = self.re.exp();
         Self::new(e, self.eps * e)
@@ -357,6 +373,10 @@ impl Real for Lanes {
     #[inline(always)]
     fn abs(self) -> Self {
         self.map(f64::abs)
+    }
+    #[inline(always)]
+    fn spike(self, _: f64) -> Self {
+        self.map(|x| if x >= 0.0 { 1.0 } else { 0.0 })
     }
     #[inline(always)]
     fn exp(self) -> Self {

@@ -24,6 +24,7 @@ pub mod l5pc;
 mod leak;
 pub mod math;
 pub mod pospischil;
+pub mod spiking;
 
 pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
 pub use dual::{Dual, Lanes, Real};
@@ -37,6 +38,8 @@ pub fn library() -> Vec<Box<dyn Channel>> {
     let mut all: Vec<Box<dyn Channel>> = vec![Box::new(Hh::new()), Box::new(Leak::new())];
     all.extend(l5pc::all());
     all.extend(pospischil::all());
+    all.push(Box::new(spiking::Fire::new()));
+    all.push(Box::new(spiking::Izhikevich::new()));
     all
 }
 

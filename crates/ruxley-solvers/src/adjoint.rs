@@ -39,6 +39,10 @@ pub struct Adjoint<'s, 'a> {
     ws: Workspace,
     s_new: Vec<Vec<f64>>,
     syn_new: Vec<Vec<f64>>,
+    /// The voltages and states after the voltage-setting mechanisms of the
+    /// step (a copy of the state before the step where there are none).
+    v_set: Vec<f64>,
+    mech_set: Vec<Vec<f64>>,
     /// Per synapse group: cotangents of the current and slope, and of the
     /// voltages at both ends.
     syn_lam_i: Vec<Vec<f64>>,
@@ -78,7 +82,7 @@ impl<'s, 'a> Adjoint<'s, 'a> {
                 .map(|m| vec![0.0; m.rows()])
                 .collect::<Vec<_>>()
         };
-        let states = stepper
+        let states: Vec<Vec<f64>> = stepper
             .layout
             .mechs()
             .iter()
@@ -104,6 +108,8 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         Self {
             st: stepper,
             ws: stepper.workspace(),
+            v_set: vec![0.0; n],
+            mech_set: states.clone(),
             s_new: states,
             syn_new: stepper
                 .layout
@@ -166,10 +172,23 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         // Forward recomputation of step n; the channel states after it are
         // taken from `after` when given (the same numbers, without the cost).
         let advance = after.is_none();
+        // The voltage-setting mechanisms act first.
+        let resets = !st.voltage_mechs.is_empty();
+        let mut v_set = std::mem::take(&mut self.v_set);
+        if resets {
+            v_set.copy_from_slice(&state.v);
+            for &m in &st.voltage_mechs {
+                self.mech_set[m].copy_from_slice(&state.mech[m]);
+            }
+            st.set_voltages(&mut v_set, &mut self.mech_set, &mut self.ws);
+        }
+        let v0: &[f64] = if resets { &v_set } else { &state.v };
         for (k, s) in self.s_new.iter_mut().enumerate() {
             let pool = matches!(st.layout.mechs()[k].kind, MechKind::Pool { .. });
+            let sets = resets && st.layout.mechs()[k].channel.sets_voltage();
             match after {
                 Some(a) if !pool => s.copy_from_slice(&a.mech[k]),
+                _ if sets => s.copy_from_slice(&self.mech_set[k]),
                 _ => s.copy_from_slice(&state.mech[k]),
             }
         }
@@ -178,15 +197,15 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         }
         st.membrane_with(
             n,
-            &state.v,
+            v0,
             &mut self.s_new,
             &mut self.syn_new,
             &state.spikes,
             &mut self.ws,
             advance,
         );
-        st.assemble(&state.v, &mut self.ws);
-        let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
+        st.assemble(v0, &mut self.ws);
+        let clamped = st.clamp_rows(n, v0, &mut self.ws);
         let g = if clamped { &self.ws.g_off } else { &st.g_axial };
         factor_tree(parent, g, &mut self.ws.d);
         match after {
@@ -215,7 +234,7 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         let inv_h = 1.0 / st.h();
         for i in 0..self.x.len() {
             let me = self.mu_eff[i];
-            let dx = state.v[i] - self.x[i];
+            let dx = v0[i] - self.x[i];
             self.lam_cap[i] += me * dx * inv_h;
             self.lam_g_node[i] = me * dx;
             self.new_cot_v[i] =
@@ -318,10 +337,15 @@ impl<'s, 'a> Adjoint<'s, 'a> {
                     inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
                 },
             );
+            let before = if resets && ml.channel.sets_voltage() {
+                &self.mech_set[m]
+            } else {
+                &state.mech[m]
+            };
             ml.channel.advance_states_vjp(
                 &env,
                 params,
-                Columns::new(&state.mech[m], rows),
+                Columns::new(before, rows),
                 ColumnsMut::new(&mut cot.mech[m], rows),
                 Cot {
                     v: &mut self.cot_v_row[m],
@@ -336,6 +360,31 @@ impl<'s, 'a> Adjoint<'s, 'a> {
         }
         self.ion_values_vjp(&mut cot.mech);
         self.synapses_vjp(state, cot);
+        // Through the voltage-setting mechanisms, from the voltages and
+        // states after them to those before.
+        for &m in &st.voltage_mechs {
+            let ml = &st.layout.mechs()[m];
+            let rows = ml.rows();
+            st.gather(m, &state.v, &mut self.ws);
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                self.cot_v_row[m][r] = self.new_cot_v[node as usize];
+            }
+            ml.channel.set_voltage_vjp(
+                &st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]),
+                Columns::new(&values[ml.params.clone()], rows),
+                Columns::new(&state.mech[m], rows),
+                ColumnsMut::new(&mut cot.mech[m], rows),
+                Cot {
+                    v: &mut self.cot_v_row[m],
+                    params: ColumnsMut::new(&mut self.grad.params[ml.params.clone()], rows),
+                    inputs: ColumnsMut::new(&mut [], rows),
+                },
+            );
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                self.new_cot_v[node as usize] = self.cot_v_row[m][r];
+            }
+        }
+        self.v_set = v_set;
         cot.v.copy_from_slice(&self.new_cot_v);
     }
 

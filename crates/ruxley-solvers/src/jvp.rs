@@ -5,7 +5,8 @@
 //! are assembled row by row from one VJP per output (each state, and the
 //! current and its slope), which is exact and keeps the channel interface
 //! small. Directions in parameters may move channel parameters only, and
-//! models with ions or synapses are not supported.
+//! models with ions, synapses or voltage-setting mechanisms are not
+//! supported.
 
 use ruxley_backend::{Scheme, SimError};
 use ruxley_cell::{NONE, Target};
@@ -37,9 +38,12 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
-        if lay.has_ions() || !lay.synapses().is_empty() {
+        if lay.has_ions()
+            || !lay.synapses().is_empty()
+            || lay.mechs().iter().any(|m| m.channel.sets_voltage())
+        {
             return Err(SimError::Unsupported(
-                "forward-mode derivatives of models with ions or synapses are not supported; use reverse mode"
+                "forward-mode derivatives of models with ions, synapses or voltage-setting mechanisms are not supported; use reverse mode"
                     .into(),
             ));
         }

@@ -67,6 +67,8 @@ pub struct Workspace {
     pub(crate) mech_g: Vec<Vec<f64>>,
     /// Each mechanism's ion inputs, `[input][row]`.
     pub(crate) mech_in: Vec<Vec<f64>>,
+    /// The voltages a voltage-setting mechanism writes, per row.
+    pub(crate) mech_vout: Vec<Vec<f64>>,
     /// Per ion and site row: the reversal potential (mV), the inside
     /// concentration (mM) and the summed current density (mA/cm2).
     pub(crate) ion_e: Vec<Vec<f64>>,
@@ -115,6 +117,8 @@ pub struct Stepper<'a> {
     pub(crate) clamps: Vec<ClampDrive>,
     /// Per synapse group: the delay of each row in steps.
     pub(crate) delay_steps: Vec<Vec<u32>>,
+    /// The mechanisms that set voltages at the start of each step.
+    pub(crate) voltage_mechs: Vec<usize>,
     /// The length of the spike rings (steps) and their words per source.
     ring_len: usize,
     ring_words: usize,
@@ -214,6 +218,13 @@ impl<'a> Stepper<'a> {
             delay_steps,
             ring_len,
             ring_words: ring_len.div_ceil(64),
+            voltage_mechs: layout
+                .mechs()
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.channel.sets_voltage())
+                .map(|(k, _)| k)
+                .collect(),
         })
     }
 
@@ -264,6 +275,19 @@ impl<'a> Stepper<'a> {
             mech_in: mechs
                 .iter()
                 .map(|m| vec![0.0; m.rows() * m.inputs.len()])
+                .collect(),
+            mech_vout: mechs
+                .iter()
+                .map(|m| {
+                    vec![
+                        0.0;
+                        if m.channel.sets_voltage() {
+                            m.rows()
+                        } else {
+                            0
+                        }
+                    ]
+                })
                 .collect(),
             ion_e: sites(),
             ion_ci: sites(),
@@ -475,6 +499,7 @@ impl<'a> Stepper<'a> {
 
     /// Advances `state` by step `n` (from t_n to t_{n+1}). Allocates nothing.
     pub fn step(&self, n: usize, state: &mut State, ws: &mut Workspace) {
+        self.set_voltages(&mut state.v, &mut state.mech, ws);
         self.membrane(n, state, ws);
         self.assemble(&state.v, ws);
         let g = if self.clamp_rows(n, &state.v, ws) {
@@ -488,6 +513,27 @@ impl<'a> Stepper<'a> {
         }
         self.update(&mut state.v, &ws.b);
         self.record_spikes(n, state, ws);
+    }
+
+    /// Lets the mechanisms that set voltages (non-capacitive neurons) replace
+    /// `v` and their states at the start of a step.
+    pub(crate) fn set_voltages(&self, v: &mut [f64], mech: &mut [Vec<f64>], ws: &mut Workspace) {
+        let values = self.params.values();
+        for &m in &self.voltage_mechs {
+            let ml = &self.layout.mechs()[m];
+            let rows = ml.rows();
+            self.gather(m, v, ws);
+            ws.mech_vout[m].copy_from_slice(&ws.mech_v[m]);
+            ml.channel.set_voltage(
+                &self.env(m, &ws.mech_v[m], &ws.mech_in[m]),
+                Columns::new(&values[ml.params.clone()], rows),
+                ColumnsMut::new(&mut mech[m], rows),
+                &mut ws.mech_vout[m],
+            );
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                v[node as usize] = ws.mech_vout[m][r];
+            }
+        }
     }
 
     /// Writes into the spike rings whether each source crossed its threshold
