@@ -312,8 +312,9 @@ impl Model {
     }
 
     /// A network: the cells of all `models` side by side, in order, with
-    /// their channels, groups, stimuli and recordings. Recording labels get a
-    /// `c<cell>_` prefix where they would otherwise collide.
+    /// their channels, groups, stimuli, recordings and synapses. Recording
+    /// labels get a `c<cell>_` prefix where they would otherwise collide.
+    /// Takes time linear in the size of the network.
     pub fn network(models: Vec<Model>) -> Result<Self, ModelError> {
         let mut net = Self::empty();
         if models.is_empty() {
@@ -323,6 +324,9 @@ impl Model {
         }
         net.celsius = models[0].celsius;
         let multi = models.iter().map(|m| m.cells.len()).sum::<usize>() > 1;
+        // Group members and mechanisms by name, gathered in one pass.
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut mech_index: std::collections::HashMap<String, usize> = Default::default();
         for m in models {
             if m.celsius != net.celsius {
                 return Err(ModelError::Invalid(format!(
@@ -347,22 +351,49 @@ impl Model {
                 branch: c.branch + branch0,
                 ..c
             }));
-            let n = net.comps.len();
-            for mask in net.groups.values_mut() {
-                mask.resize(n, false);
-            }
             for (name, mask) in m.groups {
-                let entry = net.groups.entry(name).or_insert_with(|| vec![false; n]);
-                for (k, inside) in mask.into_iter().enumerate() {
-                    entry[comp0 + k] |= inside;
-                }
+                let members = groups.entry(name).or_default();
+                members.extend(
+                    mask.iter()
+                        .enumerate()
+                        .filter(|(_, inside)| **inside)
+                        .map(|(k, _)| comp0 + k),
+                );
             }
             for ion in m.ions {
                 net.register_ion(ion)?;
             }
+            // Compartments of later cells come after those of earlier ones,
+            // so appending rows keeps every mechanism's rows sorted.
             for mech in m.mechanisms {
-                let comps: Vec<usize> = mech.comps.iter().map(|c| c + comp0).collect();
-                net.merge_mechanism(Mechanism { comps, ..mech })?;
+                let name = mech.channel.name().to_string();
+                let comps = mech.comps.iter().map(|c| c + comp0);
+                match mech_index.get(&name) {
+                    None => {
+                        mech_index.insert(name, net.mechanisms.len());
+                        net.mechanisms.push(Mechanism {
+                            comps: comps.collect(),
+                            ..mech
+                        });
+                    }
+                    Some(&k) => {
+                        let known = &mut net.mechanisms[k];
+                        if known.channel.params() != mech.channel.params()
+                            || known.channel.states() != mech.channel.states()
+                        {
+                            return Err(ModelError::Invalid(format!(
+                                "two different channels are named `{name}`; rename one"
+                            )));
+                        }
+                        known.comps.extend(comps);
+                        for (col, add) in known.params.iter_mut().zip(mech.params) {
+                            col.extend(add);
+                        }
+                        for (col, add) in known.states.iter_mut().zip(mech.states) {
+                            col.extend(add);
+                        }
+                    }
+                }
             }
             let stim0 = net.stimuli.len();
             net.stimuli.extend(m.stimuli.into_iter().map(|s| Stimulus {
@@ -391,36 +422,15 @@ impl Model {
                     .into_iter()
                     .map(|t| t.offset(comp0, stim0, syn0)),
             );
-            // Synapses keep their order: group by group, by index.
-            let mut rows: Vec<(usize, usize, usize)> = Vec::new();
-            for (g, group) in m.synapses.iter().enumerate() {
-                rows.extend(group.ids.iter().enumerate().map(|(r, &id)| (id, g, r)));
+            net.append_synapses(m.synapses, m.n_synapses, comp0)?;
+        }
+        let n = net.comps.len();
+        for (name, members) in groups {
+            let mut mask = vec![false; n];
+            for c in members {
+                mask[c] = true;
             }
-            rows.sort_unstable();
-            for (_, g, r) in rows {
-                let group = &m.synapses[g];
-                let id = net
-                    .connect_pairs(
-                        &[(group.pre[r] + comp0, group.post[r] + comp0)],
-                        group.synapse.clone(),
-                    )?
-                    .start;
-                let ng = net
-                    .synapses
-                    .iter()
-                    .position(|x| x.synapse.name() == group.synapse.name())
-                    .expect("just connected");
-                let nr = net.synapses[ng].row_of(id).expect("just connected");
-                let target = &mut net.synapses[ng];
-                for (p, col) in group.params.iter().enumerate() {
-                    target.params[p][nr] = col[r];
-                }
-                for (st, col) in group.states.iter().enumerate() {
-                    target.states[st][nr] = col[r];
-                }
-                target.threshold[nr] = group.threshold[r];
-                target.delay[nr] = group.delay[r];
-            }
+            net.groups.insert(name, mask);
         }
         Ok(net)
     }

@@ -266,6 +266,49 @@ impl Model {
         self.connect_pairs(&pairs, Box::new(synapse))
     }
 
+    /// Appends the synapses of another model (`n` of them, in `groups`)
+    /// whose compartments start at `comp0` here, keeping their order.
+    pub(crate) fn append_synapses(
+        &mut self,
+        groups: Vec<SynapseGroup>,
+        n: usize,
+        comp0: usize,
+    ) -> Result<(), ModelError> {
+        let syn0 = self.n_synapses;
+        for mut g in groups {
+            let name = g.synapse.name().to_string();
+            g.ids.iter_mut().for_each(|id| *id += syn0);
+            g.pre.iter_mut().for_each(|c| *c += comp0);
+            g.post.iter_mut().for_each(|c| *c += comp0);
+            match self.synapses.iter_mut().find(|x| x.synapse.name() == name) {
+                None => self.synapses.push(g),
+                Some(known) => {
+                    if known.synapse.params() != g.synapse.params()
+                        || known.synapse.states() != g.synapse.states()
+                    {
+                        return Err(ModelError::Invalid(format!(
+                            "two different synapses are named `{name}`; rename one"
+                        )));
+                    }
+                    // Indices here are all above the known ones: order holds.
+                    known.ids.extend(g.ids);
+                    known.pre.extend(g.pre);
+                    known.post.extend(g.post);
+                    for (a, b) in known.params.iter_mut().zip(g.params) {
+                        a.extend(b);
+                    }
+                    for (a, b) in known.states.iter_mut().zip(g.states) {
+                        a.extend(b);
+                    }
+                    known.threshold.extend(g.threshold);
+                    known.delay.extend(g.delay);
+                }
+            }
+        }
+        self.n_synapses += n;
+        Ok(())
+    }
+
     /// A view of every synapse (one site).
     pub fn synapses(&mut self) -> SynapseView<'_> {
         let ids: Vec<usize> = (0..self.n_synapses).collect();
