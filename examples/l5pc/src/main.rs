@@ -49,6 +49,7 @@ fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
         }
         Ok(())
     };
+    // ANCHOR: regions
     region(
         &mut cell,
         "soma",
@@ -121,6 +122,7 @@ fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
         cell.comp(c)
             .set("Ih_gbar", 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp()))?;
     }
+    // ANCHOR_END: regions
     cell.set("ena", 50.0)?;
     cell.set("ek", -85.0)?;
     cell.set_celsius(34.0)?;
