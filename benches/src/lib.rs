@@ -2,7 +2,8 @@
 
 #![warn(missing_docs)]
 
-use ruxley::{Layout, RunOptions};
+use ruxley::prelude::Model;
+use ruxley::{Layout, Mse, RunOptions};
 use ruxley_testing::workloads::{self, Workload};
 
 /// A lowered workload with its size.
@@ -63,4 +64,28 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
             p
         })
         .collect()
+}
+
+/// A network model with every synapse's gS trainable and the mean squared
+/// error of `cell`'s voltage to the same network with gS x 1.1.
+pub fn gs_fit(mut net: Model, options: &RunOptions, column: &str) -> (Layout, Mse, Vec<f64>) {
+    let mut target = net.clone();
+    let gs = "IonotropicSynapse_gS";
+    let g0 = {
+        let l = net.build().expect("builds");
+        l.parameters().get(gs).expect("synapses")[0]
+    };
+    target.synapses().set(gs, g0 * 1.1).expect("synapses");
+    let t = ruxley::simulate(&target, options).expect("runs");
+    let loss = Mse::new(vec![(
+        column.into(),
+        t.get(column).expect("recorded").to_vec(),
+    )]);
+    net.synapses()
+        .edge("all")
+        .make_trainable(gs, None)
+        .expect("synapses");
+    let layout = net.build().expect("builds");
+    let theta = layout.trainables().initial();
+    (layout, loss, theta)
 }

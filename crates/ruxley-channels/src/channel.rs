@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::dual::Lanes;
 use crate::ion::{Ion, IonVar};
 
 /// A named parameter of a channel.
@@ -100,6 +101,22 @@ impl<'a> Columns<'a> {
     #[inline]
     pub fn split<const N: usize>(&self) -> [&'a [f64]; N] {
         std::array::from_fn(|k| self.col(k))
+    }
+
+    /// Row `r` of the first `out.len()` columns into `out`.
+    #[inline(always)]
+    pub fn read_row(&self, r: usize, out: &mut [f64]) {
+        for (j, x) in out.iter_mut().enumerate() {
+            *x = self.col(j)[r];
+        }
+    }
+
+    /// Rows `r..r + LANES` of the first `out.len()` columns into `out`.
+    #[inline(always)]
+    pub fn read_lanes(&self, r: usize, out: &mut [Lanes]) {
+        for (j, x) in out.iter_mut().enumerate() {
+            *x = Lanes::load(&self.col(j)[r..]);
+        }
     }
 
     /// The number of rows (compartments).

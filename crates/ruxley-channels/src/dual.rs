@@ -2,7 +2,7 @@
 //! run on `f64`, on [`Lanes`] (several compartments at once, in SIMD
 //! registers) and on forward-mode dual numbers [`Dual`] (exact derivatives:
 //! `Dual<f64>` carries one first derivative, `Dual<Dual<f64>>` a mixed second
-//! one).
+//! one) and [`MultiDual`] (derivatives in [`LANES`] directions at once).
 //!
 //! Branches must be written with [`Real::if_lt`] and [`Real::if_eq`], which
 //! choose per lane, instead of `if`.
@@ -408,6 +408,165 @@ impl Real for Lanes {
     }
 }
 
+/// A value and its derivatives in [`LANES`] directions at once: one
+/// evaluation of a function written over [`Real`] gives up to [`LANES`]
+/// partial derivatives (a gradient, or columns of a Jacobian), where
+/// [`Dual`] takes one evaluation each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MultiDual {
+    /// The value.
+    pub re: f64,
+    /// The derivatives, one direction per lane.
+    pub eps: Lanes,
+}
+
+impl MultiDual {
+    /// A value with derivatives `eps`.
+    #[inline(always)]
+    pub fn new(re: f64, eps: Lanes) -> Self {
+        Self { re, eps }
+    }
+
+    /// A variable: derivative 1 in direction `lane`, 0 in the others (in
+    /// all of them for `None`, a constant).
+    #[inline(always)]
+    pub fn seed(re: f64, lane: Option<usize>) -> Self {
+        let mut eps = [0.0; LANES];
+        if let Some(k) = lane {
+            eps[k] = 1.0;
+        }
+        Self::new(re, Lanes(eps))
+    }
+
+    /// The function value `y` with derivative `dy` at `self.re`, chained.
+    #[inline(always)]
+    fn chain(self, y: f64, dy: f64) -> Self {
+        Self::new(y, self.eps * dy)
+    }
+}
+
+impl Add for MultiDual {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Self::new(self.re + o.re, self.eps + o.eps)
+    }
+}
+
+impl Sub for MultiDual {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Self::new(self.re - o.re, self.eps - o.eps)
+    }
+}
+
+impl Mul for MultiDual {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        Self::new(self.re * o.re, self.eps * o.re + o.eps * self.re)
+    }
+}
+
+impl Div for MultiDual {
+    type Output = Self;
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        let q = self.re / o.re;
+        Self::new(q, (self.eps - o.eps * q) / o.re)
+    }
+}
+
+impl Neg for MultiDual {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Self::new(-self.re, -self.eps)
+    }
+}
+
+macro_rules! multi_dual_scalar_ops {
+    ($($tr:ident $f:ident $op:tt $scales:literal),*) => {$(
+        impl $tr<f64> for MultiDual {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, c: f64) -> Self {
+                Self::new(self.re $op c, if $scales { self.eps $op c } else { self.eps })
+            }
+        }
+    )*};
+}
+multi_dual_scalar_ops!(Add add + false, Sub sub - false, Mul mul * true, Div div / true);
+
+impl Real for MultiDual {
+    #[inline(always)]
+    fn cst(x: f64) -> Self {
+        Self::seed(x, None)
+    }
+    #[inline(always)]
+    fn if_lt(self, c: f64, then: Self, otherwise: Self) -> Self {
+        if self.re < c { then } else { otherwise }
+    }
+    #[inline(always)]
+    fn if_eq(self, c: f64, then: Self, otherwise: Self) -> Self {
+        if self.re == c { then } else { otherwise }
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        if self.re < 0.0 { -self } else { self }
+    }
+    #[inline(always)]
+    fn spike(self, slope: f64) -> Self {
+        let a = self.re.abs() * slope + 1.0;
+        self.chain(self.re.spike(slope), 0.5 * slope / (a * a))
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        // libm's exponential: one value at a time, it is faster than the
+        // vectorisable one, and within 2 ulp of it.
+        let e = f64::exp(self.re);
+        self.chain(e, e)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        self.chain(self.re.ln(), 1.0 / self.re)
+    }
+    #[inline(always)]
+    fn powf(self, p: f64) -> Self {
+        let dy = if p == 0.0 {
+            0.0
+        } else {
+            self.re.powf(p - 1.0) * p
+        };
+        self.chain(self.re.powf(p), dy)
+    }
+    #[inline(always)]
+    fn powi(self, n: i32) -> Self {
+        let dy = if n == 0 {
+            0.0
+        } else {
+            self.re.powi(n - 1) * n as f64
+        };
+        self.chain(self.re.powi(n), dy)
+    }
+    #[inline(always)]
+    fn recip(self) -> Self {
+        let r = 1.0 / self.re;
+        self.chain(r, -r * r)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        let s = self.re.sqrt();
+        self.chain(s, 0.5 / s)
+    }
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        let t = self.re.tanh();
+        self.chain(t, 1.0 - t * t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +586,34 @@ mod tests {
         let l = g(Lanes(xs));
         for (k, x) in xs.iter().enumerate() {
             assert_eq!(l.0[k], g(*x));
+        }
+    }
+
+    /// A function of two variables with every operation and branch.
+    fn h<R: Real>(x: R, y: R) -> R {
+        g(x) * y.spike(2.0) + (x * y).abs() / (y - 4.0) - f(y) * 2.0 + y.powf(0.0) + x.powi(0)
+    }
+
+    #[test]
+    fn multi_duals_agree_with_duals_in_every_lane() {
+        for (x, y) in [(0.3, 1.2), (1.0, -0.5), (2.7, 2.7), (1.5, 0.0)] {
+            let y = y.abs() + 0.1; // f needs y > 0
+            let m = h(MultiDual::seed(x, Some(0)), MultiDual::seed(y, Some(5)));
+            let dx = h(Dual::new(x, 1.0), Dual::new(y, 0.0));
+            let dy = h(Dual::new(x, 0.0), Dual::new(y, 1.0));
+            let tol = |a: f64| 1e-14 * (1.0 + a.abs());
+            assert!((m.re - h(x, y)).abs() <= tol(m.re), "value at {x}, {y}");
+            assert!(
+                (m.eps.0[0] - dx.eps).abs() <= tol(dx.eps),
+                "d/dx at {x}, {y}"
+            );
+            assert!(
+                (m.eps.0[5] - dy.eps).abs() <= tol(dy.eps),
+                "d/dy at {x}, {y}"
+            );
+            for k in [1, 2, 3, 4, 6, 7] {
+                assert_eq!(m.eps.0[k], 0.0);
+            }
         }
     }
 

@@ -248,14 +248,6 @@ fn dims<K: GateKinetics>(k: &K) -> (usize, usize, usize) {
     d
 }
 
-/// Row `r` of every column of `cols` into `out`.
-#[inline(always)]
-fn load(cols: &Columns, r: usize, out: &mut [f64]) {
-    for (j, x) in out.iter_mut().enumerate() {
-        *x = cols.col(j)[r];
-    }
-}
-
 /// The variables the gate kinetics depend on.
 fn kinetic_vars<K: GateKinetics>(k: &K, np: usize, ni: usize) -> impl Iterator<Item = Var> {
     let np = if k.kinetics_read_params() { np } else { 0 };
@@ -308,45 +300,6 @@ fn gates_dual<K: GateKinetics>(
 
 const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
 
-/// Defines `$name`, which runs the generic `$imp` compiled for AVX-512, for
-/// AVX2 + FMA or for the baseline, whichever the processor supports widest
-/// (the kernels' lane loops then become SIMD instructions).
-macro_rules! dispatch {
-    ($name:ident, $imp:ident ($($arg:ident : $ty:ty),*)) => {
-        #[inline]
-        fn $name<K: GateKinetics>(k: &K, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn avx512<K: GateKinetics>(k: &K, $($arg: $ty),*) {
-                    $imp(k, $($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2<K: GateKinetics>(k: &K, $($arg: $ty),*) {
-                    $imp(k, $($arg),*)
-                }
-                if ruxley_core::simd::has_avx512() {
-                    // SAFETY: the processor supports the enabled features.
-                    return unsafe { avx512(k, $($arg),*) };
-                }
-                if ruxley_core::simd::has_avx2_fma() {
-                    // SAFETY: as above.
-                    return unsafe { avx2(k, $($arg),*) };
-                }
-            }
-            $imp(k, $($arg),*)
-        }
-    };
-}
-
-/// Rows `r..r + LANES` of the first `n` columns of `cols`.
-#[inline(always)]
-fn load_lanes(cols: &Columns, r: usize, out: &mut [Lanes]) {
-    for (j, x) in out.iter_mut().enumerate() {
-        *x = Lanes::load(&cols.col(j)[r..]);
-    }
-}
-
 /// Evaluates the gate kinetics over full blocks of [`LANES`] rows, calling
 /// `f(out, first row, gates)`, and over the remaining rows one by one,
 /// calling `g(out, row, gates)`.
@@ -369,8 +322,8 @@ fn kinetics_blocks<K: GateKinetics, S: ?Sized>(
         tau: zero,
     }; MAX_GATES];
     for r in (0..full).step_by(LANES) {
-        load_lanes(params, r, &mut p[..np]);
-        load_lanes(&env.inputs, r, &mut inp[..ni]);
+        params.read_lanes(r, &mut p[..np]);
+        env.inputs.read_lanes(r, &mut inp[..ni]);
         let v = Lanes::load(&env.v[r..]);
         k.gates_at(v, &inp[..ni], &p[..np], env.celsius, &mut gates[..ng]);
         f(out, r, &gates[..ng]);
@@ -378,8 +331,8 @@ fn kinetics_blocks<K: GateKinetics, S: ?Sized>(
     let (mut p, mut inp, mut gates) =
         ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [ZERO_GATE; MAX_GATES]);
     for r in full..rows {
-        load(params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
+        params.read_row(r, &mut p[..np]);
+        env.inputs.read_row(r, &mut inp[..ni]);
         k.gates_at(
             env.v[r],
             &inp[..ni],
@@ -498,15 +451,33 @@ fn current_imp<K: GateKinetics>(
     }
 }
 
-dispatch!(init_dispatch, init_imp(env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut));
-dispatch!(advance_dispatch, advance_imp(env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut));
-dispatch!(current_dispatch, current_imp(
-    env: &ChannelEnv,
-    params: &Columns,
-    states: &Columns,
-    i: &mut [f64],
-    di_dv: &mut [f64]
-));
+// The kernels compiled for the widest SIMD instructions available (their
+// lane loops then become SIMD instructions).
+ruxley_core::multiversion! {
+    #[inline]
+    fn init_dispatch<K: GateKinetics>(k: &K, env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut) {
+        init_imp(k, env, params, states)
+    }
+}
+ruxley_core::multiversion! {
+    #[inline]
+    fn advance_dispatch<K: GateKinetics>(k: &K, env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut) {
+        advance_imp(k, env, params, states)
+    }
+}
+ruxley_core::multiversion! {
+    #[inline]
+    fn current_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        states: &Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    ) {
+        current_imp(k, env, params, states, i, di_dv)
+    }
+}
 
 /// [`crate::Channel::init_states`]: every gate at its steady state.
 pub fn init_states<K: GateKinetics>(
@@ -555,8 +526,8 @@ pub fn init_states_vjp<K: GateKinetics>(
         tau: Dual::new(0.0, 0.0),
     }; MAX_GATES];
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
+        params.read_row(r, &mut p[..np]);
+        env.inputs.read_row(r, &mut inp[..ni]);
         for var in kinetic_vars(k, np, ni) {
             gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
             let d: f64 = (0..ng).map(|j| cot_states.col(j)[r] * g[j].inf.eps).sum();
@@ -584,8 +555,8 @@ pub fn advance_states_vjp<K: GateKinetics>(
     let mut c_inf = [0.0; MAX_GATES];
     let mut c_tau = [0.0; MAX_GATES];
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
+        params.read_row(r, &mut p[..np]);
+        env.inputs.read_row(r, &mut inp[..ni]);
         let mut first = true;
         for var in kinetic_vars(k, np, ni) {
             gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
@@ -633,9 +604,9 @@ pub fn current_vjp<K: GateKinetics>(
         Dual::new(lift(x, seed), Dual::new(if is_v { 1.0 } else { 0.0 }, 0.0))
     };
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&env.inputs, r, &mut inp[..ni]);
-        load(&states, r, &mut s[..ng]);
+        params.read_row(r, &mut p[..np]);
+        env.inputs.read_row(r, &mut inp[..ni]);
+        states.read_row(r, &mut s[..ng]);
         let vars = std::iter::once(Var::V)
             .chain((0..ng).map(Var::Gate))
             .chain((0..ni).map(Var::Input))

@@ -142,12 +142,6 @@ fn dims<D: VoltageDynamics>(d: &D) -> (usize, usize) {
     n
 }
 
-fn load(cols: &Columns, r: usize, out: &mut [f64]) {
-    for (j, x) in out.iter_mut().enumerate() {
-        *x = cols.col(j)[r];
-    }
-}
-
 fn seed(x: f64, on: bool) -> Dual<f64> {
     Dual::new(x, if on { 1.0 } else { 0.0 })
 }
@@ -162,7 +156,7 @@ pub fn init_states<D: VoltageDynamics>(
     let (ns, np) = dims(d);
     let (mut p, mut s) = ([0.0; MAX], [0.0; MAX]);
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
+        params.read_row(r, &mut p[..np]);
         d.init(v, &p[..np], &mut s[..ns]);
         for j in 0..ns {
             states.col(j)[r] = s[j];
@@ -182,7 +176,7 @@ pub fn init_states_vjp<D: VoltageDynamics>(
     let mut p = [0.0; MAX];
     let (mut dp, mut ds) = ([Dual::new(0.0, 0.0); MAX], [Dual::new(0.0, 0.0); MAX]);
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
+        params.read_row(r, &mut p[..np]);
         // Variable k: 0 is v, 1 + q parameter q.
         for k in 0..=np {
             for q in 0..np {
@@ -210,8 +204,8 @@ pub fn set_voltage<D: VoltageDynamics>(
     let (ns, np) = dims(d);
     let (mut p, mut s) = ([0.0; MAX], [0.0; MAX]);
     for (r, v) in v.iter_mut().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&states.as_columns(), r, &mut s[..ns]);
+        params.read_row(r, &mut p[..np]);
+        states.as_columns().read_row(r, &mut s[..ns]);
         d.update(env.dt, v, &p[..np], &mut s[..ns]);
         for j in 0..ns {
             states.col(j)[r] = s[j];
@@ -233,9 +227,9 @@ pub fn set_voltage_vjp<D: VoltageDynamics>(
     let (mut dp, mut ds) = ([Dual::new(0.0, 0.0); MAX], [Dual::new(0.0, 0.0); MAX]);
     let mut cot_params = cot.params;
     for (r, &v) in env.v.iter().enumerate() {
-        load(&params, r, &mut p[..np]);
-        load(&states, r, &mut s[..ns]);
-        load(&cot_states.as_columns(), r, &mut c[..ns]);
+        params.read_row(r, &mut p[..np]);
+        states.read_row(r, &mut s[..ns]);
+        cot_states.as_columns().read_row(r, &mut c[..ns]);
         let cv = cot.v[r];
         // Variable k: 0 is v, 1 + j state j, 1 + ns + q parameter q.
         for k in 0..1 + ns + np {

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use ruxley_channels::{LANES, Lanes, MultiDual};
+
 use crate::{Columns, ColumnsMut, Dual, ParamSpec, Real, StateSpec, SynCot, SynapseEnv};
 
 /// The most states and parameters a [`SynapseDynamics`] may have.
@@ -33,8 +35,8 @@ pub trait SynapseDynamics: fmt::Debug + Clone + Send + Sync + 'static {
 
     /// Advances `states` over one step `dt` (ms), given the presynaptic
     /// voltage at the start of the step and the number of presynaptic spikes
-    /// arriving at its start.
-    fn advance<R: Real>(&self, dt: f64, v_pre: R, events: f64, params: &[R], states: &mut [R]);
+    /// arriving at its start (a constant: spikes carry no derivative).
+    fn advance<R: Real>(&self, dt: f64, v_pre: R, events: R, params: &[R], states: &mut [R]);
 
     /// The current (nA, outward at the postsynaptic compartment).
     fn current<R: Real>(&self, v_pre: R, v_post: R, states: &[R], params: &[R]) -> R;
@@ -124,15 +126,6 @@ macro_rules! synapse {
     };
 }
 
-/// A variable to differentiate against.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Var {
-    Pre,
-    Post,
-    State(usize),
-    Param(usize),
-}
-
 fn dims<D: SynapseDynamics>(d: &D) -> (usize, usize) {
     let n = (d.states().len(), d.params().len());
     assert!(
@@ -143,28 +136,86 @@ fn dims<D: SynapseDynamics>(d: &D) -> (usize, usize) {
     n
 }
 
-fn load(cols: &Columns, r: usize, out: &mut [f64]) {
-    for (j, x) in out.iter_mut().enumerate() {
-        *x = cols.col(j)[r];
-    }
+/// `x` as variable number `i` in a pass that differentiates with respect
+/// to variables `first..first + LANES`, one per lane.
+#[inline(always)]
+fn var(x: f64, i: usize, first: usize) -> MultiDual {
+    MultiDual::seed(x, i.checked_sub(first).filter(|&k| k < LANES))
 }
 
-fn seed(x: f64, on: bool) -> Dual<f64> {
-    Dual::new(x, if on { 1.0 } else { 0.0 })
-}
-
-fn add_cot(cot: &mut SynCot, var: Var, r: usize, x: f64) {
-    match var {
-        Var::Pre => cot.v_pre[r] += x,
-        Var::Post => cot.v_post[r] += x,
-        Var::Param(q) => cot.params.col(q)[r] += x,
-        Var::State(_) => unreachable!("state cotangents are handled by the caller"),
-    }
+/// The passes over `n` variables, [`LANES`] at a time: the first variable
+/// of each and the variables it covers.
+fn passes(n: usize) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+    (0..n)
+        .step_by(LANES)
+        .map(move |first| (first, first..n.min(first + LANES)))
 }
 
 /// The generic kernels behind [`crate::synapse!`].
 pub mod kernels {
     use super::*;
+
+    ruxley_core::multiversion! {
+        /// [`crate::Synapse::advance_states`], [`LANES`] synapses at a time.
+        pub fn advance_states<D: SynapseDynamics>(
+            d: &D,
+            env: &SynapseEnv,
+            params: Columns,
+            states: ColumnsMut,
+        ) {
+            advance_states_imp(d, env, params, states)
+        }
+    }
+
+    ruxley_core::multiversion! {
+        /// [`crate::Synapse::current`], with di/dv from a dual number, [`LANES`]
+        /// synapses at a time.
+        pub fn current<D: SynapseDynamics>(
+            d: &D,
+            env: &SynapseEnv,
+            params: Columns,
+            states: Columns,
+            i: &mut [f64],
+            di_dv: &mut [f64],
+        ) {
+            current_imp(d, env, params, states, i, di_dv)
+        }
+    }
+
+    ruxley_core::multiversion! {
+        /// [`crate::Synapse::advance_states_vjp`]. Variables: the presynaptic
+        /// voltage, the states, the parameters.
+        pub fn advance_states_vjp<D: SynapseDynamics>(
+            d: &D,
+            env: &SynapseEnv,
+            params: Columns,
+            states: Columns,
+            cot_states: ColumnsMut,
+            cot: SynCot,
+        ) {
+            advance_states_vjp_imp(d, env, params, states, cot_states, cot)
+        }
+    }
+
+    ruxley_core::multiversion! {
+        /// [`crate::Synapse::current_vjp`], with the mixed second derivatives
+        /// (for the cotangent of di/dv) from dual numbers over [`MultiDual`].
+        /// Variables: the presynaptic and postsynaptic voltages, the states,
+        /// the parameters.
+        #[allow(clippy::too_many_arguments)]
+        pub fn current_vjp<D: SynapseDynamics>(
+            d: &D,
+            env: &SynapseEnv,
+            params: Columns,
+            states: Columns,
+            cot_i: &[f64],
+            cot_di_dv: &[f64],
+            cot_states: ColumnsMut,
+            cot: SynCot,
+        ) {
+            current_vjp_imp(d, env, params, states, cot_i, cot_di_dv, cot_states, cot)
+        }
+    }
 
     /// [`crate::Synapse::init_states`].
     pub fn init_states<D: SynapseDynamics>(
@@ -176,7 +227,7 @@ pub mod kernels {
         let (ns, np) = dims(d);
         let (mut p, mut s) = ([0.0; MAX_PARAMS], [0.0; MAX_STATES]);
         for r in 0..env.v_pre.len() {
-            load(&params, r, &mut p[..np]);
+            params.read_row(r, &mut p[..np]);
             d.init(env.v_pre[r], env.v_post[r], &p[..np], &mut s[..ns]);
             for j in 0..ns {
                 states.col(j)[r] = s[j];
@@ -184,18 +235,36 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::advance_states`].
-    pub fn advance_states<D: SynapseDynamics>(
+    #[inline(always)]
+    fn advance_states_imp<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
         params: Columns,
         mut states: ColumnsMut,
     ) {
         let (ns, np) = dims(d);
+        let rows = env.v_pre.len();
+        let full = rows / LANES * LANES;
+        let zero = Lanes::splat(0.0);
+        let (mut lp, mut ls) = ([zero; MAX_PARAMS], [zero; MAX_STATES]);
+        for r in (0..full).step_by(LANES) {
+            params.read_lanes(r, &mut lp[..np]);
+            states.as_columns().read_lanes(r, &mut ls[..ns]);
+            d.advance(
+                env.dt,
+                Lanes::load(&env.v_pre[r..]),
+                Lanes::load(&env.events[r..]),
+                &lp[..np],
+                &mut ls[..ns],
+            );
+            for (j, x) in ls[..ns].iter().enumerate() {
+                states.col(j)[r..r + LANES].copy_from_slice(&x.0);
+            }
+        }
         let (mut p, mut s) = ([0.0; MAX_PARAMS], [0.0; MAX_STATES]);
-        for r in 0..env.v_pre.len() {
-            load(&params, r, &mut p[..np]);
-            load(&states.as_columns(), r, &mut s[..ns]);
+        for r in full..rows {
+            params.read_row(r, &mut p[..np]);
+            states.as_columns().read_row(r, &mut s[..ns]);
             d.advance(env.dt, env.v_pre[r], env.events[r], &p[..np], &mut s[..ns]);
             for j in 0..ns {
                 states.col(j)[r] = s[j];
@@ -203,8 +272,8 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::current`], with di/dv from a dual number.
-    pub fn current<D: SynapseDynamics>(
+    #[inline(always)]
+    fn current_imp<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
         params: Columns,
@@ -213,9 +282,30 @@ pub mod kernels {
         di_dv: &mut [f64],
     ) {
         let (ns, np) = dims(d);
+        let rows = env.v_pre.len();
+        let full = rows / LANES * LANES;
+        let c = |x: Lanes| Dual::new(x, Lanes::splat(0.0));
+        let zero = c(Lanes::splat(0.0));
+        let (mut lp, mut ls) = ([zero; MAX_PARAMS], [zero; MAX_STATES]);
+        for r in (0..full).step_by(LANES) {
+            for j in 0..np {
+                lp[j] = c(Lanes::load(&params.col(j)[r..]));
+            }
+            for j in 0..ns {
+                ls[j] = c(Lanes::load(&states.col(j)[r..]));
+            }
+            let y = d.current(
+                c(Lanes::load(&env.v_pre[r..])),
+                Dual::new(Lanes::load(&env.v_post[r..]), Lanes::splat(1.0)),
+                &ls[..ns],
+                &lp[..np],
+            );
+            i[r..r + LANES].copy_from_slice(&y.re.0);
+            di_dv[r..r + LANES].copy_from_slice(&y.eps.0);
+        }
         let c = |x: f64| Dual::new(x, 0.0);
         let (mut p, mut s) = ([c(0.0); MAX_PARAMS], [c(0.0); MAX_STATES]);
-        for r in 0..env.v_pre.len() {
+        for r in full..rows {
             for j in 0..np {
                 p[j] = c(params.col(j)[r]);
             }
@@ -233,7 +323,8 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::init_states_vjp`].
+    /// [`crate::Synapse::init_states_vjp`]. Variables: the presynaptic and
+    /// postsynaptic voltages, then the parameters.
     pub fn init_states_vjp<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
@@ -243,33 +334,38 @@ pub mod kernels {
     ) {
         let (ns, np) = dims(d);
         let mut p = [0.0; MAX_PARAMS];
-        let (mut dp, mut ds) = (
-            [Dual::new(0.0, 0.0); MAX_PARAMS],
-            [Dual::new(0.0, 0.0); MAX_STATES],
-        );
+        let zero = MultiDual::cst(0.0);
+        let (mut dp, mut ds) = ([zero; MAX_PARAMS], [zero; MAX_STATES]);
         for r in 0..env.v_pre.len() {
-            load(&params, r, &mut p[..np]);
-            let vars = [Var::Pre, Var::Post]
-                .into_iter()
-                .chain((0..np).map(Var::Param));
-            for var in vars {
+            params.read_row(r, &mut p[..np]);
+            for (first, covered) in passes(2 + np) {
                 for q in 0..np {
-                    dp[q] = seed(p[q], var == Var::Param(q));
+                    dp[q] = var(p[q], 2 + q, first);
                 }
                 d.init(
-                    seed(env.v_pre[r], var == Var::Pre),
-                    seed(env.v_post[r], var == Var::Post),
+                    var(env.v_pre[r], 0, first),
+                    var(env.v_post[r], 1, first),
                     &dp[..np],
                     &mut ds[..ns],
                 );
-                let x: f64 = (0..ns).map(|j| cot_states.col(j)[r] * ds[j].eps).sum();
-                add_cot(&mut cot, var, r, x);
+                let mut g = Lanes::splat(0.0);
+                for (j, x) in ds[..ns].iter().enumerate() {
+                    g = g + x.eps * cot_states.col(j)[r];
+                }
+                for i in covered {
+                    let x = g.0[i - first];
+                    match i {
+                        0 => cot.v_pre[r] += x,
+                        1 => cot.v_post[r] += x,
+                        _ => cot.params.col(i - 2)[r] += x,
+                    }
+                }
             }
         }
     }
 
-    /// [`crate::Synapse::advance_states_vjp`].
-    pub fn advance_states_vjp<D: SynapseDynamics>(
+    #[inline(always)]
+    fn advance_states_vjp_imp<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
         params: Columns,
@@ -284,36 +380,37 @@ pub mod kernels {
             [0.0; MAX_STATES],
             [0.0; MAX_STATES],
         );
-        let (mut dp, mut ds) = (
-            [Dual::new(0.0, 0.0); MAX_PARAMS],
-            [Dual::new(0.0, 0.0); MAX_STATES],
-        );
+        let zero = MultiDual::cst(0.0);
+        let (mut dp, mut ds) = ([zero; MAX_PARAMS], [zero; MAX_STATES]);
         for r in 0..env.v_pre.len() {
-            load(&params, r, &mut p[..np]);
-            load(&states, r, &mut s[..ns]);
-            load(&cot_states.as_columns(), r, &mut c[..ns]);
-            let vars = [Var::Pre]
-                .into_iter()
-                .chain((0..ns).map(Var::State))
-                .chain((0..np).map(Var::Param));
-            for var in vars {
+            params.read_row(r, &mut p[..np]);
+            states.read_row(r, &mut s[..ns]);
+            cot_states.as_columns().read_row(r, &mut c[..ns]);
+            for (first, covered) in passes(1 + ns + np) {
                 for q in 0..np {
-                    dp[q] = seed(p[q], var == Var::Param(q));
+                    dp[q] = var(p[q], 1 + ns + q, first);
                 }
                 for j in 0..ns {
-                    ds[j] = seed(s[j], var == Var::State(j));
+                    ds[j] = var(s[j], 1 + j, first);
                 }
                 d.advance(
                     env.dt,
-                    seed(env.v_pre[r], var == Var::Pre),
-                    env.events[r],
+                    var(env.v_pre[r], 0, first),
+                    MultiDual::cst(env.events[r]),
                     &dp[..np],
                     &mut ds[..ns],
                 );
-                let x: f64 = (0..ns).map(|j| c[j] * ds[j].eps).sum();
-                match var {
-                    Var::State(j) => before[j] = x,
-                    other => add_cot(&mut cot, other, r, x),
+                let mut g = Lanes::splat(0.0);
+                for (x, &cj) in ds[..ns].iter().zip(&c[..ns]) {
+                    g = g + x.eps * cj;
+                }
+                for i in covered {
+                    let x = g.0[i - first];
+                    match i {
+                        0 => cot.v_pre[r] += x,
+                        i if i <= ns => before[i - 1] = x,
+                        _ => cot.params.col(i - 1 - ns)[r] += x,
+                    }
                 }
             }
             for j in 0..ns {
@@ -322,10 +419,9 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::current_vjp`], with mixed second derivatives (for
-    /// the cotangent of di/dv) from nested dual numbers.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub fn current_vjp<D: SynapseDynamics>(
+    fn current_vjp_imp<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
         params: Columns,
@@ -335,39 +431,39 @@ pub mod kernels {
         mut cot_states: ColumnsMut,
         mut cot: SynCot,
     ) {
-        type H = Dual<Dual<f64>>;
+        type H = Dual<MultiDual>;
         let (ns, np) = dims(d);
         let (mut p, mut s) = ([0.0; MAX_PARAMS], [0.0; MAX_STATES]);
         let zero = H::cst(0.0);
         let (mut hp, mut hs) = ([zero; MAX_PARAMS], [zero; MAX_STATES]);
-        // Inner derivative in `var`, outer in the postsynaptic voltage.
-        let lift = |x: f64, on: bool, post: bool| -> H {
-            Dual::new(seed(x, on), Dual::new(if post { 1.0 } else { 0.0 }, 0.0))
-        };
+        // Inner derivatives in the variables, outer in the postsynaptic
+        // voltage.
+        let lift = |x: MultiDual| H::new(x, MultiDual::cst(0.0));
         for r in 0..env.v_pre.len() {
-            load(&params, r, &mut p[..np]);
-            load(&states, r, &mut s[..ns]);
-            let vars = [Var::Pre, Var::Post]
-                .into_iter()
-                .chain((0..ns).map(Var::State))
-                .chain((0..np).map(Var::Param));
-            for var in vars {
+            params.read_row(r, &mut p[..np]);
+            states.read_row(r, &mut s[..ns]);
+            for (first, covered) in passes(2 + ns + np) {
                 for q in 0..np {
-                    hp[q] = lift(p[q], var == Var::Param(q), false);
+                    hp[q] = lift(var(p[q], 2 + ns + q, first));
                 }
                 for j in 0..ns {
-                    hs[j] = lift(s[j], var == Var::State(j), false);
+                    hs[j] = lift(var(s[j], 2 + j, first));
                 }
                 let y = d.current(
-                    lift(env.v_pre[r], var == Var::Pre, false),
-                    lift(env.v_post[r], var == Var::Post, true),
+                    lift(var(env.v_pre[r], 0, first)),
+                    H::new(var(env.v_post[r], 1, first), MultiDual::cst(1.0)),
                     &hs[..ns],
                     &hp[..np],
                 );
-                let x = cot_i[r] * y.re.eps + cot_di_dv[r] * y.eps.eps;
-                match var {
-                    Var::State(j) => cot_states.col(j)[r] += x,
-                    other => add_cot(&mut cot, other, r, x),
+                let g = y.re.eps * cot_i[r] + y.eps.eps * cot_di_dv[r];
+                for i in covered {
+                    let x = g.0[i - first];
+                    match i {
+                        0 => cot.v_pre[r] += x,
+                        1 => cot.v_post[r] += x,
+                        i if i < 2 + ns => cot_states.col(i - 2)[r] += x,
+                        _ => cot.params.col(i - 2 - ns)[r] += x,
+                    }
                 }
             }
         }

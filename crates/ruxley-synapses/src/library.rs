@@ -39,6 +39,7 @@ const IONOTROPIC_PARAMS: [ParamSpec; 5] = [
     ParamSpec::new("delta", "mV", 10.0, (0.1, 50.0)),
 ];
 
+#[inline(always)]
 fn ionotropic_s_inf<R: Real>(v_pre: R, p: &[R]) -> R {
     (((p[3] - v_pre) / p[4]).exp() + 1.0).recip()
 }
@@ -54,15 +55,18 @@ impl SynapseDynamics for IonotropicSynapse {
         const S: [StateSpec; 1] = [StateSpec::gate("s")];
         &S
     }
+    #[inline(always)]
     fn init<R: Real>(&self, v_pre: R, _: R, p: &[R], s: &mut [R]) {
         s[0] = ionotropic_s_inf(v_pre, p);
     }
-    fn advance<R: Real>(&self, dt: f64, v_pre: R, _: f64, p: &[R], s: &mut [R]) {
+    #[inline(always)]
+    fn advance<R: Real>(&self, dt: f64, v_pre: R, _: R, p: &[R], s: &mut [R]) {
         let s_inf = ionotropic_s_inf(v_pre, p);
         let tau = (R::cst(1.0) - s_inf) / p[2];
         let e = ((R::cst(-1.0) / tau) * dt).exp();
         s[0] = s[0] * e + s_inf * (R::cst(1.0) - e);
     }
+    #[inline(always)]
     fn current<R: Real>(&self, _: R, v_post: R, s: &[R], p: &[R]) -> R {
         p[0] * s[0] * (v_post - p[1])
     }
@@ -93,8 +97,11 @@ impl SynapseDynamics for TanhRateSynapse {
     fn states(&self) -> &[StateSpec] {
         &[]
     }
+    #[inline(always)]
     fn init<R: Real>(&self, _: R, _: R, _: &[R], _: &mut [R]) {}
-    fn advance<R: Real>(&self, _: f64, _: R, _: f64, _: &[R], _: &mut [R]) {}
+    #[inline(always)]
+    fn advance<R: Real>(&self, _: f64, _: R, _: R, _: &[R], _: &mut [R]) {}
+    #[inline(always)]
     fn current<R: Real>(&self, v_pre: R, _: R, _: &[R], p: &[R]) -> R {
         -(p[0] * ((v_pre - p[1]) * p[2]).tanh())
     }
@@ -122,8 +129,11 @@ impl SynapseDynamics for GapJunction {
     fn states(&self) -> &[StateSpec] {
         &[]
     }
+    #[inline(always)]
     fn init<R: Real>(&self, _: R, _: R, _: &[R], _: &mut [R]) {}
-    fn advance<R: Real>(&self, _: f64, _: R, _: f64, _: &[R], _: &mut [R]) {}
+    #[inline(always)]
+    fn advance<R: Real>(&self, _: f64, _: R, _: R, _: &[R], _: &mut [R]) {}
+    #[inline(always)]
     fn current<R: Real>(&self, v_pre: R, v_post: R, _: &[R], p: &[R]) -> R {
         p[0] * (v_post - v_pre)
     }
@@ -163,12 +173,15 @@ impl SynapseDynamics for ExpSynapse {
     fn spiking(&self) -> bool {
         true
     }
+    #[inline(always)]
     fn init<R: Real>(&self, _: R, _: R, _: &[R], s: &mut [R]) {
         s[0] = R::cst(0.0);
     }
-    fn advance<R: Real>(&self, dt: f64, _: R, events: f64, p: &[R], s: &mut [R]) {
+    #[inline(always)]
+    fn advance<R: Real>(&self, dt: f64, _: R, events: R, p: &[R], s: &mut [R]) {
         s[0] = s[0] * (R::cst(-dt) / p[1]).exp() + p[0] * events;
     }
+    #[inline(always)]
     fn current<R: Real>(&self, _: R, v_post: R, s: &[R], p: &[R]) -> R {
         s[0] * (v_post - p[2])
     }
@@ -209,16 +222,19 @@ impl SynapseDynamics for AlphaSynapse {
     fn spiking(&self) -> bool {
         true
     }
+    #[inline(always)]
     fn init<R: Real>(&self, _: R, _: R, _: &[R], s: &mut [R]) {
         s[0] = R::cst(0.0);
         s[1] = R::cst(0.0);
     }
-    fn advance<R: Real>(&self, dt: f64, _: R, events: f64, p: &[R], s: &mut [R]) {
+    #[inline(always)]
+    fn advance<R: Real>(&self, dt: f64, _: R, events: R, p: &[R], s: &mut [R]) {
         let e = (R::cst(-dt) / p[1]).exp();
         let a = s[0];
         s[1] = (s[1] + a * dt / p[1]) * e;
-        s[0] = a * e + p[0] * (std::f64::consts::E * events);
+        s[0] = a * e + p[0] * events * std::f64::consts::E;
     }
+    #[inline(always)]
     fn current<R: Real>(&self, _: R, v_post: R, s: &[R], p: &[R]) -> R {
         s[1] * (v_post - p[2])
     }
@@ -236,9 +252,10 @@ mod tests {
 
     /// Every VJP against Richardson-extrapolated central differences.
     fn check(s: &dyn Synapse) {
-        let rows = 5;
+        // One block of LANES rows and a remainder, so both paths run.
+        let rows = ruxley_channels::LANES + 3;
         let (ns, np) = (s.states().len(), s.params().len());
-        let v_pre: Vec<f64> = (0..rows).map(|k| -70.0 + 25.0 * k as f64 * 0.9).collect();
+        let v_pre: Vec<f64> = (0..rows).map(|k| -70.0 + 10.0 * k as f64).collect();
         let v_post: Vec<f64> = (0..rows).map(|k| -60.0 + 7.0 * k as f64).collect();
         let events: Vec<f64> = (0..rows).map(|k| (k % 2) as f64).collect();
         let p: Vec<f64> = (0..np)
