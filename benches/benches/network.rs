@@ -22,7 +22,7 @@ fn network(c: &mut Criterion) {
                 .expect("runs")
         })
     });
-    let (layout, loss, theta) = gs_fit(w.model.clone(), &w.options, "v_cell0_mV");
+    let (layout, loss, theta) = gs_fit(w.model.clone(), &w.options);
     let steps = w.options.grid().expect("grid").n_steps();
     for (label, schedule) in [
         ("store_all", Schedule::StoreAll),

@@ -88,7 +88,7 @@ fn main() {
         layout.n_comps(),
         net.n_synapses()
     );
-    let (layout, loss, theta) = gs_fit(net, &options, "v_cell0_mV");
+    let (layout, loss, theta) = gs_fit(net, &options);
     for (label, schedule) in [
         ("nested_sqrt", Schedule::sqrt(4000)),
         ("nested_3x16", Schedule::Nested(vec![16, 16, 16])),

@@ -66,9 +66,10 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
         .collect()
 }
 
-/// A network model with every synapse's gS trainable and the mean squared
-/// error of `cell`'s voltage to the same network with gS x 1.1.
-pub fn gs_fit(mut net: Model, options: &RunOptions, column: &str) -> (Layout, Mse, Vec<f64>) {
+/// A network model with every synapse's gS trainable, and the mean squared
+/// error of every recorded voltage to the same network with gS x 1.1 (W6's
+/// gradient loss in `WORKLOADS.md`).
+pub fn gs_fit(mut net: Model, options: &RunOptions) -> (Layout, Mse, Vec<f64>) {
     let mut target = net.clone();
     let gs = "IonotropicSynapse_gS";
     let g0 = {
@@ -77,10 +78,12 @@ pub fn gs_fit(mut net: Model, options: &RunOptions, column: &str) -> (Layout, Ms
     };
     target.synapses().set(gs, g0 * 1.1).expect("synapses");
     let t = ruxley::simulate(&target, options).expect("runs");
-    let loss = Mse::new(vec![(
-        column.into(),
-        t.get(column).expect("recorded").to_vec(),
-    )]);
+    let loss = Mse::new(
+        t.names()
+            .iter()
+            .map(|n| (n.clone(), t.get(n).expect("recorded").to_vec()))
+            .collect(),
+    );
     net.synapses()
         .edge("all")
         .make_trainable(gs, None)
