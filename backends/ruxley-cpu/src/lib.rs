@@ -160,6 +160,9 @@ pub fn grad_member(
                     Source::State { mech, state, row } => {
                         cot.mech[mech][state * layout.mechs()[mech].rows() + row] += g;
                     }
+                    Source::SynapseState { group, state, row } => {
+                        cot.syn[group][state * layout.synapses()[group].rows() + row] += g;
+                    }
                     // A fixed concentration is a parameter, handled below.
                     Source::IonInside { .. }
                     | Source::Current { .. }

@@ -215,6 +215,15 @@ pub enum Source {
         /// The row of the ion's site.
         row: usize,
     },
+    /// A state of a synapse.
+    SynapseState {
+        /// The synapse group (an index into [`Layout::synapses`]).
+        group: usize,
+        /// The state index.
+        state: usize,
+        /// The synapse's row in its group.
+        row: usize,
+    },
 }
 
 /// A resolved recording.
@@ -753,6 +762,13 @@ fn resolve(m: &Model, obs: &Observable, comp: usize, ions: &[IonLayout]) -> Opti
             let row = mech.row_of(comp)?;
             (mech.channel.name() == ch).then_some(Source::Current { mech: mi, row })
         }),
+        Observable::SynapseState { name, synapse } => {
+            m.synapses.iter().enumerate().find_map(|(group, g)| {
+                let row = g.row_of(*synapse)?;
+                let state = (0..g.states.len()).find(|&s| g.state_name(s) == *name)?;
+                Some(Source::SynapseState { group, state, row })
+            })
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use ruxley_synapses::Synapse;
 
 use crate::error::ModelError;
 use crate::model::Model;
+use crate::stimulus::{Observable, Recording};
 use crate::trainable::TrainableSpec;
 use crate::view::Sel;
 
@@ -419,6 +420,38 @@ impl SynapseView<'_> {
         } else {
             Err(ModelError::UnknownName {
                 name: name.into(),
+                known: synapse_names(self.model),
+            })
+        }
+    }
+
+    /// Records a state (`IonotropicSynapse_s`) of every selected synapse
+    /// that has it, in trace columns `<state>_syn<id>`.
+    pub fn record(self, state: &str) -> Result<(), ModelError> {
+        let mut found = false;
+        for id in self.ids()? {
+            let Some(g) = self.model.synapses.iter().find(|g| {
+                g.row_of(id).is_some() && (0..g.states.len()).any(|s| g.state_name(s) == state)
+            }) else {
+                continue;
+            };
+            let comp = g.post[g.row_of(id).expect("found above")];
+            self.model.recordings.push(Recording {
+                comp,
+                observable: Observable::SynapseState {
+                    name: state.into(),
+                    synapse: id,
+                },
+                label: format!("syn{id}"),
+                column: None,
+            });
+            found = true;
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(ModelError::UnknownName {
+                name: state.into(),
                 known: synapse_names(self.model),
             })
         }

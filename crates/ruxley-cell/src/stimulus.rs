@@ -90,6 +90,13 @@ pub enum Observable {
     /// A channel's membrane current density (mA/cm2), by channel name
     /// (recorded as `i_<name>`).
     Current(String),
+    /// A state of one synapse, by full name (`IonotropicSynapse_s`).
+    SynapseState {
+        /// The state.
+        name: String,
+        /// The synapse id.
+        synapse: usize,
+    },
 }
 
 impl Observable {
@@ -108,7 +115,7 @@ impl Observable {
     pub fn name(&self) -> String {
         match self {
             Self::Voltage => "v".into(),
-            Self::State(s) => s.clone(),
+            Self::State(s) | Self::SynapseState { name: s, .. } => s.clone(),
             Self::Current(c) => format!("i_{c}"),
         }
     }
@@ -117,7 +124,7 @@ impl Observable {
     pub fn unit(&self) -> &'static str {
         match self {
             Self::Voltage => "mV",
-            Self::State(_) => "",
+            Self::State(_) | Self::SynapseState { .. } => "",
             Self::Current(_) => "mA/cm2",
         }
     }

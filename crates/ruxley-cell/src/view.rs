@@ -562,6 +562,8 @@ fn push_recording(
             .mechanisms
             .iter()
             .any(|mech| mech.row_of(comp).is_some() && mech.channel.name() == ch),
+        // Synapse states are recorded through synapse views.
+        Observable::SynapseState { .. } => false,
     };
     if !exists {
         return Err(ModelError::UnknownName {

@@ -41,6 +41,10 @@
 //!                       # or ion quantity (cai, eca, ica)
 //! name = "soma"         # the site label (column v_soma_mV); or column = "v_soma"
 //!
+//! [[record]]            # a state of every synapse of a type, in columns
+//! synapse = "IonotropicSynapse"          # IonotropicSynapse_s_syn<id>
+//! state = "IonotropicSynapse_s"
+//!
 //! [[trainable]]         # for `ruxley grad`: one value per site of the `where`
 //! where = { branch = "all" }
 //! parameter = "HH_gNa"
@@ -324,6 +328,9 @@ struct Record {
     state: String,
     name: Option<String>,
     column: Option<String>,
+    /// A synapse type: record `state` of each of its synapses instead (then
+    /// `where`, `name` and `column` do not apply).
+    synapse: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,12 +517,16 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     }
     for (k, r) in file.record.iter().enumerate() {
         let entry = format!("[[record]] #{}", k + 1);
-        let result = match (&r.name, &r.column) {
-            (Some(_), Some(_)) => Err(ModelError::Invalid(
+        let result = match (&r.synapse, &r.name, &r.column) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(ModelError::Invalid(
+                "synapse recordings are named `<state>_syn<id>`; drop `name` and `column`".into(),
+            )),
+            (Some(ty), None, None) => model.synapse_type(ty).record(&r.state),
+            (None, Some(_), Some(_)) => Err(ModelError::Invalid(
                 "give `name` (a site label) or `column` (the trace column), not both".into(),
             )),
             // A label template: one recording per selected compartment.
-            (Some(name), None) if name.contains('{') => {
+            (None, Some(name), None) if name.contains('{') => {
                 r.at.select(&mut model)
                     .and_then(|v| v.comps())
                     .and_then(|comps| {
@@ -530,7 +541,7 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
                         Ok(())
                     })
             }
-            (name, column) => r.at.select(&mut model).and_then(|v| match (name, column) {
+            (None, name, column) => r.at.select(&mut model).and_then(|v| match (name, column) {
                 (Some(name), _) => v.record_as(&r.state, name),
                 (None, Some(column)) => v.record_column(&r.state, column),
                 (None, None) => v.record(&r.state),

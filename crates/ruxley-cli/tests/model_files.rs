@@ -297,3 +297,37 @@ fn w6_model_files_reproduce_jaxley_and_give_synapse_gradients() {
     );
     assert_eq!(rows, 243);
 }
+
+#[test]
+fn model_files_record_synapse_states() {
+    let w6 = std::fs::read_to_string(models_dir().join("w6.toml")).unwrap();
+    let entry = "[[record]]\nsynapse = \"IonotropicSynapse\"\nstate = \"IonotropicSynapse_s\"\n";
+    let spec = model_file::parse(&format!("{w6}\n{entry}"), &models_dir()).unwrap();
+    let layout = spec.model.build().unwrap();
+    let traces = DefaultBackend::new()
+        .simulate(&layout, Batch::single(), &spec.options)
+        .unwrap()
+        .remove(0);
+    let states: Vec<&String> = traces
+        .names()
+        .iter()
+        .filter(|n| n.starts_with("IonotropicSynapse_s_syn"))
+        .collect();
+    assert_eq!(states.len(), 243);
+    // Jaxley's initial state, then open fractions in (0, 1).
+    for n in states {
+        let s = traces.get(n).unwrap();
+        assert_eq!(s[0], 0.0, "{n}");
+        assert!(s[1..].iter().all(|&x| x > 0.0 && x < 1.0), "{n}");
+    }
+    let err = |text: String| match model_file::parse(&text, &models_dir()) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    };
+    let e = err(format!("{w6}\n{entry}name = \"s\"\n"));
+    assert!(e.contains("[[record]] #2") && e.contains("syn<id>"), "{e}");
+    let e = err(format!(
+        "{w6}\n[[record]]\nsynapse = \"IonotropicSynapse\"\nstate = \"s\"\n"
+    ));
+    assert!(e.contains("IonotropicSynapse_s"), "{e}");
+}

@@ -768,6 +768,11 @@ impl<'a> Stepper<'a> {
                 let site = &self.layout.mechs()[self.layout.ions()[ion].site];
                 self.params.values()[site.params.start + site.rows() + row]
             }
+            Source::SynapseState {
+                group,
+                state: s,
+                row,
+            } => state.syn[group][s * self.layout.synapses()[group].rows() + row],
             Source::Current { .. } | Source::IonReversal { .. } | Source::IonCurrent { .. } => {
                 f64::NAN
             }

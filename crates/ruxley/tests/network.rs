@@ -151,3 +151,74 @@ fn synapse_gradients_equal_finite_differences() {
 fn synapse_gradients_under_crank_nicolson_and_checkpoints() {
     check_network(Scheme::CrankNicolson, Schedule::Nested(vec![20, 24]));
 }
+
+#[test]
+fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
+    let mut net = small_network();
+    net.synapse_type("IonotropicSynapse")
+        .record("IonotropicSynapse_s")
+        .unwrap();
+    net.synapses().record("AlphaSynapse_g").unwrap();
+    assert!(matches!(
+        net.synapses().record("IonotropicSynapse_x"),
+        Err(ruxley::ModelError::UnknownName { .. })
+    ));
+    let options = RunOptions::new(0.025, 12.0);
+    let traces = ruxley::simulate(&net, &options).unwrap();
+
+    // s of synapse 0 (cell 0 -> cell 1) from cell 0's voltage and the
+    // documented update with the default parameters: s starts at s_inf and
+    // relaxes to it exponentially with tau = (1 - s_inf) / k_minus.
+    let (k_minus, v_th, delta) = (0.025, -35.0, 10.0);
+    let s_inf = |v: f64| 1.0 / (1.0 + ((v_th - v) / delta).exp());
+    let v_pre = traces.get("v_c0_b0_c0_mV").unwrap();
+    let s = traces.get("IonotropicSynapse_s_syn0").unwrap();
+    let mut want = s_inf(v_pre[0]);
+    let mut worst: f64 = 0.0;
+    for k in 0..s.len() {
+        worst = worst.max((s[k] - want).abs());
+        if k + 1 < s.len() {
+            let inf = s_inf(v_pre[k]);
+            let e = (-options.dt * k_minus / (1.0 - inf)).exp();
+            want = want * e + inf * (1.0 - e);
+        }
+    }
+    assert!(worst < 1e-12, "{worst:e}");
+    assert!(s.iter().cloned().fold(0.0, f64::max) > 0.5, "cell 0 fires");
+    let g = traces.get("AlphaSynapse_g_syn2").unwrap();
+    assert!(
+        g.iter().cloned().fold(0.0, f64::max) > 1e-3,
+        "a spike arrives"
+    );
+
+    // A loss on the synapse states alone.
+    let loss = Mse::new(
+        ["IonotropicSynapse_s_syn0", "AlphaSynapse_g_syn2"]
+            .map(|n| {
+                let x = traces.get(n).unwrap();
+                (n.to_string(), x.iter().map(|v| v * 0.9 + 0.01).collect())
+            })
+            .into(),
+    );
+    let rows = check_gradient(
+        &CpuBackend::sequential(),
+        &net.build().unwrap(),
+        &options,
+        &loss,
+        &Schedule::Nested(vec![20, 24]),
+        &|_| true,
+        1e-5,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for name in [
+        "IonotropicSynapse_v_th[0]",
+        "AlphaSynapse_w[0]",
+        "HH_gNa[0]",
+    ] {
+        let r = rows
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert!(r.finite.abs() > 0.0, "{name} does not move the loss");
+    }
+}
