@@ -7,6 +7,7 @@ use ruxley::cpu::CpuBackend;
 use ruxley::grad::value_and_grad;
 use ruxley::{Backend, Batch, Layout, Mse, RunOptions, Schedule};
 use ruxley_benches::prepare;
+use ruxley_testing::l5pc::l5pc_w2;
 use ruxley_testing::workloads::{Workload, w2, w3};
 
 /// The W4 set-up of a workload: trainable layout, loss, theta.
@@ -79,6 +80,7 @@ fn gradient(c: &mut Criterion) {
                         &options,
                         &schedule,
                     )
+                    .expect("gradient")
                 })
             });
         }
@@ -98,7 +100,64 @@ fn gradient(c: &mut Criterion) {
             .expect("gradient")
         })
     });
+    // The Hay L5PC channels with calcium dynamics on the W2 tree: every
+    // region's densities trainable.
+    let (layout, options, loss, theta) = l5pc_densities();
+    g.bench_function("l5pc_w2_forward", |b| {
+        b.iter(|| {
+            cpu.simulate(&layout, Batch::single(), &options)
+                .expect("runs")
+        })
+    });
+    let schedule = Schedule::sqrt(options.grid().expect("grid").n_steps());
+    println!("l5pc_w2 nested_sqrt: {} trainables", theta.len());
+    g.bench_function("l5pc_w2_grad_nested_sqrt", |b| {
+        b.iter(|| {
+            value_and_grad(
+                &cpu,
+                &layout,
+                std::slice::from_ref(&theta),
+                &loss,
+                &options,
+                &schedule,
+            )
+            .expect("gradient")
+        })
+    });
     g.finish();
+}
+
+/// `l5pc_w2` with each region's channel densities trainable (one value per
+/// region and channel), and the MSE of its voltages to the same cell with
+/// every density x 1.05.
+fn l5pc_densities() -> (Layout, RunOptions, Mse, Vec<f64>) {
+    let mut w = l5pc_w2().expect("L5PC on W2");
+    let names = w
+        .model
+        .build()
+        .expect("builds")
+        .parameters()
+        .layout()
+        .names();
+    for region in ["soma", "apical", "basal"] {
+        for name in names.iter().filter(|n| n.ends_with("_gbar")) {
+            // Not every channel is in every region.
+            let _ = w.model.group(region).make_trainable(name, None);
+        }
+    }
+    let layout = w.model.build().expect("builds");
+    let theta = layout.trainables().initial();
+    let scaled: Vec<f64> = theta.iter().map(|x| x * 1.05).collect();
+    let t =
+        ruxley::grad::simulate(&CpuBackend::new(), &layout, &[scaled], &w.options).expect("runs");
+    let loss = Mse::new(
+        t[0].names()
+            .iter()
+            .filter(|n| n.starts_with("v"))
+            .map(|n| (n.clone(), t[0].get(n).expect("recorded").to_vec()))
+            .collect(),
+    );
+    (layout, w.options, loss, theta)
 }
 
 criterion_group!(benches, gradient);

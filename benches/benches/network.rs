@@ -52,6 +52,7 @@ fn network(c: &mut Criterion) {
                     &w.options,
                     &schedule,
                 )
+                .expect("gradient")
             })
         });
     }

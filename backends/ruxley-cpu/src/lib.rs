@@ -8,7 +8,7 @@ use ruxley_backend::{
     Backend, Batch, Capabilities, RunOptions, Schedule, SimError, TraceLoss, Traces, ValueAndGrad,
     validate_params,
 };
-use ruxley_cell::{Layout, Parameters, Source, Stimulus};
+use ruxley_cell::{Layout, Parameters, Probe, Source, Stimulus};
 use ruxley_core::{Par, TimeGrid};
 use ruxley_solvers::{Adjoint, State, Stepper, Workspace};
 use ruxley_tape::Reversible;
@@ -108,18 +108,14 @@ pub fn grad_member(
     schedule: &Schedule,
     member: usize,
 ) -> Result<ValueAndGrad, SimError> {
-    let probes = layout.probes();
-    if let Some(p) = probes.iter().find(|p| {
-        matches!(
+    // Currents and reversal potentials live in the step's workspace, not in
+    // the state the tape keeps: gradient runs record the other probes only.
+    let (probes, skipped): (Vec<&Probe>, Vec<&Probe>) = layout.probes().iter().partition(|p| {
+        !matches!(
             p.source,
             Source::Current { .. } | Source::IonCurrent { .. } | Source::IonReversal { .. }
         )
-    }) {
-        return Err(SimError::Unsupported(format!(
-            "gradients through recorded currents or reversal potentials ({}) are not supported; record states or voltages",
-            p.column_name()
-        )));
-    }
+    });
     let stepper = Stepper::new(layout, params, stimuli, grid, options.scheme)?;
     let mut ws = stepper.workspace();
     let x0 = stepper.init(&mut ws);
@@ -147,7 +143,16 @@ pub fn grad_member(
     let mut dtraces = traces.zeros_like();
     let value = loss
         .value_and_grad(member, &traces, &mut dtraces)
-        .map_err(SimError::Input)?;
+        .map_err(|e| {
+            if skipped.is_empty() {
+                return SimError::Input(e);
+            }
+            let names: Vec<String> = skipped.iter().map(|p| p.column_name()).collect();
+            SimError::Input(format!(
+                "{e} (gradient runs do not record currents or reversal potentials: {})",
+                names.join(", ")
+            ))
+        })?;
     let mut cot = sim.adjoint.zero_state();
     let stats = ruxley_tape::reverse(
         &mut sim,

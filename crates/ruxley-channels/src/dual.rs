@@ -408,6 +408,54 @@ impl Real for Lanes {
     }
 }
 
+/// Numbers that hold one row of a column (`f64`) or [`LANES`] consecutive
+/// rows ([`Lanes`]): kernels written over `Rows` run on blocks of rows in
+/// SIMD registers and on the remainder one row at a time.
+pub trait Rows: Real {
+    /// The number of rows.
+    const WIDTH: usize;
+    /// Rows `r..r + WIDTH` of `col`.
+    fn get(col: &[f64], r: usize) -> Self;
+    /// Adds `self` to rows `r..r + WIDTH` of `col`.
+    fn add_to(self, col: &mut [f64], r: usize);
+    /// Writes `self` to rows `r..r + WIDTH` of `col`.
+    fn put(self, col: &mut [f64], r: usize);
+}
+
+impl Rows for f64 {
+    const WIDTH: usize = 1;
+    #[inline(always)]
+    fn get(col: &[f64], r: usize) -> Self {
+        col[r]
+    }
+    #[inline(always)]
+    fn add_to(self, col: &mut [f64], r: usize) {
+        col[r] += self;
+    }
+    #[inline(always)]
+    fn put(self, col: &mut [f64], r: usize) {
+        col[r] = self;
+    }
+}
+
+impl Rows for Lanes {
+    const WIDTH: usize = LANES;
+    #[inline(always)]
+    fn get(col: &[f64], r: usize) -> Self {
+        Lanes::load(&col[r..])
+    }
+    #[inline(always)]
+    fn add_to(self, col: &mut [f64], r: usize) {
+        for (x, y) in col[r..r + LANES].iter_mut().zip(self.0) {
+            *x += y;
+        }
+    }
+    #[inline(always)]
+    fn put(self, col: &mut [f64], r: usize) {
+        col[r..r + LANES].copy_from_slice(&self.0);
+    }
+}
+
 /// A value and its derivatives in [`LANES`] directions at once: one
 /// evaluation of a function written over [`Real`] gives up to [`LANES`]
 /// partial derivatives (a gradient, or columns of a Jacobian), where

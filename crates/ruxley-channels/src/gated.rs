@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-use crate::dual::{Dual, LANES, Lanes, Real};
+use crate::dual::{Dual, LANES, Lanes, Real, Rows};
 use crate::ion::{Ion, IonVar};
 
 /// The most gates, parameters and ion inputs a [`GateKinetics`] may have.
@@ -256,33 +256,55 @@ fn kinetic_vars<K: GateKinetics>(k: &K, np: usize, ni: usize) -> impl Iterator<I
         .chain((0..np).map(Var::Param))
 }
 
-fn add_cot(cot: &mut Cot, var: Var, r: usize, x: f64) {
+/// Adds `x` to the cotangent of `var` at rows `r..r + T::WIDTH`.
+#[inline(always)]
+fn add_cot<T: Rows>(cot: &mut Cot, var: Var, r: usize, x: T) {
     match var {
-        Var::V => cot.v[r] += x,
-        Var::Input(i) => cot.inputs.col(i)[r] += x,
-        Var::Param(q) => cot.params.col(q)[r] += x,
+        Var::V => x.add_to(cot.v, r),
+        Var::Input(i) => x.add_to(cot.inputs.col(i), r),
+        Var::Param(q) => x.add_to(cot.params.col(q), r),
         Var::Gate(_) => unreachable!("gates are states"),
     }
 }
 
-/// Lifts `x` into a number type whose derivative is 1 if `seed`.
+/// Lifts `x` into a dual number whose derivative is 1 if `seed`.
 #[inline(always)]
-fn lift(x: f64, seed: bool) -> Dual<f64> {
-    Dual::new(x, if seed { 1.0 } else { 0.0 })
+fn lift<T: Real>(x: T, seed: bool) -> Dual<T> {
+    Dual::new(x, T::cst(if seed { 1.0 } else { 0.0 }))
 }
 
-/// Gate kinetics at one row, differentiated in `var`.
-fn gates_dual<K: GateKinetics>(
+/// The voltage, inputs and parameters at rows `r..r + T::WIDTH`.
+#[inline(always)]
+fn inputs_at<K: GateKinetics, T: Rows>(
     k: &K,
-    v: f64,
-    inp: &[f64],
-    p: &[f64],
+    env: &ChannelEnv,
+    params: &Columns,
+    r: usize,
+) -> (T, [T; MAX_INPUTS], [T; MAX_PARAMS]) {
+    let (_, np, ni) = dims(k);
+    let (mut inp, mut p) = ([T::cst(0.0); MAX_INPUTS], [T::cst(0.0); MAX_PARAMS]);
+    for (i, x) in inp[..ni].iter_mut().enumerate() {
+        *x = T::get(env.inputs.col(i), r);
+    }
+    for (q, x) in p[..np].iter_mut().enumerate() {
+        *x = T::get(params.col(q), r);
+    }
+    (T::get(env.v, r), inp, p)
+}
+
+/// Gate kinetics differentiated in `var`.
+#[inline(always)]
+fn gates_dual<K: GateKinetics, T: Real>(
+    k: &K,
+    v: T,
+    inp: &[T],
+    p: &[T],
     celsius: f64,
     var: Var,
-    out: &mut [Gate<Dual<f64>>],
+    out: &mut [Gate<Dual<T>>],
 ) {
-    let mut di = [Dual::new(0.0, 0.0); MAX_INPUTS];
-    let mut dp = [Dual::new(0.0, 0.0); MAX_PARAMS];
+    let mut di = [lift(T::cst(0.0), false); MAX_INPUTS];
+    let mut dp = [lift(T::cst(0.0), false); MAX_PARAMS];
     for (i, x) in inp.iter().enumerate() {
         di[i] = lift(*x, var == Var::Input(i));
     }
@@ -296,6 +318,13 @@ fn gates_dual<K: GateKinetics>(
         celsius,
         out,
     );
+}
+
+/// The first rows of the full blocks of [`LANES`] rows, and the rows left.
+#[inline(always)]
+fn row_blocks(rows: usize) -> (impl Iterator<Item = usize>, std::ops::Range<usize>) {
+    let full = rows / LANES * LANES;
+    ((0..full).step_by(LANES), full..rows)
 }
 
 const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
@@ -519,20 +548,49 @@ pub fn init_states_vjp<K: GateKinetics>(
     cot_states: Columns,
     mut cot: Cot,
 ) {
+    init_vjp_dispatch(k, env, &params, &cot_states, &mut cot);
+}
+
+#[inline(always)]
+fn init_vjp_imp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    cot_states: &Columns,
+    cot: &mut Cot,
+) {
+    let (blocks, rest) = row_blocks(env.v.len());
+    for r in blocks {
+        init_vjp_rows::<K, Lanes>(k, env, params, cot_states, cot, r);
+    }
+    for r in rest {
+        init_vjp_rows::<K, f64>(k, env, params, cot_states, cot, r);
+    }
+}
+
+#[inline(always)]
+fn init_vjp_rows<K: GateKinetics, T: Rows>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    cot_states: &Columns,
+    cot: &mut Cot,
+    r: usize,
+) {
     let (ng, np, ni) = dims(k);
-    let (mut p, mut inp) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS]);
+    let (v, inp, p) = inputs_at::<K, T>(k, env, params, r);
+    let zero = lift(T::cst(0.0), false);
     let mut g = [Gate {
-        inf: Dual::new(0.0, 0.0),
-        tau: Dual::new(0.0, 0.0),
+        inf: zero,
+        tau: zero,
     }; MAX_GATES];
-    for (r, &v) in env.v.iter().enumerate() {
-        params.read_row(r, &mut p[..np]);
-        env.inputs.read_row(r, &mut inp[..ni]);
-        for var in kinetic_vars(k, np, ni) {
-            gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
-            let d: f64 = (0..ng).map(|j| cot_states.col(j)[r] * g[j].inf.eps).sum();
-            add_cot(&mut cot, var, r, d);
+    for var in kinetic_vars(k, np, ni) {
+        gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
+        let mut d = T::cst(0.0);
+        for (j, gate) in g[..ng].iter().enumerate() {
+            d = d + T::get(cot_states.col(j), r) * gate.inf.eps;
         }
+        add_cot(cot, var, r, d);
     }
 }
 
@@ -545,39 +603,68 @@ pub fn advance_states_vjp<K: GateKinetics>(
     mut cot_states: ColumnsMut,
     mut cot: Cot,
 ) {
+    advance_vjp_dispatch(k, env, &params, &states, &mut cot_states, &mut cot);
+}
+
+#[inline(always)]
+fn advance_vjp_imp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    cot_states: &mut ColumnsMut,
+    cot: &mut Cot,
+) {
+    let (blocks, rest) = row_blocks(env.v.len());
+    for r in blocks {
+        advance_vjp_rows::<K, Lanes>(k, env, params, states, cot_states, cot, r);
+    }
+    for r in rest {
+        advance_vjp_rows::<K, f64>(k, env, params, states, cot_states, cot, r);
+    }
+}
+
+#[inline(always)]
+fn advance_vjp_rows<K: GateKinetics, T: Rows>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    cot_states: &mut ColumnsMut,
+    cot: &mut Cot,
+    r: usize,
+) {
     let (ng, np, ni) = dims(k);
-    let (mut p, mut inp) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS]);
+    let (v, inp, p) = inputs_at::<K, T>(k, env, params, r);
+    let zero = lift(T::cst(0.0), false);
     let mut g = [Gate {
-        inf: Dual::new(0.0, 0.0),
-        tau: Dual::new(0.0, 0.0),
+        inf: zero,
+        tau: zero,
     }; MAX_GATES];
     // Per gate: the cotangents of x_inf and tau.
-    let mut c_inf = [0.0; MAX_GATES];
-    let mut c_tau = [0.0; MAX_GATES];
-    for (r, &v) in env.v.iter().enumerate() {
-        params.read_row(r, &mut p[..np]);
-        env.inputs.read_row(r, &mut inp[..ni]);
-        let mut first = true;
-        for var in kinetic_vars(k, np, ni) {
-            gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
-            if first {
-                // x' = x + (1 - E)(x_inf - x), E = exp(-dt/tau).
-                for j in 0..ng {
-                    let (inf, tau) = (g[j].inf.re, g[j].tau.re);
-                    let e = crate::math::exp(-env.dt / tau);
-                    let x = states.col(j)[r];
-                    let c = cot_states.col(j)[r];
-                    c_inf[j] = c * (1.0 - e);
-                    c_tau[j] = -c * e * env.dt / (tau * tau) * (inf - x);
-                    cot_states.col(j)[r] = c * e;
-                }
-                first = false;
+    let mut c_inf = [T::cst(0.0); MAX_GATES];
+    let mut c_tau = [T::cst(0.0); MAX_GATES];
+    let mut first = true;
+    for var in kinetic_vars(k, np, ni) {
+        gates_dual(k, v, &inp[..ni], &p[..np], env.celsius, var, &mut g[..ng]);
+        if first {
+            // x' = x + (1 - E)(x_inf - x), E = exp(-dt/tau).
+            for j in 0..ng {
+                let (inf, tau) = (g[j].inf.re, g[j].tau.re);
+                let e = (T::cst(-env.dt) / tau).exp();
+                let x = T::get(states.col(j), r);
+                let c = T::get(cot_states.col(j), r);
+                c_inf[j] = c * (T::cst(1.0) - e);
+                c_tau[j] = -(c * e * env.dt / (tau * tau) * (inf - x));
+                (c * e).put(cot_states.col(j), r);
             }
-            let d: f64 = (0..ng)
-                .map(|j| c_inf[j] * g[j].inf.eps + c_tau[j] * g[j].tau.eps)
-                .sum();
-            add_cot(&mut cot, var, r, d);
+            first = false;
         }
+        let mut d = T::cst(0.0);
+        for j in 0..ng {
+            d = d + c_inf[j] * g[j].inf.eps + c_tau[j] * g[j].tau.eps;
+        }
+        add_cot(cot, var, r, d);
     }
 }
 
@@ -594,46 +681,123 @@ pub fn current_vjp<K: GateKinetics>(
     mut cot_states: ColumnsMut,
     mut cot: Cot,
 ) {
-    type H = Dual<Dual<f64>>;
+    let cots = [cot_i, cot_di_dv];
+    current_vjp_dispatch(k, env, &params, &states, &cots, &mut cot_states, &mut cot);
+}
+
+#[inline(always)]
+fn current_vjp_imp<K: GateKinetics>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    cots: &[&[f64]; 2],
+    cot_states: &mut ColumnsMut,
+    cot: &mut Cot,
+) {
+    let (blocks, rest) = row_blocks(env.v.len());
+    for r in blocks {
+        current_vjp_rows::<K, Lanes>(k, env, params, states, cots, cot_states, cot, r);
+    }
+    for r in rest {
+        current_vjp_rows::<K, f64>(k, env, params, states, cots, cot_states, cot, r);
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn current_vjp_rows<K: GateKinetics, T: Rows>(
+    k: &K,
+    env: &ChannelEnv,
+    params: &Columns,
+    states: &Columns,
+    [cot_i, cot_di_dv]: &[&[f64]; 2],
+    cot_states: &mut ColumnsMut,
+    cot: &mut Cot,
+    r: usize,
+) {
     let (ng, np, ni) = dims(k);
-    let (mut p, mut inp, mut s) = ([0.0; MAX_PARAMS], [0.0; MAX_INPUTS], [0.0; MAX_GATES]);
-    let zero = H::cst(0.0);
+    let (v, inp, p) = inputs_at::<K, T>(k, env, params, r);
+    let mut s = [T::cst(0.0); MAX_GATES];
+    for (j, x) in s[..ng].iter_mut().enumerate() {
+        *x = T::get(states.col(j), r);
+    }
+    let zero = Dual::new(lift(T::cst(0.0), false), lift(T::cst(0.0), false));
     let (mut hp, mut hi, mut hx) = ([zero; MAX_PARAMS], [zero; MAX_INPUTS], [zero; MAX_GATES]);
     // The inner derivative is in `var`, the outer one in v.
-    let lift2 = |x: f64, seed: bool, is_v: bool| -> H {
-        Dual::new(lift(x, seed), Dual::new(if is_v { 1.0 } else { 0.0 }, 0.0))
+    let lift2 = |x: T, seed: bool, is_v: bool| {
+        Dual::new(
+            lift(x, seed),
+            Dual::new(T::cst(if is_v { 1.0 } else { 0.0 }), T::cst(0.0)),
+        )
     };
-    for (r, &v) in env.v.iter().enumerate() {
-        params.read_row(r, &mut p[..np]);
-        env.inputs.read_row(r, &mut inp[..ni]);
-        states.read_row(r, &mut s[..ng]);
-        let vars = std::iter::once(Var::V)
-            .chain((0..ng).map(Var::Gate))
-            .chain((0..ni).map(Var::Input))
-            .chain((0..np).map(Var::Param));
-        for var in vars {
-            for j in 0..np {
-                hp[j] = lift2(p[j], var == Var::Param(j), false);
-            }
-            for j in 0..ni {
-                hi[j] = lift2(inp[j], var == Var::Input(j), false);
-            }
-            for j in 0..ng {
-                hx[j] = lift2(s[j], var == Var::Gate(j), false);
-            }
-            let y = k.current(
-                lift2(v, var == Var::V, true),
-                &hx[..ng],
-                &hi[..ni],
-                &hp[..np],
-            );
-            // y.re.eps = di/dvar, y.eps.eps = d(di/dv)/dvar.
-            let d = cot_i[r] * y.re.eps + cot_di_dv[r] * y.eps.eps;
-            match var {
-                Var::Gate(j) => cot_states.col(j)[r] += d,
-                other => add_cot(&mut cot, other, r, d),
-            }
+    let (ci, cg) = (T::get(cot_i, r), T::get(cot_di_dv, r));
+    let vars = std::iter::once(Var::V)
+        .chain((0..ng).map(Var::Gate))
+        .chain((0..ni).map(Var::Input))
+        .chain((0..np).map(Var::Param));
+    for var in vars {
+        for j in 0..np {
+            hp[j] = lift2(p[j], var == Var::Param(j), false);
         }
+        for j in 0..ni {
+            hi[j] = lift2(inp[j], var == Var::Input(j), false);
+        }
+        for j in 0..ng {
+            hx[j] = lift2(s[j], var == Var::Gate(j), false);
+        }
+        let y = k.current(
+            lift2(v, var == Var::V, true),
+            &hx[..ng],
+            &hi[..ni],
+            &hp[..np],
+        );
+        // y.re.eps = di/dvar, y.eps.eps = d(di/dv)/dvar.
+        let d = ci * y.re.eps + cg * y.eps.eps;
+        match var {
+            Var::Gate(j) => d.add_to(cot_states.col(j), r),
+            other => add_cot(cot, other, r, d),
+        }
+    }
+}
+
+ruxley_core::multiversion! {
+    #[inline]
+    fn init_vjp_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        cot_states: &Columns,
+        cot: &mut Cot,
+    ) {
+        init_vjp_imp(k, env, params, cot_states, cot)
+    }
+}
+ruxley_core::multiversion! {
+    #[inline]
+    fn advance_vjp_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        states: &Columns,
+        cot_states: &mut ColumnsMut,
+        cot: &mut Cot,
+    ) {
+        advance_vjp_imp(k, env, params, states, cot_states, cot)
+    }
+}
+ruxley_core::multiversion! {
+    #[inline]
+    fn current_vjp_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        states: &Columns,
+        cots: &[&[f64]; 2],
+        cot_states: &mut ColumnsMut,
+        cot: &mut Cot,
+    ) {
+        current_vjp_imp(k, env, params, states, cots, cot_states, cot)
     }
 }
 

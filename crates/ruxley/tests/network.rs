@@ -222,3 +222,41 @@ fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
         assert!(r.finite.abs() > 0.0, "{name} does not move the loss");
     }
 }
+
+#[test]
+fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
+    let mut net = small_network();
+    net.cell(0).comp(0).record("i_HH").unwrap();
+    let options = RunOptions::new(0.025, 2.0);
+    let traces = ruxley::simulate(&net, &options).unwrap();
+    let target = |n: &str| {
+        let x = traces.get(n).unwrap();
+        (n.to_string(), x.iter().map(|v| v + 1.0).collect())
+    };
+    net.synapses()
+        .make_trainable("IonotropicSynapse_gS", None)
+        .unwrap();
+    let layout = net.build().unwrap();
+    let theta = layout.trainables().initial();
+    let backend = CpuBackend::sequential();
+    let schedule = Schedule::StoreAll;
+    // A loss on voltages only: the recorded current does not stand in the way.
+    let ok = Mse::new(vec![target("v_c1_b0_c0_mV")]);
+    let g = ruxley::grad::value_and_grad(
+        &backend,
+        &layout,
+        std::slice::from_ref(&theta),
+        &ok,
+        &options,
+        &schedule,
+    )
+    .unwrap();
+    assert!(g[0].traces.get("i_HH_c0_b0_c0").is_none());
+    assert!(g[0].grad[0] != 0.0);
+    // A loss on the current is refused, naming it.
+    let bad = Mse::new(vec![target("i_HH_c0_b0_c0")]);
+    let e = ruxley::grad::value_and_grad(&backend, &layout, &[theta], &bad, &options, &schedule)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("i_HH_c0_b0_c0") && e.contains("currents"), "{e}");
+}
