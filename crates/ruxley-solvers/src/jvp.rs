@@ -1,16 +1,17 @@
 //! Forward-mode derivatives of the step: the tangent dx_{n+1} = J_n dx_n (+
 //! the parameter direction's share), exactly linearising the scheme run.
 //!
-//! Channels provide reverse-mode kernels only; their Jacobian-vector products
-//! are assembled row by row from one VJP per output (each state, and the
-//! current and its slope), which is exact and keeps the channel interface
-//! small. Directions in parameters may move channel parameters only, and
-//! models with ions, synapses or voltage-setting mechanisms are not
-//! supported.
+//! Channels and synapses provide reverse-mode kernels only; their
+//! Jacobian-vector products are assembled row by row from one VJP per output
+//! (each state, and the current and its slope), which is exact and keeps
+//! their interfaces small. Directions in parameters may move channel and
+//! synapse parameters; models with ions or voltage-setting mechanisms are
+//! not supported. Spikes carry no tangent (they are piecewise constant).
 
 use ruxley_backend::{Scheme, SimError};
 use ruxley_cell::{NONE, Target};
 use ruxley_channels::{ChannelEnv, Columns, ColumnsMut, Cot};
+use ruxley_synapses::SynCot;
 
 use crate::step::{State, Stepper, Workspace};
 use crate::tree::{factor_tree, substitute_tree};
@@ -30,7 +31,94 @@ pub struct Jvp<'s, 'a> {
     cot_v: Vec<Vec<f64>>,
     cot_p: Vec<Vec<f64>>,
     zeros: Vec<Vec<f64>>,
+    syn: Vec<SynBuffers>,
     r: Vec<f64>,
+}
+
+/// The working arrays of one synapse group's tangents.
+#[derive(Debug)]
+struct SynBuffers {
+    /// The states before the step.
+    old: Vec<f64>,
+    /// The tangents of the states after it.
+    ds_new: Vec<f64>,
+    /// The tangents of the current and of its slope.
+    di: Vec<f64>,
+    dg: Vec<f64>,
+    ones: Vec<f64>,
+    zeros: Vec<f64>,
+    cot: SynCots,
+}
+
+impl SynBuffers {
+    fn new(rows: usize, states: usize, params: usize) -> Self {
+        let z = |n: usize| vec![0.0; n];
+        Self {
+            old: z(rows * states),
+            ds_new: z(rows * states),
+            di: z(rows),
+            dg: z(rows),
+            ones: vec![1.0; rows],
+            zeros: z(rows),
+            cot: SynCots {
+                rows,
+                s: z(rows * states),
+                pre: z(rows),
+                post: z(rows),
+                p: z(rows * params),
+            },
+        }
+    }
+}
+
+/// The cotangents one synapse VJP pulls back to the inputs of its rows.
+#[derive(Debug)]
+struct SynCots {
+    rows: usize,
+    s: Vec<f64>,
+    pre: Vec<f64>,
+    post: Vec<f64>,
+    p: Vec<f64>,
+}
+
+impl SynCots {
+    /// Clears the cotangents and sets that of the states to 1 in state `k`
+    /// (none for `None`).
+    fn reset(&mut self, k: Option<usize>) {
+        for x in [&mut self.s, &mut self.pre, &mut self.post, &mut self.p] {
+            x.fill(0.0);
+        }
+        if let Some(k) = k {
+            self.s[k * self.rows..(k + 1) * self.rows].fill(1.0);
+        }
+    }
+
+    /// The cotangents as a VJP takes them.
+    fn views(&mut self) -> (ColumnsMut<'_>, SynCot<'_>) {
+        (
+            ColumnsMut::new(&mut self.s, self.rows),
+            SynCot {
+                v_pre: &mut self.pre,
+                v_post: &mut self.post,
+                params: ColumnsMut::new(&mut self.p, self.rows),
+            },
+        )
+    }
+
+    /// The directional derivative at row `r` of the output whose VJP was
+    /// just taken, given the tangents of the voltages, the states `ds` and
+    /// the parameters `dp`.
+    fn combine(&self, dv_pre: f64, dv_post: f64, ds: &[f64], dp: &[f64], r: usize) -> f64 {
+        let rows = self.rows;
+        let mut d = self.pre[r] * dv_pre + self.post[r] * dv_post;
+        for (j, c) in self.s.chunks_exact(rows).enumerate() {
+            d += c[r] * ds[j * rows + r];
+        }
+        for (q, c) in self.p.chunks_exact(rows).enumerate() {
+            d += c[r] * dp[q * rows + r];
+        }
+        d
+    }
 }
 
 impl<'s, 'a> Jvp<'s, 'a> {
@@ -38,12 +126,9 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
-        if lay.has_ions()
-            || !lay.synapses().is_empty()
-            || lay.mechs().iter().any(|m| m.channel.sets_voltage())
-        {
+        if lay.has_ions() || lay.mechs().iter().any(|m| m.channel.sets_voltage()) {
             return Err(SimError::Unsupported(
-                "forward-mode derivatives of models with ions, synapses or voltage-setting mechanisms are not supported; use reverse mode"
+                "forward-mode derivatives of models with ions or voltage-setting mechanisms are not supported; use reverse mode"
                     .into(),
             ));
         }
@@ -64,9 +149,13 @@ impl<'s, 'a> Jvp<'s, 'a> {
                         .iter()
                         .zip(&d[block.range.clone()])
                         .any(|(_, x)| *x != 0.0);
-                    if moved && !matches!(block.target, Target::ChannelParam { .. }) {
+                    let supported = matches!(
+                        block.target,
+                        Target::ChannelParam { .. } | Target::SynapseParam { .. }
+                    );
+                    if moved && !supported {
                         return Err(SimError::Unsupported(format!(
-                            "forward-mode directions in {} are not supported (channel parameters only)",
+                            "forward-mode directions in {} are not supported (channel and synapse parameters only)",
                             block.name
                         )));
                     }
@@ -93,6 +182,17 @@ impl<'s, 'a> Jvp<'s, 'a> {
             cot_v: per_mech(&|m| m.rows()),
             cot_p: per_mech(&|m| m.rows() * m.channel.params().len()),
             zeros: per_mech(&|m| m.rows()),
+            syn: lay
+                .synapses()
+                .iter()
+                .map(|sl| {
+                    SynBuffers::new(
+                        sl.rows(),
+                        sl.synapse.states().len(),
+                        sl.synapse.params().len(),
+                    )
+                })
+                .collect(),
             r: vec![0.0; lay.n_nodes()],
         })
     }
@@ -135,6 +235,34 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 }
             }
         }
+        for (g, sl) in st.layout.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            st.gather_synapses(g, 0, &state.v, &[], &mut self.ws);
+            let env = st.syn_env(g, &self.ws);
+            let params = Columns::new(&values[sl.params.clone()], rows);
+            let dp = &self.dparams[sl.params.clone()];
+            let explicit = &values[sl.init_states.clone()];
+            let c = &mut self.syn[g].cot;
+            for k in 0..sl.synapse.states().len() {
+                c.reset(Some(k));
+                let cot = SynCot {
+                    v_pre: &mut c.pre,
+                    v_post: &mut c.post,
+                    params: ColumnsMut::new(&mut c.p, rows),
+                };
+                sl.synapse
+                    .init_states_vjp(&env, params, Columns::new(&c.s, rows), cot);
+                for r in 0..rows {
+                    if explicit[k * rows + r].is_nan() {
+                        t.syn[g][k * rows + r] =
+                            c.p.chunks_exact(rows)
+                                .enumerate()
+                                .map(|(q, cp)| cp[r] * dp[q * rows + r])
+                                .sum();
+                    }
+                }
+            }
+        }
         t
     }
 
@@ -146,6 +274,9 @@ impl<'s, 'a> Jvp<'s, 'a> {
         let parent = lay.parent();
         for (old, s) in self.s_old.iter_mut().zip(&state.mech) {
             old.copy_from_slice(s);
+        }
+        for (b, s) in self.syn.iter_mut().zip(&state.syn) {
+            b.old.copy_from_slice(s);
         }
         // Forward: new channel states, currents, the system and its solution.
         st.membrane(n, state, &mut self.ws);
@@ -237,6 +368,57 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 }
             }
         }
+        // Synapse tangents, the same way.
+        for (g, sl) in lay.synapses().iter().enumerate() {
+            let rows = sl.rows();
+            let env = st.syn_env(g, &self.ws);
+            let params = Columns::new(&values[sl.params.clone()], rows);
+            let dp = &self.dparams[sl.params.clone()];
+            let dv = |r: usize| {
+                (
+                    tangent.v[sl.pre[r] as usize],
+                    tangent.v[sl.post[r] as usize],
+                )
+            };
+            let b = &mut self.syn[g];
+            for k in 0..sl.synapse.states().len() {
+                b.cot.reset(Some(k));
+                let (cot_s, cot) = b.cot.views();
+                sl.synapse
+                    .advance_states_vjp(&env, params, Columns::new(&b.old, rows), cot_s, cot);
+                for r in 0..rows {
+                    let (pre, post) = dv(r);
+                    b.ds_new[k * rows + r] = b.cot.combine(pre, post, &tangent.syn[g], dp, r);
+                }
+            }
+            for slope in [false, true] {
+                b.cot.reset(None);
+                let (ci, cg) = if slope {
+                    (&b.zeros, &b.ones)
+                } else {
+                    (&b.ones, &b.zeros)
+                };
+                let (cot_s, cot) = b.cot.views();
+                sl.synapse.current_vjp(
+                    &env,
+                    params,
+                    Columns::new(&state.syn[g], rows),
+                    ci,
+                    cg,
+                    cot_s,
+                    cot,
+                );
+                for r in 0..rows {
+                    let (pre, post) = dv(r);
+                    let d = b.cot.combine(pre, post, &b.ds_new, dp, r);
+                    if slope {
+                        b.dg[r] = d;
+                    } else {
+                        b.di[r] = d;
+                    }
+                }
+            }
+        }
         st.assemble(&state.v, &mut self.ws);
         let clamped = st.clamp_rows(n, &state.v, &mut self.ws);
         let g = if clamped { &self.ws.g_off } else { &st.g_axial };
@@ -253,6 +435,12 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 let node = node as usize;
                 let a = st.area_abs[node];
                 self.r[node] += self.dg[m][r] * a * (state.v[node] - x[node]) - self.di[m][r] * a;
+            }
+        }
+        for (sl, b) in lay.synapses().iter().zip(&self.syn) {
+            for (r, &post) in sl.post.iter().enumerate() {
+                let post = post as usize;
+                self.r[post] += b.dg[r] * (state.v[post] - x[post]) - b.di[r];
             }
         }
         if clamped {
@@ -275,10 +463,17 @@ impl<'s, 'a> Jvp<'s, 'a> {
             }
         }
         substitute_tree(parent, g, &self.ws.d, &mut self.r);
+        for (k, src) in lay.spike_sources().iter().enumerate() {
+            self.ws.src_v[k] = state.v[src.node as usize];
+        }
         st.update(&mut state.v, &x);
+        st.record_spikes(n, state, &self.ws);
         st.update(&mut tangent.v, &self.r);
         for (t, d) in tangent.mech.iter_mut().zip(&self.ds_new) {
             t.copy_from_slice(d);
+        }
+        for (t, b) in tangent.syn.iter_mut().zip(&self.syn) {
+            t.copy_from_slice(&b.ds_new);
         }
         self.ws.b = x;
     }

@@ -538,7 +538,7 @@ impl<'a> Stepper<'a> {
 
     /// Writes into the spike rings whether each source crossed its threshold
     /// upwards in step `n`.
-    fn record_spikes(&self, n: usize, state: &mut State, ws: &Workspace) {
+    pub(crate) fn record_spikes(&self, n: usize, state: &mut State, ws: &Workspace) {
         let pos = n % self.ring_len;
         let (word, bit) = (pos / 64, 1u64 << (pos % 64));
         for (k, src) in self.layout.spike_sources().iter().enumerate() {

@@ -196,7 +196,8 @@ pub mod lyapunov {
     /// run and renormalised every `every` steps; the exponent is the mean
     /// log growth per ms after `transient` ms (also simulated, not counted).
     /// The tangent's norm is the Euclidean norm over compartment voltages
-    /// (mV) and channel states.
+    /// (mV), channel and synapse states. Models with ions or voltage-setting
+    /// mechanisms are not supported (forward-mode tangents do not cover them).
     pub fn largest_exponent(
         layout: &Layout,
         options: &RunOptions,
@@ -223,7 +224,7 @@ pub mod lyapunov {
         let mut jvp = Jvp::new(&stepper, None)?;
         let comp_nodes: Vec<usize> = layout.node_of_comp().iter().map(|&n| n as usize).collect();
         let mut t = x.zeros_like();
-        for m in &mut t.mech {
+        for m in t.mech.iter_mut().chain(&mut t.syn) {
             m.fill(1e-3);
         }
         for &n in &comp_nodes {
@@ -231,11 +232,13 @@ pub mod lyapunov {
         }
         let norm = |t: &State| {
             let v: f64 = comp_nodes.iter().map(|&n| t.v[n] * t.v[n]).sum();
-            (v + t.mech.iter().flatten().map(|x| x * x).sum::<f64>()).sqrt()
+            let s: f64 = t.mech.iter().chain(&t.syn).flatten().map(|x| x * x).sum();
+            (v + s).sqrt()
         };
         let scale = |t: &mut State, f: f64| {
             t.v.iter_mut()
                 .chain(t.mech.iter_mut().flatten())
+                .chain(t.syn.iter_mut().flatten())
                 .for_each(|x| *x *= f);
         };
         let n0 = norm(&t);

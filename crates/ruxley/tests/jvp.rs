@@ -41,118 +41,158 @@ fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
 }
 
 fn axpy(x: &State, a: f64, d: &State) -> State {
+    let cols = |x: &[Vec<f64>], d: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        x.iter()
+            .zip(d)
+            .map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect())
+            .collect()
+    };
     State {
         v: x.v.iter().zip(&d.v).map(|(x, d)| x + a * d).collect(),
-        mech: x
-            .mech
-            .iter()
-            .zip(&d.mech)
-            .map(|(x, d)| x.iter().zip(d).map(|(x, d)| x + a * d).collect())
-            .collect(),
-        syn: Vec::new(),
+        mech: cols(&x.mech, &d.mech),
+        syn: cols(&x.syn, &d.syn),
         spikes: x.spikes.clone(),
     }
+}
+
+/// (plus - minus) / 2h.
+fn central(plus: &State, minus: &State, h: f64) -> State {
+    let d = axpy(plus, -1.0, minus);
+    axpy(&d.zeros_like(), 0.5 / h, &d)
 }
 
 fn max_diff(a: &State, b: &State) -> (f64, f64) {
     let pairs =
         a.v.iter()
             .zip(&b.v)
-            .chain(a.mech.iter().flatten().zip(b.mech.iter().flatten()));
+            .chain(a.mech.iter().flatten().zip(b.mech.iter().flatten()))
+            .chain(a.syn.iter().flatten().zip(b.syn.iter().flatten()));
     pairs.fold((0.0, 0.0), |(e, s), (x, y)| {
         (f64::max(e, (x - y).abs()), f64::max(s, y.abs()))
     })
+}
+
+/// Tangents of the whole state after `t_max` ms, along a direction in the
+/// initial state and along one in the channel and synapse parameters,
+/// against central finite differences.
+fn check_tangents(layout: &ruxley::Layout, scheme: Scheme, t_max: f64, what: &str) {
+    let grid = TimeGrid::new(0.025, t_max).unwrap();
+    let n = grid.n_steps();
+    let params = layout.parameters().clone();
+    let stepper = Stepper::new(layout, &params, layout.stimuli(), grid, scheme).unwrap();
+    let x0 = stepper.init(&mut stepper.workspace());
+    // A direction in the state (branch-point voltages are algebraic: left at 0).
+    let mut d = x0.zeros_like();
+    for (c, &node) in layout.node_of_comp().iter().enumerate() {
+        d.v[node as usize] = ((c * 7919) % 13) as f64 * 0.3 - 1.5;
+    }
+    for (m, s) in d.mech.iter_mut().chain(d.syn.iter_mut()).enumerate() {
+        for (k, x) in s.iter_mut().enumerate() {
+            *x = (((k + m) * 104729) % 11) as f64 * 0.002 - 0.01;
+        }
+    }
+    let mut jvp = Jvp::new(&stepper, None).unwrap();
+    let (mut x, mut t) = (x0.clone(), d.clone());
+    for k in 0..n {
+        jvp.step(k, &mut x, &mut t);
+    }
+    let h = 1e-5;
+    let plus = run(&stepper, axpy(&x0, h, &d), n);
+    let minus = run(&stepper, axpy(&x0, -h, &d), n);
+    let (err, scale) = max_diff(&t, &central(&plus, &minus, h));
+    assert!(
+        err <= 1e-5 * scale,
+        "state direction, {what}: {err:e} of {scale:e}"
+    );
+    assert_eq!(
+        x,
+        run(&stepper, x0.clone(), n),
+        "the JVP advances the state exactly as the step ({what})"
+    );
+
+    // A direction in the channel and synapse parameters.
+    let mut dp = vec![0.0; params.values().len()];
+    for block in params.layout().blocks() {
+        if matches!(
+            block.target,
+            Target::ChannelParam { .. } | Target::SynapseParam { .. }
+        ) {
+            for (k, i) in block.range.clone().enumerate() {
+                dp[i] = params.values()[i] * (0.01 + 0.001 * k as f64);
+            }
+        }
+    }
+    let mut jvp = Jvp::new(&stepper, Some(&dp)).unwrap();
+    let (mut x, mut t) = (x0.clone(), jvp.init_tangent(&x0));
+    for k in 0..n {
+        jvp.step(k, &mut x, &mut t);
+    }
+    let at = |s: f64| {
+        let mut p = params.clone();
+        for (v, d) in p.values_mut().iter_mut().zip(&dp) {
+            *v += s * d;
+        }
+        let st = Stepper::new(layout, &p, layout.stimuli(), grid, scheme).unwrap();
+        let x0 = st.init(&mut st.workspace());
+        run(&st, x0, n)
+    };
+    let (err, scale) = max_diff(&t, &central(&at(h), &at(-h), h));
+    assert!(
+        err <= 1e-5 * scale,
+        "parameter direction, {what}: {err:e} of {scale:e}"
+    );
 }
 
 #[test]
 fn state_and_parameter_tangents_equal_finite_differences() {
     for (cn, clamp) in [(false, false), (true, false), (false, true), (true, true)] {
         let (layout, scheme) = cell(cn, clamp);
-        let grid = TimeGrid::new(0.025, 3.0).unwrap();
-        let n = grid.n_steps();
-        let params = layout.parameters().clone();
-        let stepper = Stepper::new(&layout, &params, layout.stimuli(), grid, scheme).unwrap();
-        let x0 = stepper.init(&mut stepper.workspace());
-        // A direction in the state (branch-point voltages are algebraic: left at 0).
-        let mut d = x0.zeros_like();
-        for (c, &node) in layout.node_of_comp().iter().enumerate() {
-            d.v[node as usize] = ((c * 7919) % 13) as f64 * 0.3 - 1.5;
-        }
-        for (m, s) in d.mech.iter_mut().enumerate() {
-            for (k, x) in s.iter_mut().enumerate() {
-                *x = (((k + m) * 104729) % 11) as f64 * 0.002 - 0.01;
-            }
-        }
-        let mut jvp = Jvp::new(&stepper, None).unwrap();
-        let (mut x, mut t) = (x0.clone(), d.clone());
-        for k in 0..n {
-            jvp.step(k, &mut x, &mut t);
-        }
-        let h = 1e-5;
-        let plus = run(&stepper, axpy(&x0, h, &d), n);
-        let minus = run(&stepper, axpy(&x0, -h, &d), n);
-        let fd = axpy(&plus, -1.0, &minus);
-        let fd = State {
-            v: fd.v.iter().map(|x| x / (2.0 * h)).collect(),
-            mech: fd
-                .mech
-                .iter()
-                .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
-                .collect(),
-            syn: Vec::new(),
-            spikes: Vec::new(),
-        };
-        let (err, scale) = max_diff(&t, &fd);
-        assert!(
-            err <= 1e-5 * scale,
-            "state direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}"
-        );
-        assert_eq!(
-            x,
-            run(&stepper, x0.clone(), n),
-            "the JVP advances the state exactly as the step"
-        );
+        check_tangents(&layout, scheme, 3.0, &format!("cn {cn} clamp {clamp}"));
+    }
+}
 
-        // A direction in the channel parameters.
-        let mut dp = vec![0.0; params.values().len()];
-        for block in params.layout().blocks() {
-            if matches!(block.target, Target::ChannelParam { .. }) {
-                for (k, i) in block.range.clone().enumerate() {
-                    dp[i] = params.values()[i] * (0.01 + 0.001 * k as f64);
-                }
-            }
-        }
-        let mut jvp = Jvp::new(&stepper, Some(&dp)).unwrap();
-        let (mut x, mut t) = (x0.clone(), jvp.init_tangent(&x0));
-        for k in 0..n {
-            jvp.step(k, &mut x, &mut t);
-        }
-        let at = |s: f64| {
-            let mut p = params.clone();
-            for (v, d) in p.values_mut().iter_mut().zip(&dp) {
-                *v += s * d;
-            }
-            let st = Stepper::new(&layout, &p, layout.stimuli(), grid, scheme).unwrap();
-            let x0 = st.init(&mut st.workspace());
-            run(&st, x0, n)
+#[test]
+fn tangents_through_synapses_equal_finite_differences() {
+    use ruxley::synapses::{ExpSynapse, GapJunction, IonotropicSynapse, TanhRateSynapse};
+    let mut cells = Vec::new();
+    for k in 0..3 {
+        let mut m = if k == 2 {
+            Model::from_branches(&[None, Some(0)], &[1, 2]).unwrap()
+        } else {
+            Model::compartment()
         };
-        let h = 1e-5;
-        let fd = axpy(&at(h), -1.0, &at(-h));
-        let fd = State {
-            v: fd.v.iter().map(|x| x / (2.0 * h)).collect(),
-            mech: fd
-                .mech
-                .iter()
-                .map(|m| m.iter().map(|x| x / (2.0 * h)).collect())
-                .collect(),
-            syn: Vec::new(),
-            spikes: Vec::new(),
-        };
-        let (err, scale) = max_diff(&t, &fd);
-        assert!(
-            err <= 1e-5 * scale,
-            "parameter direction, cn {cn} clamp {clamp}: {err:e} of {scale:e}"
-        );
+        m.set("length", 20.0).unwrap();
+        m.set("radius", 8.0).unwrap();
+        m.insert(Hh::new()).unwrap();
+        m.set("v", -65.0).unwrap();
+        cells.push(m);
+    }
+    let mut net = Model::network(cells).unwrap();
+    let (c0, c1, c2) = (net.root_comp(0), net.root_comp(1), net.root_comp(2));
+    net.connect(c0, c1, IonotropicSynapse).unwrap();
+    net.connect(c1, c2 + 2, TanhRateSynapse).unwrap();
+    net.connect(c1, c2, GapJunction).unwrap();
+    net.connect(c2, c1, GapJunction).unwrap();
+    net.connect(c0, c2, ExpSynapse).unwrap();
+    net.synapses().set("IonotropicSynapse_gS", 0.02).unwrap();
+    net.synapses().set("ExpSynapse_w", 0.01).unwrap();
+    net.synapses().set("delay", 0.5).unwrap();
+    net.cell(0)
+        .comp(0)
+        .stimulate(Waveform::step(0.2, 3.0, 0.3))
+        .unwrap();
+    net.synapse_type("ExpSynapse")
+        .record("ExpSynapse_g")
+        .unwrap();
+    let g = ruxley::simulate(&net, &RunOptions::new(0.025, 4.0)).unwrap();
+    assert!(
+        g.get("ExpSynapse_g_syn4").unwrap()[160] > 0.0,
+        "a spike crosses the delayed synapse"
+    );
+    let layout = net.build().unwrap();
+    for scheme in [Scheme::BackwardEuler, Scheme::CrankNicolson] {
+        // Cell 0 spikes near 2 ms; its spike reaches cell 2 after the delay.
+        check_tangents(&layout, scheme, 4.0, &format!("network, {scheme:?}"));
     }
 }
 
