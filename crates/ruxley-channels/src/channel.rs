@@ -296,7 +296,9 @@ pub trait Channel: Send + Sync + fmt::Debug {
     fn advance_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
 
     /// Writes the membrane current density `i` (mA/cm2, outward positive) and
-    /// its derivative in v, `di_dv` (S/cm2), at `env.v` and the given states.
+    /// its slope in v, `di_dv` (S/cm2), at `env.v` and the given states: the
+    /// derivative, or NEURON's forward difference over 0.001 mV (which the
+    /// implicit solve linearises the current with).
     fn current(
         &self,
         env: &ChannelEnv,
