@@ -470,8 +470,10 @@ fn current_rows<K: GateKinetics, T: Rows>(
     for (j, s) in x[..ng].iter_mut().enumerate() {
         *s = T::get(states.col(j), r);
     }
-    let at = |v: T| k.current(v, &x[..ng], &inp[..ni], &p[..np]);
-    let (i0, i1) = (at(v), at(v + SLOPE_DV));
+    // Two calls rather than a closure, which would not inherit the SIMD
+    // target features of the dispatched kernel.
+    let i0 = k.current(v, &x[..ng], &inp[..ni], &p[..np]);
+    let i1 = k.current(v + SLOPE_DV, &x[..ng], &inp[..ni], &p[..np]);
     i0.put(i, r);
     ((i1 - i0) / SLOPE_DV).put(di_dv, r);
 }
@@ -735,8 +737,9 @@ fn current_vjp_rows<K: GateKinetics, T: Rows>(
         for j in 0..ng {
             dx[j] = lift(s[j], var == Var::Gate(j));
         }
-        let at = |v: T| k.current(lift(v, var == Var::V), &dx[..ng], &di[..ni], &dp[..np]);
-        let (y0, y1) = (at(v), at(v + SLOPE_DV));
+        let on = var == Var::V;
+        let y0 = k.current(lift(v, on), &dx[..ng], &di[..ni], &dp[..np]);
+        let y1 = k.current(lift(v + SLOPE_DV, on), &dx[..ng], &di[..ni], &dp[..np]);
         // i = y0 and di/dv = (y1 - y0) / SLOPE_DV, differentiated in `var`.
         let d = ci * y0.eps + cg * (y1.eps - y0.eps) / SLOPE_DV;
         match var {
