@@ -104,6 +104,27 @@ impl Model {
         Ok(self.connect_pairs(&[(pre, post)], Box::new(synapse))?.start)
     }
 
+    /// Connects `pre[i]` to `post[i]` for every i, as Jaxley's `connect` does
+    /// with two views of equally many compartments; select them with views,
+    /// e.g. `net.cell(0).branch(2).loc(0.5).comps()?`. Returns the range of
+    /// the new synapse indices.
+    pub fn connect_each(
+        &mut self,
+        pre: &[usize],
+        post: &[usize],
+        synapse: impl Synapse + 'static,
+    ) -> Result<std::ops::Range<usize>, ModelError> {
+        if pre.len() != post.len() {
+            return Err(ModelError::Invalid(format!(
+                "connect_each pairs compartments one to one: {} presynaptic, {} postsynaptic",
+                pre.len(),
+                post.len()
+            )));
+        }
+        let pairs: Vec<(usize, usize)> = pre.iter().copied().zip(post.iter().copied()).collect();
+        self.connect_pairs(&pairs, Box::new(synapse))
+    }
+
     /// Connects each (presynaptic, postsynaptic) pair of global compartments
     /// with a synapse of this type; returns the range of the new indices.
     pub fn connect_pairs(

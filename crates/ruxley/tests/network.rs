@@ -260,3 +260,138 @@ fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
         .to_string();
     assert!(e.contains("i_HH_c0_b0_c0") && e.contains("currents"), "{e}");
 }
+
+/// The (pre cell, post cell) pairs of the synapses in `ids`.
+fn cell_pairs(net: &Model, ids: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+    ids.map(|id| {
+        let (a, b) = net.synapse_ends(id).unwrap();
+        (net.locate(a).0, net.locate(b).0)
+    })
+    .collect()
+}
+
+#[test]
+fn connection_helpers_make_the_documented_pairs() {
+    let n = 30;
+    let fresh = || Model::network(vec![Model::compartment(); n]).unwrap();
+
+    // Every pair, no cell to itself.
+    let mut net = fresh();
+    let ids = net
+        .fully_connect(vec![0, 1, 2], vec![1, 2, 3], IonotropicSynapse)
+        .unwrap();
+    let pairs = cell_pairs(&net, ids);
+    assert_eq!(
+        pairs,
+        vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 1), (2, 3)]
+    );
+
+    // Seeded, each pair at most once, no autapses, about p of all pairs.
+    let sparse = |seed: u64| {
+        let mut net = fresh();
+        let ids = net
+            .sparse_connect("all", "all", IonotropicSynapse, 0.3, seed)
+            .unwrap();
+        cell_pairs(&net, ids)
+    };
+    let (a, b, c) = (sparse(5), sparse(5), sparse(6));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let mut unique = a.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), a.len());
+    assert!(a.iter().all(|(i, j)| i != j));
+    // 870 ordered pairs at p = 0.3: mean 261, standard deviation 13.5.
+    assert!((193..=329).contains(&a.len()), "{}", a.len());
+    assert!(matches!(
+        fresh().sparse_connect("all", "all", IonotropicSynapse, 1.5, 1),
+        Err(ruxley::ModelError::InvalidValue { .. })
+    ));
+
+    // A connectivity matrix, row-major.
+    let mut net = fresh();
+    let matrix = vec![vec![false, true], vec![true, true]];
+    let ids = net
+        .connectivity_matrix_connect(vec![4, 7], vec![8, 9], IonotropicSynapse, &matrix)
+        .unwrap();
+    assert_eq!(cell_pairs(&net, ids), vec![(4, 9), (7, 8), (7, 9)]);
+    assert!(
+        net.connectivity_matrix_connect(vec![4], vec![8, 9], IonotropicSynapse, &matrix)
+            .is_err()
+    );
+
+    // Pairs of view selections, one to one.
+    let mut net = Model::network(vec![
+        Model::from_branches(&[None, Some(0)], &[1, 4]).unwrap();
+        3
+    ])
+    .unwrap();
+    let pre = net.cell(vec![0, 1]).branch(0).comp(0).comps().unwrap();
+    let post = net.cell(2).branch(1).comp(vec![1, 3]).comps().unwrap();
+    let ids = net.connect_each(&pre, &post, IonotropicSynapse).unwrap();
+    let ends: Vec<_> = ids.map(|id| net.synapse_ends(id).unwrap()).collect();
+    assert_eq!(ends, vec![(pre[0], post[0]), (pre[1], post[1])]);
+    assert_eq!(net.locate(post[1]), (2, 1, 3));
+    assert!(
+        net.connect_each(&pre, &post[..1], IonotropicSynapse)
+            .is_err()
+    );
+}
+
+#[test]
+fn synapse_views_train_per_synapse_per_type_or_shared() {
+    let mut net = Model::network(vec![Model::compartment(); 4]).unwrap();
+    net.fully_connect(vec![0, 1], vec![2, 3], IonotropicSynapse)
+        .unwrap();
+    net.connect(net.root_comp(3), net.root_comp(0), ExpSynapse)
+        .unwrap();
+    net.connect(net.root_comp(2), net.root_comp(1), ExpSynapse)
+        .unwrap();
+    // One value shared by the four Ionotropic synapses, one per ExpSynapse,
+    // one for each of the first two Ionotropic synapses.
+    net.synapse_type("IonotropicSynapse")
+        .make_trainable("IonotropicSynapse_gS", Some(2e-3))
+        .unwrap();
+    net.synapse_type("ExpSynapse")
+        .edge("all")
+        .make_trainable("ExpSynapse_w", None)
+        .unwrap();
+    net.synapse_type("IonotropicSynapse")
+        .edge(vec![0, 1])
+        .make_trainable("IonotropicSynapse_k_minus", None)
+        .unwrap();
+    assert!(
+        net.synapses()
+            .make_trainable("NoSuchSynapse_g", None)
+            .is_err()
+    );
+    let layout = net.build().unwrap();
+    let names: Vec<_> = layout
+        .trainables()
+        .entries()
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "IonotropicSynapse_gS",
+            "ExpSynapse_w",
+            "ExpSynapse_w",
+            "IonotropicSynapse_k_minus",
+            "IonotropicSynapse_k_minus"
+        ]
+    );
+    let theta = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let (p, _) = layout
+        .trainables()
+        .apply(&theta, layout.parameters(), layout.stimuli())
+        .unwrap();
+    assert_eq!(p.get("IonotropicSynapse_gS").unwrap(), [1.0; 4]);
+    assert_eq!(p.get("ExpSynapse_w").unwrap(), [2.0, 3.0]);
+    assert_eq!(
+        p.get("IonotropicSynapse_k_minus").unwrap(),
+        [4.0, 5.0, 0.025, 0.025]
+    );
+}
