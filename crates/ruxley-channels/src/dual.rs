@@ -119,6 +119,13 @@ impl<T: Real> Dual<T> {
     pub fn new(re: T, eps: T) -> Self {
         Self { re, eps }
     }
+
+    /// `x` with derivative 1 if `seed` (the variable differentiated
+    /// against), else 0.
+    #[inline(always)]
+    pub fn lift(x: T, seed: bool) -> Self {
+        Self::new(x, T::cst(if seed { 1.0 } else { 0.0 }))
+    }
 }
 
 impl<T: Real> Add for Dual<T> {
@@ -420,6 +427,14 @@ pub trait Rows: Real {
     fn add_to(self, col: &mut [f64], r: usize);
     /// Writes `self` to rows `r..r + WIDTH` of `col`.
     fn put(self, col: &mut [f64], r: usize);
+}
+
+/// The first rows of the full blocks of [`LANES`] rows among `rows`, and
+/// the rows left: run `Lanes` kernels on the first, `f64` ones on the rest.
+#[inline(always)]
+pub fn row_blocks(rows: usize) -> (impl Iterator<Item = usize>, std::ops::Range<usize>) {
+    let full = rows / LANES * LANES;
+    ((0..full).step_by(LANES), full..rows)
 }
 
 impl Rows for f64 {

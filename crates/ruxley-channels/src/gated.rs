@@ -16,7 +16,7 @@
 use std::fmt;
 
 use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-use crate::dual::{Dual, LANES, Lanes, Real, Rows};
+use crate::dual::{Dual, LANES, Lanes, Real, Rows, row_blocks};
 use crate::ion::{Ion, IonVar};
 
 /// The voltage step (mV) of the current's slope: NEURON's and Jaxley's.
@@ -274,11 +274,6 @@ fn add_cot<T: Rows>(cot: &mut Cot, var: Var, r: usize, x: T) {
     }
 }
 
-/// Lifts `x` into a dual number whose derivative is 1 if `seed`.
-#[inline(always)]
-fn lift<T: Real>(x: T, seed: bool) -> Dual<T> {
-    Dual::new(x, T::cst(if seed { 1.0 } else { 0.0 }))
-}
 
 /// The voltage, inputs and parameters at rows `r..r + T::WIDTH`.
 #[inline(always)]
@@ -310,16 +305,16 @@ fn gates_dual<K: GateKinetics, T: Real>(
     var: Var,
     out: &mut [Gate<Dual<T>>],
 ) {
-    let mut di = [lift(T::cst(0.0), false); MAX_INPUTS];
-    let mut dp = [lift(T::cst(0.0), false); MAX_PARAMS];
+    let mut di = [Dual::lift(T::cst(0.0), false); MAX_INPUTS];
+    let mut dp = [Dual::lift(T::cst(0.0), false); MAX_PARAMS];
     for (i, x) in inp.iter().enumerate() {
-        di[i] = lift(*x, var == Var::Input(i));
+        di[i] = Dual::lift(*x, var == Var::Input(i));
     }
     for (q, x) in p.iter().enumerate() {
-        dp[q] = lift(*x, var == Var::Param(q));
+        dp[q] = Dual::lift(*x, var == Var::Param(q));
     }
     k.gates_at(
-        lift(v, var == Var::V),
+        Dual::lift(v, var == Var::V),
         &di[..inp.len()],
         &dp[..p.len()],
         celsius,
@@ -327,12 +322,6 @@ fn gates_dual<K: GateKinetics, T: Real>(
     );
 }
 
-/// The first rows of the full blocks of [`LANES`] rows, and the rows left.
-#[inline(always)]
-fn row_blocks(rows: usize) -> (impl Iterator<Item = usize>, std::ops::Range<usize>) {
-    let full = rows / LANES * LANES;
-    ((0..full).step_by(LANES), full..rows)
-}
 
 const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
 
@@ -577,7 +566,7 @@ fn init_vjp_rows<K: GateKinetics, T: Rows>(
 ) {
     let (ng, np, ni) = dims(k);
     let (v, inp, p) = inputs_at::<K, T>(k, env, params, r);
-    let zero = lift(T::cst(0.0), false);
+    let zero = Dual::lift(T::cst(0.0), false);
     let mut g = [Gate {
         inf: zero,
         tau: zero,
@@ -634,7 +623,7 @@ fn advance_vjp_rows<K: GateKinetics, T: Rows>(
 ) {
     let (ng, np, ni) = dims(k);
     let (v, inp, p) = inputs_at::<K, T>(k, env, params, r);
-    let zero = lift(T::cst(0.0), false);
+    let zero = Dual::lift(T::cst(0.0), false);
     let mut g = [Gate {
         inf: zero,
         tau: zero,
@@ -720,7 +709,7 @@ fn current_vjp_rows<K: GateKinetics, T: Rows>(
     for (j, x) in s[..ng].iter_mut().enumerate() {
         *x = T::get(states.col(j), r);
     }
-    let zero = lift(T::cst(0.0), false);
+    let zero = Dual::lift(T::cst(0.0), false);
     let (mut dp, mut di, mut dx) = ([zero; MAX_PARAMS], [zero; MAX_INPUTS], [zero; MAX_GATES]);
     let (ci, cg) = (T::get(cot_i, r), T::get(cot_di_dv, r));
     let vars = std::iter::once(Var::V)
@@ -729,17 +718,17 @@ fn current_vjp_rows<K: GateKinetics, T: Rows>(
         .chain((0..np).map(Var::Param));
     for var in vars {
         for j in 0..np {
-            dp[j] = lift(p[j], var == Var::Param(j));
+            dp[j] = Dual::lift(p[j], var == Var::Param(j));
         }
         for j in 0..ni {
-            di[j] = lift(inp[j], var == Var::Input(j));
+            di[j] = Dual::lift(inp[j], var == Var::Input(j));
         }
         for j in 0..ng {
-            dx[j] = lift(s[j], var == Var::Gate(j));
+            dx[j] = Dual::lift(s[j], var == Var::Gate(j));
         }
         let on = var == Var::V;
-        let y0 = k.current(lift(v, on), &dx[..ng], &di[..ni], &dp[..np]);
-        let y1 = k.current(lift(v + SLOPE_DV, on), &dx[..ng], &di[..ni], &dp[..np]);
+        let y0 = k.current(Dual::lift(v, on), &dx[..ng], &di[..ni], &dp[..np]);
+        let y1 = k.current(Dual::lift(v + SLOPE_DV, on), &dx[..ng], &di[..ni], &dp[..np]);
         // i = y0 and di/dv = (y1 - y0) / SLOPE_DV, differentiated in `var`.
         let d = ci * y0.eps + cg * (y1.eps - y0.eps) / SLOPE_DV;
         match var {
