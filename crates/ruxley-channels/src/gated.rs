@@ -274,7 +274,6 @@ fn add_cot<T: Rows>(cot: &mut Cot, var: Var, r: usize, x: T) {
     }
 }
 
-
 /// The voltage, inputs and parameters at rows `r..r + T::WIDTH`.
 #[inline(always)]
 fn inputs_at<K: GateKinetics, T: Rows>(
@@ -321,7 +320,6 @@ fn gates_dual<K: GateKinetics, T: Real>(
         out,
     );
 }
-
 
 const ZERO_GATE: Gate<f64> = Gate { inf: 0.0, tau: 0.0 };
 
@@ -728,7 +726,12 @@ fn current_vjp_rows<K: GateKinetics, T: Rows>(
         }
         let on = var == Var::V;
         let y0 = k.current(Dual::lift(v, on), &dx[..ng], &di[..ni], &dp[..np]);
-        let y1 = k.current(Dual::lift(v + SLOPE_DV, on), &dx[..ng], &di[..ni], &dp[..np]);
+        let y1 = k.current(
+            Dual::lift(v + SLOPE_DV, on),
+            &dx[..ng],
+            &di[..ni],
+            &dp[..np],
+        );
         // i = y0 and di/dv = (y1 - y0) / SLOPE_DV, differentiated in `var`.
         let d = ci * y0.eps + cg * (y1.eps - y0.eps) / SLOPE_DV;
         match var {

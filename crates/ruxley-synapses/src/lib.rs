@@ -22,6 +22,7 @@ use std::fmt;
 pub use ruxley_channels::{Columns, ColumnsMut, Dual, ParamSpec, Real, StateSpec};
 
 mod dynamics;
+mod ionotropic;
 mod library;
 
 pub use dynamics::{SynapseDynamics, kernels};
