@@ -55,8 +55,8 @@ impl<R: Real> Gate<R> {
 /// depends on v, the gates, ion inputs and parameters.
 ///
 /// The functions are generic over [`Real`] so that the simulator can take
-/// their exact derivatives; write them with the operators of `Real` and
-/// compare values with [`Real::val`].
+/// their exact derivatives; write them with the operators of `Real`, and
+/// branches with [`Real::if_lt`] and [`Real::if_eq`].
 pub trait GateKinetics: fmt::Debug + Clone + Send + Sync + 'static {
     /// The channel's name: the prefix of its parameters and gates.
     fn name(&self) -> &str;

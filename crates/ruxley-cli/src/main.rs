@@ -42,7 +42,7 @@ enum Command {
     },
     /// Gradient of the model file's loss with respect to its trainables.
     Grad {
-        /// The model file (TOML) with [[trainable]] entries and a [loss].
+        /// The model file (TOML) with `[[trainable]]` entries and a `[loss]`.
         model: PathBuf,
         /// CSV with the target traces (columns named as the recordings).
         #[arg(long)]

@@ -2,7 +2,7 @@
 //!
 //! The default x86-64 target has no AVX, so hot loops are compiled several
 //! times, for AVX-512, for AVX2 with FMA and for the baseline, and the widest
-//! version the processor supports is picked at run time ([`multiversion!`]).
+//! version the processor supports is picked at run time ([`multiversion!`](crate::multiversion)).
 //! Loops vectorise only if everything they call is inlined and branch-free;
 //! libm's `exp` is a call, so kernels use [`exp`] instead.
 

@@ -242,7 +242,7 @@ pub fn smoothness(g: &[f64], parents: &[Option<usize>], lambda: f64) -> (f64, Ve
     (value, grad)
 }
 
-/// Cross-entropy -log softmax(logits)[label] and its gradient in the logits
+/// Cross-entropy -log softmax(logits)\[label\] and its gradient in the logits
 /// (softmax - one-hot), computed stably.
 pub fn cross_entropy(logits: &[f64], label: usize) -> (f64, Vec<f64>) {
     assert!(label < logits.len(), "cross_entropy: label out of range");

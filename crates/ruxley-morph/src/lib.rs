@@ -1,7 +1,7 @@
 //! Morphologies for Ruxley.
 //!
 //! - [`swc`]: a strict SWC reader with line-numbered errors.
-//! - [`trace`]: branch tracing numbered exactly as Jaxley's `read_swc`.
+//! - [`trace`](mod@trace): branch tracing numbered exactly as Jaxley's `read_swc`.
 //! - [`discretize`]: compartmentalisation (uniform, per-branch or d_lambda).
 //! - [`geometry`]: exact frustum areas, volumes and resistive loads.
 //!

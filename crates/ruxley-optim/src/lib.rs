@@ -5,11 +5,11 @@
 //!   sigmoid, logistic, softplus, affine, exp, chains) with log-Jacobians.
 //! - [`optimizer`]: Polyak-style normalised gradient descent, SGD with
 //!   momentum, Adam; learning-rate schedules; gradient clipping.
-//! - [`minimize`]: the loop, with observers, stopping rules, and
+//! - [`minimize()`]: the loop, with observers, stopping rules, and
 //!   checkpoint/resume.
-//! - [`lbfgs`]: L-BFGS with a backtracking line search.
-//! - [`cmaes`]: CMA-ES, the gradient-free baseline.
-//! - [`restarts`]: many runs from seeded starting points, in parallel.
+//! - [`lbfgs()`]: L-BFGS with a backtracking line search.
+//! - [`cmaes()`]: CMA-ES, the gradient-free baseline.
+//! - [`restarts()`]: many runs from seeded starting points, in parallel.
 
 #![warn(missing_docs)]
 
