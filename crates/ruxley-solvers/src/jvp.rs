@@ -1,16 +1,20 @@
 //! Forward-mode derivatives of the step: the tangent dx_{n+1} = J_n dx_n (+
 //! the parameter direction's share), exactly linearising the scheme run.
 //!
-//! Channels and synapses provide reverse-mode kernels only; their
+//! Channels, pools and synapses provide reverse-mode kernels only; their
 //! Jacobian-vector products are assembled row by row from one VJP per output
 //! (each state, and the current and its slope), which is exact and keeps
-//! their interfaces small. Directions in parameters may move channel and
-//! synapse parameters; models with ions or voltage-setting mechanisms are
-//! not supported. Spikes carry no tangent (they are piecewise constant).
+//! their interfaces small. Ion tangents follow NEURON's order: reversal
+//! potentials from the pools' concentrations at the start of the step
+//! (Nernst), channels, their ion currents, then the pools. Directions in
+//! parameters may move channel, pool, ion and synapse parameters; models
+//! with voltage-setting mechanisms are not supported. Spikes carry no
+//! tangent (they are piecewise constant).
 
 use ruxley_backend::{Scheme, SimError};
-use ruxley_cell::{NONE, Target};
-use ruxley_channels::{ChannelEnv, Columns, ColumnsMut, Cot};
+use ruxley_cell::{MechKind, NONE, Target};
+use ruxley_channels::ion::nernst_derivatives;
+use ruxley_channels::{Columns, ColumnsMut, Cot, IonVar};
 use ruxley_synapses::SynCot;
 
 use crate::step::{State, Stepper, Workspace};
@@ -31,6 +35,13 @@ pub struct Jvp<'s, 'a> {
     cot_v: Vec<Vec<f64>>,
     cot_p: Vec<Vec<f64>>,
     zeros: Vec<Vec<f64>>,
+    /// Per mechanism: the cotangents of its ion inputs, and the tangents of
+    /// the inputs.
+    cot_in: Vec<Vec<f64>>,
+    d_in: Vec<Vec<f64>>,
+    /// Per ion and site row: the tangents of the reversal potential, the
+    /// inside concentration and the summed current density.
+    d_ion: [Vec<Vec<f64>>; 3],
     syn: Vec<SynBuffers>,
     r: Vec<f64>,
 }
@@ -126,9 +137,9 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
-        if lay.has_ions() || lay.mechs().iter().any(|m| m.channel.sets_voltage()) {
+        if lay.mechs().iter().any(|m| m.channel.sets_voltage()) {
             return Err(SimError::Unsupported(
-                "forward-mode derivatives of models with ions or voltage-setting mechanisms are not supported; use reverse mode"
+                "forward-mode derivatives of models with voltage-setting mechanisms are not supported; use reverse mode"
                     .into(),
             ));
         }
@@ -182,6 +193,14 @@ impl<'s, 'a> Jvp<'s, 'a> {
             cot_v: per_mech(&|m| m.rows()),
             cot_p: per_mech(&|m| m.rows() * m.channel.params().len()),
             zeros: per_mech(&|m| m.rows()),
+            cot_in: per_mech(&|m| m.rows() * m.inputs.len()),
+            d_in: per_mech(&|m| m.rows() * m.inputs.len()),
+            d_ion: std::array::from_fn(|_| {
+                lay.ions()
+                    .iter()
+                    .map(|il| vec![0.0; lay.mechs()[il.site].rows()])
+                    .collect()
+            }),
             syn: lay
                 .synapses()
                 .iter()
@@ -201,38 +220,23 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// none along the initial voltage, which is not a channel parameter).
     pub fn init_tangent(&mut self, state: &State) -> State {
         let st = self.st;
+        let lay = st.layout;
         let values = st.params.values();
         let mut t = state.zeros_like();
-        for (m, ml) in st.layout.mechs().iter().enumerate() {
-            let (rows, ns, np) = (
-                ml.rows(),
-                ml.channel.states().len(),
-                ml.channel.params().len(),
-            );
-            let v: Vec<f64> = ml.nodes.iter().map(|&n| state.v[n as usize]).collect();
-            let env = ChannelEnv::new(&v, st.grid.dt(), st.layout.celsius());
-            let dp = &self.dparams[ml.params.clone()];
-            let explicit = &values[ml.init_states.clone()];
-            for k in 0..ns {
-                let mut unit = vec![0.0; ns * rows];
-                unit[k * rows..(k + 1) * rows].fill(1.0);
-                let (mut cv, mut cp) = (vec![0.0; rows], vec![0.0; np * rows]);
-                ml.channel.init_states_vjp(
-                    &env,
-                    Columns::new(&values[ml.params.clone()], rows),
-                    Columns::new(&unit, rows),
-                    Cot {
-                        v: &mut cv,
-                        params: ColumnsMut::new(&mut cp, rows),
-                        inputs: ColumnsMut::new(&mut [], rows),
-                    },
-                );
-                for r in 0..rows {
-                    if explicit[k * rows + r].is_nan() {
-                        t.mech[m][k * rows + r] =
-                            (0..np).map(|q| cp[q * rows + r] * dp[q * rows + r]).sum();
-                    }
-                }
+        // Pools first: their concentrations set the ions' values, which the
+        // channels' steady states may read.
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if matches!(ml.kind, MechKind::Pool { .. }) {
+                self.init_mech_tangent(m, state, &mut t);
+            }
+        }
+        if lay.has_ions() {
+            st.ion_values(&state.mech, &mut self.ws);
+            self.ion_tangents(&state.mech, &t.mech);
+        }
+        for (m, ml) in lay.mechs().iter().enumerate() {
+            if ml.kind == MechKind::Channel {
+                self.init_mech_tangent(m, state, &mut t);
             }
         }
         for (g, sl) in st.layout.synapses().iter().enumerate() {
@@ -266,6 +270,126 @@ impl<'s, 'a> Jvp<'s, 'a> {
         t
     }
 
+    /// The tangents of every ion's reversal potential and inside
+    /// concentration at the start of a step, from the channel and pool
+    /// states `mech`, their tangents `dmech` and the parameter direction;
+    /// clears those of the ion currents.
+    fn ion_tangents(&mut self, mech: &[Vec<f64>], dmech: &[Vec<f64>]) {
+        let lay = self.st.layout;
+        let values = self.st.params.values();
+        let [de, dci, di] = &mut self.d_ion;
+        for (i, il) in lay.ions().iter().enumerate() {
+            let site = &lay.mechs()[il.site];
+            let rows = site.rows();
+            let (p, dp) = (
+                &values[site.params.clone()],
+                &self.dparams[site.params.clone()],
+            );
+            for r in 0..rows {
+                let (pm, pr) = (il.pools[r].0 as usize, il.pools[r].1 as usize);
+                if il.pools[r].0 == NONE {
+                    de[i][r] = dp[r];
+                    dci[i][r] = dp[rows + r];
+                } else {
+                    let co = 2 * rows + r;
+                    let (e_ci, e_co) =
+                        nernst_derivatives(&il.ion, mech[pm][pr], p[co], lay.celsius());
+                    dci[i][r] = dmech[pm][pr];
+                    de[i][r] = e_ci * dci[i][r] + e_co * dp[co];
+                }
+            }
+            di[i].fill(0.0);
+        }
+    }
+
+    /// The tangent of the initial states of mechanism `m` (a channel or a
+    /// pool) along the parameter direction, into `t`.
+    fn init_mech_tangent(&mut self, m: usize, state: &State, t: &mut State) {
+        let st = self.st;
+        let lay = st.layout;
+        let values = st.params.values();
+        let ml = &lay.mechs()[m];
+        let (rows, ns, np, ni) = (
+            ml.rows(),
+            ml.channel.states().len(),
+            ml.channel.params().len(),
+            ml.inputs.len(),
+        );
+        let pool = ml.kind != MechKind::Channel;
+        st.gather(m, &state.v, &mut self.ws);
+        if pool {
+            // Pools start with no ion inputs.
+            self.ws.mech_in[m].fill(0.0);
+            self.d_in[m].fill(0.0);
+        } else {
+            self.gather_input_tangents(m);
+        }
+        let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
+        let dp = &self.dparams[ml.params.clone()];
+        for k in 0..ns {
+            self.cot_s[m].fill(0.0);
+            self.cot_s[m][k * rows..(k + 1) * rows].fill(1.0);
+            self.cot_v[m].fill(0.0);
+            self.cot_p[m].fill(0.0);
+            self.cot_in[m].fill(0.0);
+            ml.channel.init_states_vjp(
+                &env,
+                Columns::new(&values[ml.params.clone()], rows),
+                Columns::new(&self.cot_s[m], rows),
+                Cot {
+                    v: &mut self.cot_v[m],
+                    params: ColumnsMut::new(&mut self.cot_p[m], rows),
+                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
+                },
+            );
+            for r in 0..rows {
+                let from_params: f64 = (0..np)
+                    .map(|q| self.cot_p[m][q * rows + r] * dp[q * rows + r])
+                    .sum();
+                let from_inputs: f64 = (0..ni)
+                    .map(|j| self.cot_in[m][j * rows + r] * self.d_in[m][j * rows + r])
+                    .sum();
+                t.mech[m][k * rows + r] = from_params + from_inputs;
+            }
+        }
+        if pool {
+            // A pool's concentration starts at its ion's inside value.
+            for il in lay.ions() {
+                let site = &lay.mechs()[il.site];
+                let dp = &self.dparams[site.params.clone()];
+                for (r, &(pm, pr)) in il.pools.iter().enumerate() {
+                    if pm as usize == m {
+                        t.mech[m][pr as usize] = dp[site.rows() + r];
+                    }
+                }
+            }
+        }
+        // Initial states given explicitly do not move.
+        for (x, given) in t.mech[m].iter_mut().zip(&values[ml.init_states.clone()]) {
+            if !given.is_nan() {
+                *x = 0.0;
+            }
+        }
+    }
+
+    /// Copies the tangents of mechanism `m`'s ion inputs from the ions'.
+    fn gather_input_tangents(&mut self, m: usize) {
+        let ml = &self.st.layout.mechs()[m];
+        let rows = ml.rows();
+        for (j, input) in ml.inputs.iter().enumerate() {
+            let which = match input.var {
+                IonVar::Reversal(_) => 0,
+                IonVar::Inside(_) => 1,
+                IonVar::Current(_) => 2,
+            };
+            let src = &self.d_ion[which][input.ion];
+            let dst = &mut self.d_in[m][j * rows..(j + 1) * rows];
+            for (d, &sr) in dst.iter_mut().zip(&input.site_rows) {
+                *d = src[sr as usize];
+            }
+        }
+    }
+
     /// Advances `state` by step `n` and `tangent` with it.
     pub fn step(&mut self, n: usize, state: &mut State, tangent: &mut State) {
         let st = self.st;
@@ -278,29 +402,48 @@ impl<'s, 'a> Jvp<'s, 'a> {
         for (b, s) in self.syn.iter_mut().zip(&state.syn) {
             b.old.copy_from_slice(s);
         }
-        // Forward: new channel states, currents, the system and its solution.
+        // The ions' tangents at the start of the step, then forward: new
+        // channel states, currents, the system and its solution.
+        self.ion_tangents(&state.mech, &tangent.mech);
         st.membrane(n, state, &mut self.ws);
-        // Channel tangents, row by row from VJPs with unit cotangents.
-        for (m, ml) in lay.mechs().iter().enumerate() {
+        // Channel tangents, row by row from VJPs with unit cotangents; pools
+        // after the channels, whose ion currents they read.
+        let channels = lay
+            .mechs()
+            .iter()
+            .enumerate()
+            .filter(|(_, ml)| ml.kind == MechKind::Channel);
+        let pools = lay
+            .mechs()
+            .iter()
+            .enumerate()
+            .filter(|(_, ml)| matches!(ml.kind, MechKind::Pool { .. }));
+        for (m, ml) in channels.chain(pools) {
+            self.gather_input_tangents(m);
             let (rows, ns, np) = (
                 ml.rows(),
                 ml.channel.states().len(),
                 ml.channel.params().len(),
             );
-            let env = ChannelEnv::new(&self.ws.mech_v[m], st.grid.dt(), lay.celsius());
+            let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
             let params = Columns::new(&values[ml.params.clone()], rows);
             let dp = &self.dparams[ml.params.clone()];
             let dv: &[f64] = &tangent.v;
             let nodes = &ml.nodes;
+            let d_in = &self.d_in[m];
             // The directional derivative of one output of row r, given the
-            // output's cotangent pulled back to (v, states, params).
-            let combine = |cot_v: &[f64], cot_s: &[f64], cot_p: &[f64], ds: &[f64], r: usize| {
+            // output's cotangents pulled back to (v, states, params, inputs).
+            let combine = |cot: [&[f64]; 4], ds: &[f64], r: usize| {
+                let [cot_v, cot_s, cot_p, cot_in] = cot;
                 let mut d = cot_v[r] * dv[nodes[r] as usize];
                 for j in 0..ns {
                     d += cot_s[j * rows + r] * ds[j * rows + r];
                 }
                 for q in 0..np {
                     d += cot_p[q * rows + r] * dp[q * rows + r];
+                }
+                for (c, x) in cot_in.chunks_exact(rows).zip(d_in.chunks_exact(rows)) {
+                    d += c[r] * x[r];
                 }
                 d
             };
@@ -309,6 +452,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 self.cot_s[m][k * rows..(k + 1) * rows].fill(1.0);
                 self.cot_v[m].fill(0.0);
                 self.cot_p[m].fill(0.0);
+                self.cot_in[m].fill(0.0);
                 ml.channel.advance_states_vjp(
                     &env,
                     params,
@@ -317,18 +461,21 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     Cot {
                         v: &mut self.cot_v[m],
                         params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                        inputs: ColumnsMut::new(&mut [], rows),
+                        inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
                     },
                 );
+                let cot = [
+                    &self.cot_v[m][..],
+                    &self.cot_s[m],
+                    &self.cot_p[m],
+                    &self.cot_in[m],
+                ];
                 for r in 0..rows {
-                    self.ds_new[m][k * rows + r] = combine(
-                        &self.cot_v[m],
-                        &self.cot_s[m],
-                        &self.cot_p[m],
-                        &tangent.mech[m],
-                        r,
-                    );
+                    self.ds_new[m][k * rows + r] = combine(cot, &tangent.mech[m], r);
                 }
+            }
+            if ml.kind != MechKind::Channel {
+                continue;
             }
             for slope in [false, true] {
                 let (ci, cg) = if slope {
@@ -339,6 +486,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 self.cot_s[m].fill(0.0);
                 self.cot_v[m].fill(0.0);
                 self.cot_p[m].fill(0.0);
+                self.cot_in[m].fill(0.0);
                 ml.channel.current_vjp(
                     &env,
                     params,
@@ -349,22 +497,28 @@ impl<'s, 'a> Jvp<'s, 'a> {
                     Cot {
                         v: &mut self.cot_v[m],
                         params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                        inputs: ColumnsMut::new(&mut [], rows),
+                        inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
                     },
                 );
+                let cot = [
+                    &self.cot_v[m][..],
+                    &self.cot_s[m],
+                    &self.cot_p[m],
+                    &self.cot_in[m],
+                ];
                 let out = if slope {
                     &mut self.dg[m]
                 } else {
                     &mut self.di[m]
                 };
                 for r in 0..rows {
-                    out[r] = combine(
-                        &self.cot_v[m],
-                        &self.cot_s[m],
-                        &self.cot_p[m],
-                        &self.ds_new[m],
-                        r,
-                    );
+                    out[r] = combine(cot, &self.ds_new[m], r);
+                }
+            }
+            // The current's share of its ion's, for the pools.
+            if let Some((ion, site_rows)) = &ml.carries {
+                for (r, &sr) in site_rows.iter().enumerate() {
+                    self.d_ion[2][*ion][sr as usize] += self.di[m][r];
                 }
             }
         }

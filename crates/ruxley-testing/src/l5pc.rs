@@ -4,10 +4,10 @@
 
 use ruxley_backend::RunOptions;
 use ruxley_cell::{Model, ModelError, Waveform};
-use ruxley_channels::Leak;
 use ruxley_channels::l5pc::{
     CaDynamicsE2, CaHva, CaLvast, Ih, Im, KPst, KTst, NaTaT, NaTs2T, NapEt2, SKv31, SkE2,
 };
+use ruxley_channels::{Channel, Leak};
 
 use crate::reference::data_path;
 use crate::workloads::{Workload, w2_tree};
@@ -321,4 +321,56 @@ pub fn l5pc_w2() -> Result<Workload, ModelError> {
         model: m,
         options: RunOptions::new(0.025, 150.0),
     })
+}
+
+/// A soma and a dendrite with L5PC channels and calcium: Ca_HVA, Ca_LVAst
+/// and SK_E2 around a CaDynamics_E2 pool in the soma (its cai set to
+/// 1.5e-4 mM if `explicit_cai`, else at the ion's inside value); Ca_HVA and
+/// SK_E2 on fixed cai and eca in the dendrite; 34 degC, a 0.3 nA step into the
+/// soma; v, cai and SK_E2_z recorded.
+pub fn calcium_cell(explicit_cai: bool) -> Result<Model, ModelError> {
+    let mut m = Model::from_branches(&[None, Some(0)], &[1, 2])?;
+    m.branch(0).set("radius", 8.0)?;
+    m.branch(0).set("length", 16.0)?;
+    m.branch(1).set("radius", 1.0)?;
+    m.branch(1).set("length", 20.0)?;
+    m.insert(Leak::new())?;
+    m.set("Leak_eLeak", -70.0)?;
+    let mut soma = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
+        m.branch(0).insert_boxed(c)?;
+        m.branch(0).set(name, g)
+    };
+    soma(Box::new(CaDynamicsE2), "CaDynamics_E2_decay", 20.0)?;
+    soma(Box::new(CaHva), "Ca_HVA_gbar", 2e-3)?;
+    soma(Box::new(CaLvast), "Ca_LVAst_gbar", 5e-3)?;
+    soma(Box::new(SkE2), "SK_E2_gbar", 5e-3)?;
+    soma(Box::new(NaTs2T), "NaTs2_t_gbar", 0.5)?;
+    soma(Box::new(SKv31), "SKv3_1_gbar", 0.2)?;
+    let mut dend = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
+        m.branch(1).insert_boxed(c)?;
+        m.branch(1).set(name, g)
+    };
+    dend(Box::new(Ih), "Ih_gbar", 1e-4)?;
+    dend(Box::new(Im), "Im_gbar", 1e-3)?;
+    dend(Box::new(CaHva), "Ca_HVA_gbar", 1e-3)?;
+    dend(Box::new(SkE2), "SK_E2_gbar", 1e-3)?;
+    m.branch(1).set("cai", 2e-4)?;
+    m.branch(1).set("eca", 125.0)?;
+    if explicit_cai {
+        m.branch(0).set("CaDynamics_E2_cai", 1.5e-4)?;
+    }
+    m.set_celsius(34.0)?;
+    m.set("ena", 50.0)?;
+    m.set("ek", -85.0)?;
+    m.set("axial_resistivity", 150.0)?;
+    m.set("v", -70.0)?;
+    m.branch(0)
+        .comp(0)
+        .stimulate(Waveform::step(1.0, 8.0, 0.3))?;
+    m.branch(0).comp(0).record("v")?;
+    m.branch(0).comp(0).record("cai")?;
+    m.branch(0).comp(0).record("SK_E2_z")?;
+    m.branch(1).comp(1).record("v")?;
+    m.branch(1).comp(1).record("cai")?;
+    Ok(m)
 }

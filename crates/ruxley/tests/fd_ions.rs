@@ -3,59 +3,13 @@
 //! cai are fixed parameters.
 
 use ruxley::backend::{Mse, Schedule};
-use ruxley::channels::l5pc::{CaDynamicsE2, CaHva, CaLvast, Ih, Im, NaTs2T, SKv31, SkE2};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
 use ruxley_testing::fdcheck::check_gradient;
+use ruxley_testing::l5pc::calcium_cell;
 
 fn ca_cell(explicit_cai: bool) -> Model {
-    let mut m = Model::from_branches(&[None, Some(0)], &[1, 2]).unwrap();
-    m.branch(0).set("radius", 8.0).unwrap();
-    m.branch(0).set("length", 16.0).unwrap();
-    m.branch(1).set("radius", 1.0).unwrap();
-    m.branch(1).set("length", 20.0).unwrap();
-    m.insert(Leak::new()).unwrap();
-    m.set("Leak_eLeak", -70.0).unwrap();
-    let mut soma = |c: Box<dyn ruxley::channels::Channel>, name: &str, g: f64| {
-        m.branch(0).insert_boxed(c).unwrap();
-        if !name.is_empty() {
-            m.branch(0).set(name, g).unwrap();
-        }
-    };
-    soma(Box::new(CaDynamicsE2), "CaDynamics_E2_decay", 20.0);
-    soma(Box::new(CaHva), "Ca_HVA_gbar", 2e-3);
-    soma(Box::new(CaLvast), "Ca_LVAst_gbar", 5e-3);
-    soma(Box::new(SkE2), "SK_E2_gbar", 5e-3);
-    soma(Box::new(NaTs2T), "NaTs2_t_gbar", 0.5);
-    soma(Box::new(SKv31), "SKv3_1_gbar", 0.2);
-    let mut dend = |c: Box<dyn ruxley::channels::Channel>, name: &str, g: f64| {
-        m.branch(1).insert_boxed(c).unwrap();
-        m.branch(1).set(name, g).unwrap();
-    };
-    dend(Box::new(Ih), "Ih_gbar", 1e-4);
-    dend(Box::new(Im), "Im_gbar", 1e-3);
-    dend(Box::new(CaHva), "Ca_HVA_gbar", 1e-3);
-    dend(Box::new(SkE2), "SK_E2_gbar", 1e-3);
-    m.branch(1).set("cai", 2e-4).unwrap();
-    m.branch(1).set("eca", 125.0).unwrap();
-    if explicit_cai {
-        m.branch(0).set("CaDynamics_E2_cai", 1.5e-4).unwrap();
-    }
-    m.set_celsius(34.0).unwrap();
-    m.set("ena", 50.0).unwrap();
-    m.set("ek", -85.0).unwrap();
-    m.set("axial_resistivity", 150.0).unwrap();
-    m.set("v", -70.0).unwrap();
-    m.branch(0)
-        .comp(0)
-        .stimulate(Waveform::step(1.0, 8.0, 0.3))
-        .unwrap();
-    m.branch(0).comp(0).record("v").unwrap();
-    m.branch(0).comp(0).record("cai").unwrap();
-    m.branch(0).comp(0).record("SK_E2_z").unwrap();
-    m.branch(1).comp(1).record("v").unwrap();
-    m.branch(1).comp(1).record("cai").unwrap();
-    m
+    calcium_cell(explicit_cai).unwrap()
 }
 
 fn check(explicit_cai: bool, scheme: Scheme, schedule: Schedule) {

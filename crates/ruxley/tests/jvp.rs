@@ -206,3 +206,23 @@ fn unsupported_directions_are_errors() {
     assert!(Jvp::new(&stepper, Some(&dp)).is_err());
     assert!(Jvp::new(&stepper, Some(&[1.0])).is_err());
 }
+
+#[test]
+fn tangents_through_calcium_equal_finite_differences() {
+    // A CaDynamics_E2 pool fed by calcium currents sets eca (Nernst) and
+    // gates SK channels; elsewhere cai and eca are fixed parameters.
+    for explicit_cai in [false, true] {
+        let layout = ruxley_testing::l5pc::calcium_cell(explicit_cai)
+            .unwrap()
+            .build()
+            .unwrap();
+        for scheme in [Scheme::BackwardEuler, Scheme::CrankNicolson] {
+            check_tangents(
+                &layout,
+                scheme,
+                6.0,
+                &format!("calcium, explicit cai {explicit_cai}, {scheme:?}"),
+            );
+        }
+    }
+}
