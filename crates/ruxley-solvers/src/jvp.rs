@@ -6,10 +6,11 @@
 //! (each state, and the current and its slope), which is exact and keeps
 //! their interfaces small. Ion tangents follow NEURON's order: reversal
 //! potentials from the pools' concentrations at the start of the step
-//! (Nernst), channels, their ion currents, then the pools. Directions in
-//! parameters may move channel, pool, ion and synapse parameters; models
-//! with voltage-setting mechanisms are not supported. Spikes carry no
-//! tangent (they are piecewise constant).
+//! (Nernst), channels, their ion currents, then the pools; voltage-setting
+//! mechanisms act first, as in the step. Directions in parameters may move
+//! channel, pool, ion and synapse parameters. Spikes carry no tangent (they
+//! are piecewise constant; surrogate spike derivatives, where a mechanism
+//! has them, enter as they do in reverse mode).
 
 use ruxley_backend::{Scheme, SimError};
 use ruxley_cell::{MechKind, NONE, Target};
@@ -39,6 +40,8 @@ pub struct Jvp<'s, 'a> {
     /// the inputs.
     cot_in: Vec<Vec<f64>>,
     d_in: Vec<Vec<f64>>,
+    /// Per mechanism: the tangent of the voltages it sets.
+    dv_set: Vec<Vec<f64>>,
     /// Per ion and site row: the tangents of the reversal potential, the
     /// inside concentration and the summed current density.
     d_ion: [Vec<Vec<f64>>; 3],
@@ -137,12 +140,6 @@ impl<'s, 'a> Jvp<'s, 'a> {
     /// layout of the parameter vector; None for no parameter direction).
     pub fn new(stepper: &'s Stepper<'a>, dparams: Option<&[f64]>) -> Result<Self, SimError> {
         let lay = stepper.layout;
-        if lay.mechs().iter().any(|m| m.channel.sets_voltage()) {
-            return Err(SimError::Unsupported(
-                "forward-mode derivatives of models with voltage-setting mechanisms are not supported; use reverse mode"
-                    .into(),
-            ));
-        }
         let n_params = stepper.params.values().len();
         let dparams = match dparams {
             None => vec![0.0; n_params],
@@ -195,6 +192,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
             zeros: per_mech(&|m| m.rows()),
             cot_in: per_mech(&|m| m.rows() * m.inputs.len()),
             d_in: per_mech(&|m| m.rows() * m.inputs.len()),
+            dv_set: per_mech(&|m| m.rows()),
             d_ion: std::array::from_fn(|_| {
                 lay.ions()
                     .iter()
@@ -372,6 +370,61 @@ impl<'s, 'a> Jvp<'s, 'a> {
         }
     }
 
+    /// Lets the voltage-setting mechanisms replace the voltages and their
+    /// states at the start of a step, and carries the tangents through.
+    fn set_voltages(&mut self, state: &mut State, tangent: &mut State) {
+        let st = self.st;
+        let values = st.params.values();
+        for &m in &st.voltage_mechs {
+            let ml = &st.layout.mechs()[m];
+            let (rows, ns) = (ml.rows(), ml.channel.states().len());
+            st.gather(m, &state.v, &mut self.ws);
+            let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
+            let params = Columns::new(&values[ml.params.clone()], rows);
+            let dp = &self.dparams[ml.params.clone()];
+            // One VJP per output (the voltage, then each state) with a unit
+            // cotangent gives that output's row of the Jacobian.
+            for out in 0..=ns {
+                self.cot_v[m].fill(if out == 0 { 1.0 } else { 0.0 });
+                self.cot_s[m].fill(0.0);
+                if out > 0 {
+                    self.cot_s[m][(out - 1) * rows..out * rows].fill(1.0);
+                }
+                self.cot_p[m].fill(0.0);
+                ml.channel.set_voltage_vjp(
+                    &env,
+                    params,
+                    Columns::new(&state.mech[m], rows),
+                    ColumnsMut::new(&mut self.cot_s[m], rows),
+                    Cot {
+                        v: &mut self.cot_v[m],
+                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
+                        inputs: ColumnsMut::new(&mut [], rows),
+                    },
+                );
+                for r in 0..rows {
+                    let mut d = self.cot_v[m][r] * tangent.v[ml.nodes[r] as usize];
+                    for j in 0..ns {
+                        d += self.cot_s[m][j * rows + r] * tangent.mech[m][j * rows + r];
+                    }
+                    for (q, c) in self.cot_p[m].chunks_exact(rows).enumerate() {
+                        d += c[r] * dp[q * rows + r];
+                    }
+                    if out == 0 {
+                        self.dv_set[m][r] = d;
+                    } else {
+                        self.ds_new[m][(out - 1) * rows + r] = d;
+                    }
+                }
+            }
+            for (r, &node) in ml.nodes.iter().enumerate() {
+                tangent.v[node as usize] = self.dv_set[m][r];
+            }
+            tangent.mech[m].copy_from_slice(&self.ds_new[m]);
+        }
+        st.set_voltages(&mut state.v, &mut state.mech, &mut self.ws);
+    }
+
     /// Copies the tangents of mechanism `m`'s ion inputs from the ions'.
     fn gather_input_tangents(&mut self, m: usize) {
         let ml = &self.st.layout.mechs()[m];
@@ -396,6 +449,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
         let lay = st.layout;
         let values = st.params.values();
         let parent = lay.parent();
+        self.set_voltages(state, tangent);
         for (old, s) in self.s_old.iter_mut().zip(&state.mech) {
             old.copy_from_slice(s);
         }

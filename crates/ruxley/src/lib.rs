@@ -196,8 +196,7 @@ pub mod lyapunov {
     /// run and renormalised every `every` steps; the exponent is the mean
     /// log growth per ms after `transient` ms (also simulated, not counted).
     /// The tangent's norm is the Euclidean norm over compartment voltages
-    /// (mV), channel, pool and synapse states. Models with voltage-setting
-    /// mechanisms are not supported (forward-mode tangents do not cover them).
+    /// (mV), channel, pool and synapse states.
     pub fn largest_exponent(
         layout: &Layout,
         options: &RunOptions,

@@ -226,3 +226,46 @@ fn tangents_through_calcium_equal_finite_differences() {
         }
     }
 }
+
+#[test]
+fn tangents_through_voltage_setting_neurons_equal_finite_differences() {
+    use ruxley::channels::spiking::{Fire, Izhikevich};
+    // Spiking runs: the tangent is the derivative of the piecewise-smooth
+    // discrete dynamics, which finite differences see while no spike moves
+    // by a step.
+    for (name, mechanism, leak, amp) in [
+        (
+            "LIF",
+            Box::new(Fire::new()) as Box<dyn ruxley::channels::Channel>,
+            true,
+            0.3,
+        ),
+        ("Izhikevich", Box::new(Izhikevich::new()), false, 0.125),
+    ] {
+        let mut m = Model::compartment();
+        m.set("length", 20.0).unwrap();
+        m.set("radius", 10.0).unwrap();
+        if leak {
+            m.insert(Leak::new()).unwrap();
+            m.set("Leak_gLeak", 1e-3).unwrap();
+            m.set("Leak_eLeak", -70.0).unwrap();
+        }
+        m.view().insert_boxed(mechanism).unwrap();
+        m.set("v", -70.0).unwrap();
+        m.comp(0).stimulate(Waveform::step(2.0, 40.0, amp)).unwrap();
+        let spikes = ruxley::simulate(
+            &{
+                let mut r = m.clone();
+                r.comp(0).record("v").unwrap();
+                r
+            },
+            &RunOptions::new(0.025, 30.0),
+        )
+        .unwrap();
+        let v = spikes.trace(0);
+        let resets = v.windows(2).filter(|w| w[1] < w[0] - 10.0).count();
+        assert!(resets >= 1, "{name} spikes");
+        let layout = m.build().unwrap();
+        check_tangents(&layout, Scheme::BackwardEuler, 30.0, name);
+    }
+}
