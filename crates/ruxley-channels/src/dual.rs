@@ -437,6 +437,22 @@ pub fn row_blocks(rows: usize) -> (impl Iterator<Item = usize>, std::ops::Range<
     ((0..full).step_by(LANES), full..rows)
 }
 
+/// `by_row_blocks!(rows, f::<G>(args))` calls `f::<G, Lanes>(args, r)` for
+/// the first row `r` of each full block of [`LANES`] among `rows`, then
+/// `f::<G, f64>(args, r)` for each row left (see [`Rows`]).
+#[macro_export]
+macro_rules! by_row_blocks {
+    ($rows:expr, $f:ident $(::<$($g:ty),+>)? ($($arg:expr),* $(,)?)) => {{
+        let (blocks, rest) = $crate::dual::row_blocks($rows);
+        for r in blocks {
+            $f::<$($($g,)+)? $crate::Lanes>($($arg,)* r);
+        }
+        for r in rest {
+            $f::<$($($g,)+)? f64>($($arg,)* r);
+        }
+    }};
+}
+
 impl Rows for f64 {
     const WIDTH: usize = 1;
     #[inline(always)]

@@ -16,7 +16,7 @@
 use std::fmt;
 
 use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-use crate::dual::{Dual, LANES, Lanes, Real, Rows, row_blocks};
+use crate::dual::{Dual, LANES, Lanes, Real, Rows};
 use crate::ion::{Ion, IonVar};
 
 /// The voltage step (mV) of the current's slope: NEURON's and Jaxley's.
@@ -422,24 +422,6 @@ fn advance_imp<K: GateKinetics>(
     );
 }
 
-#[inline(always)]
-fn current_imp<K: GateKinetics>(
-    k: &K,
-    env: &ChannelEnv,
-    params: &Columns,
-    states: &Columns,
-    i: &mut [f64],
-    di_dv: &mut [f64],
-) {
-    let (blocks, rest) = row_blocks(env.v.len());
-    for r in blocks {
-        current_rows::<K, Lanes>(k, env, params, states, i, di_dv, r);
-    }
-    for r in rest {
-        current_rows::<K, f64>(k, env, params, states, i, di_dv, r);
-    }
-}
-
 /// The current and its slope at rows `r..r + T::WIDTH`.
 #[inline(always)]
 fn current_rows<K: GateKinetics, T: Rows>(
@@ -469,13 +451,23 @@ fn current_rows<K: GateKinetics, T: Rows>(
 // lane loops then become SIMD instructions).
 ruxley_core::multiversion! {
     #[inline]
-    fn init_dispatch<K: GateKinetics>(k: &K, env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut) {
+    fn init_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        states: &mut ColumnsMut,
+    ) {
         init_imp(k, env, params, states)
     }
 }
 ruxley_core::multiversion! {
     #[inline]
-    fn advance_dispatch<K: GateKinetics>(k: &K, env: &ChannelEnv, params: &Columns, states: &mut ColumnsMut) {
+    fn advance_dispatch<K: GateKinetics>(
+        k: &K,
+        env: &ChannelEnv,
+        params: &Columns,
+        states: &mut ColumnsMut,
+    ) {
         advance_imp(k, env, params, states)
     }
 }
@@ -489,7 +481,10 @@ ruxley_core::multiversion! {
         i: &mut [f64],
         di_dv: &mut [f64],
     ) {
-        current_imp(k, env, params, states, i, di_dv)
+        crate::by_row_blocks!(
+            env.v.len(),
+            current_rows::<K>(k, env, params, states, i, di_dv)
+        )
     }
 }
 
@@ -537,23 +532,6 @@ pub fn init_states_vjp<K: GateKinetics>(
 }
 
 #[inline(always)]
-fn init_vjp_imp<K: GateKinetics>(
-    k: &K,
-    env: &ChannelEnv,
-    params: &Columns,
-    cot_states: &Columns,
-    cot: &mut Cot,
-) {
-    let (blocks, rest) = row_blocks(env.v.len());
-    for r in blocks {
-        init_vjp_rows::<K, Lanes>(k, env, params, cot_states, cot, r);
-    }
-    for r in rest {
-        init_vjp_rows::<K, f64>(k, env, params, cot_states, cot, r);
-    }
-}
-
-#[inline(always)]
 fn init_vjp_rows<K: GateKinetics, T: Rows>(
     k: &K,
     env: &ChannelEnv,
@@ -589,24 +567,6 @@ pub fn advance_states_vjp<K: GateKinetics>(
     mut cot: Cot,
 ) {
     advance_vjp_dispatch(k, env, &params, &states, &mut cot_states, &mut cot);
-}
-
-#[inline(always)]
-fn advance_vjp_imp<K: GateKinetics>(
-    k: &K,
-    env: &ChannelEnv,
-    params: &Columns,
-    states: &Columns,
-    cot_states: &mut ColumnsMut,
-    cot: &mut Cot,
-) {
-    let (blocks, rest) = row_blocks(env.v.len());
-    for r in blocks {
-        advance_vjp_rows::<K, Lanes>(k, env, params, states, cot_states, cot, r);
-    }
-    for r in rest {
-        advance_vjp_rows::<K, f64>(k, env, params, states, cot_states, cot, r);
-    }
 }
 
 #[inline(always)]
@@ -671,25 +631,6 @@ pub fn current_vjp<K: GateKinetics>(
 }
 
 #[inline(always)]
-fn current_vjp_imp<K: GateKinetics>(
-    k: &K,
-    env: &ChannelEnv,
-    params: &Columns,
-    states: &Columns,
-    cots: &[&[f64]; 2],
-    cot_states: &mut ColumnsMut,
-    cot: &mut Cot,
-) {
-    let (blocks, rest) = row_blocks(env.v.len());
-    for r in blocks {
-        current_vjp_rows::<K, Lanes>(k, env, params, states, cots, cot_states, cot, r);
-    }
-    for r in rest {
-        current_vjp_rows::<K, f64>(k, env, params, states, cots, cot_states, cot, r);
-    }
-}
-
-#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn current_vjp_rows<K: GateKinetics, T: Rows>(
     k: &K,
@@ -750,7 +691,10 @@ ruxley_core::multiversion! {
         cot_states: &Columns,
         cot: &mut Cot,
     ) {
-        init_vjp_imp(k, env, params, cot_states, cot)
+        crate::by_row_blocks!(
+            env.v.len(),
+            init_vjp_rows::<K>(k, env, params, cot_states, cot)
+        )
     }
 }
 ruxley_core::multiversion! {
@@ -763,7 +707,10 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut Cot,
     ) {
-        advance_vjp_imp(k, env, params, states, cot_states, cot)
+        crate::by_row_blocks!(
+            env.v.len(),
+            advance_vjp_rows::<K>(k, env, params, states, cot_states, cot)
+        )
     }
 }
 ruxley_core::multiversion! {
@@ -777,7 +724,10 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut Cot,
     ) {
-        current_vjp_imp(k, env, params, states, cots, cot_states, cot)
+        crate::by_row_blocks!(
+            env.v.len(),
+            current_vjp_rows::<K>(k, env, params, states, cots, cot_states, cot)
+        )
     }
 }
 

@@ -11,8 +11,7 @@
 //! ds_inf/dz = -s_inf (1 - s_inf), dz/dv_pre = -1/delta, dz/dv_th = 1/delta,
 //! dz/ddelta = -z/delta.
 
-use ruxley_channels::dual::row_blocks;
-use ruxley_channels::{Lanes, Rows};
+use ruxley_channels::Rows;
 
 use crate::dynamics::kernels;
 use crate::{
@@ -103,55 +102,12 @@ fn current_vjp_rows<T: Rows>(
     (-c_drive).add_to(cot.params.col(E_SYN), r);
 }
 
-#[inline(always)]
-fn init_vjp_imp(env: &SynapseEnv, params: &Columns, cot_states: &Columns, cot: &mut SynCot) {
-    let (blocks, rest) = row_blocks(env.v_pre.len());
-    for r in blocks {
-        init_vjp_rows::<Lanes>(env, params, cot_states, cot, r);
-    }
-    for r in rest {
-        init_vjp_rows::<f64>(env, params, cot_states, cot, r);
-    }
-}
-
-#[inline(always)]
-fn advance_vjp_imp(
-    env: &SynapseEnv,
-    params: &Columns,
-    states: &Columns,
-    cot_states: &mut ColumnsMut,
-    cot: &mut SynCot,
-) {
-    let (blocks, rest) = row_blocks(env.v_pre.len());
-    for r in blocks {
-        advance_vjp_rows::<Lanes>(env, params, states, cot_states, cot, r);
-    }
-    for r in rest {
-        advance_vjp_rows::<f64>(env, params, states, cot_states, cot, r);
-    }
-}
-
-#[inline(always)]
-fn current_vjp_imp(
-    env: &SynapseEnv,
-    params: &Columns,
-    states: &Columns,
-    cots: [&[f64]; 2],
-    cot_states: &mut ColumnsMut,
-    cot: &mut SynCot,
-) {
-    let (blocks, rest) = row_blocks(env.v_pre.len());
-    for r in blocks {
-        current_vjp_rows::<Lanes>(env, params, states, cots, cot_states, cot, r);
-    }
-    for r in rest {
-        current_vjp_rows::<f64>(env, params, states, cots, cot_states, cot, r);
-    }
-}
-
 ruxley_core::multiversion! {
     fn init_vjp(env: &SynapseEnv, params: &Columns, cot_states: &Columns, cot: &mut SynCot) {
-        init_vjp_imp(env, params, cot_states, cot)
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            init_vjp_rows(env, params, cot_states, cot)
+        )
     }
 }
 
@@ -163,7 +119,10 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut SynCot,
     ) {
-        advance_vjp_imp(env, params, states, cot_states, cot)
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            advance_vjp_rows(env, params, states, cot_states, cot)
+        )
     }
 }
 
@@ -176,7 +135,10 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut SynCot,
     ) {
-        current_vjp_imp(env, params, states, cots, cot_states, cot)
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            current_vjp_rows(env, params, states, cots, cot_states, cot)
+        )
     }
 }
 
