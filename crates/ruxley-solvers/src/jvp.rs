@@ -32,13 +32,10 @@ pub struct Jvp<'s, 'a> {
     di: Vec<Vec<f64>>,
     dg: Vec<Vec<f64>>,
     ones: Vec<Vec<f64>>,
-    cot_s: Vec<Vec<f64>>,
-    cot_v: Vec<Vec<f64>>,
-    cot_p: Vec<Vec<f64>>,
     zeros: Vec<Vec<f64>>,
-    /// Per mechanism: the cotangents of its ion inputs, and the tangents of
-    /// the inputs.
-    cot_in: Vec<Vec<f64>>,
+    /// Per mechanism: the cotangents one VJP pulls back.
+    cot: Vec<MechCots>,
+    /// Per mechanism: the tangents of its ion inputs.
     d_in: Vec<Vec<f64>>,
     /// Per mechanism: the tangent of the voltages it sets.
     dv_set: Vec<Vec<f64>>,
@@ -47,6 +44,92 @@ pub struct Jvp<'s, 'a> {
     d_ion: [Vec<Vec<f64>>; 3],
     syn: Vec<SynBuffers>,
     r: Vec<f64>,
+}
+
+/// The cotangents one mechanism VJP pulls back to the inputs of its rows.
+#[derive(Debug)]
+struct MechCots {
+    rows: usize,
+    v: Vec<f64>,
+    s: Vec<f64>,
+    p: Vec<f64>,
+    inputs: Vec<f64>,
+}
+
+impl MechCots {
+    fn new(ml: &ruxley_cell::MechLayout) -> Self {
+        let rows = ml.rows();
+        let z = |n: usize| vec![0.0; rows * n];
+        Self {
+            rows,
+            v: z(1),
+            s: z(ml.channel.states().len()),
+            p: z(ml.channel.params().len()),
+            inputs: z(ml.inputs.len()),
+        }
+    }
+
+    /// Clears the cotangents and sets a unit one on the voltage (if `v`) or
+    /// on state `k`.
+    fn reset(&mut self, v: bool, k: Option<usize>) {
+        self.v.fill(if v { 1.0 } else { 0.0 });
+        for x in [&mut self.s, &mut self.p, &mut self.inputs] {
+            x.fill(0.0);
+        }
+        if let Some(k) = k {
+            self.s[k * self.rows..(k + 1) * self.rows].fill(1.0);
+        }
+    }
+
+    /// The unit cotangent of the states as an initialisation VJP reads it,
+    /// and the rest.
+    fn init_views(&mut self) -> (Columns<'_>, Cot<'_>) {
+        (
+            Columns::new(&self.s, self.rows),
+            Cot {
+                v: &mut self.v,
+                params: ColumnsMut::new(&mut self.p, self.rows),
+                inputs: ColumnsMut::new(&mut self.inputs, self.rows),
+            },
+        )
+    }
+
+    /// The cotangents as a VJP takes them: of the states, and the rest.
+    fn views(&mut self) -> (ColumnsMut<'_>, Cot<'_>) {
+        (
+            ColumnsMut::new(&mut self.s, self.rows),
+            Cot {
+                v: &mut self.v,
+                params: ColumnsMut::new(&mut self.p, self.rows),
+                inputs: ColumnsMut::new(&mut self.inputs, self.rows),
+            },
+        )
+    }
+
+    /// The directional derivative at row `r` of the output whose VJP was
+    /// just taken, through the voltage (tangent `dv`), the parameters (`dp`)
+    /// and the ion inputs (`d_in`).
+    fn combine(&self, dv: f64, dp: &[f64], d_in: &[f64], r: usize) -> f64 {
+        let rows = self.rows;
+        let mut d = self.v[r] * dv;
+        for (q, c) in self.p.chunks_exact(rows).enumerate() {
+            d += c[r] * dp[q * rows + r];
+        }
+        for (j, c) in self.inputs.chunks_exact(rows).enumerate() {
+            d += c[r] * d_in[j * rows + r];
+        }
+        d
+    }
+
+    /// Its share through the states, given their tangents `ds`.
+    fn through_states(&self, ds: &[f64], r: usize) -> f64 {
+        let rows = self.rows;
+        self.s
+            .chunks_exact(rows)
+            .enumerate()
+            .map(|(j, c)| c[r] * ds[j * rows + r])
+            .sum()
+    }
 }
 
 /// The working arrays of one synapse group's tangents.
@@ -105,6 +188,19 @@ impl SynCots {
         if let Some(k) = k {
             self.s[k * self.rows..(k + 1) * self.rows].fill(1.0);
         }
+    }
+
+    /// The unit cotangent of the states as an initialisation VJP reads it,
+    /// and the rest.
+    fn init_views(&mut self) -> (Columns<'_>, SynCot<'_>) {
+        (
+            Columns::new(&self.s, self.rows),
+            SynCot {
+                v_pre: &mut self.pre,
+                v_post: &mut self.post,
+                params: ColumnsMut::new(&mut self.p, self.rows),
+            },
+        )
     }
 
     /// The cotangents as a VJP takes them.
@@ -186,11 +282,8 @@ impl<'s, 'a> Jvp<'s, 'a> {
             di: per_mech(&|m| m.rows()),
             dg: per_mech(&|m| m.rows()),
             ones: lay.mechs().iter().map(|m| vec![1.0; m.rows()]).collect(),
-            cot_s: per_mech(&|m| m.rows() * m.channel.states().len()),
-            cot_v: per_mech(&|m| m.rows()),
-            cot_p: per_mech(&|m| m.rows() * m.channel.params().len()),
             zeros: per_mech(&|m| m.rows()),
-            cot_in: per_mech(&|m| m.rows() * m.inputs.len()),
+            cot: lay.mechs().iter().map(MechCots::new).collect(),
             d_in: per_mech(&|m| m.rows() * m.inputs.len()),
             dv_set: per_mech(&|m| m.rows()),
             d_ion: std::array::from_fn(|_| {
@@ -247,13 +340,8 @@ impl<'s, 'a> Jvp<'s, 'a> {
             let c = &mut self.syn[g].cot;
             for k in 0..sl.synapse.states().len() {
                 c.reset(Some(k));
-                let cot = SynCot {
-                    v_pre: &mut c.pre,
-                    v_post: &mut c.post,
-                    params: ColumnsMut::new(&mut c.p, rows),
-                };
-                sl.synapse
-                    .init_states_vjp(&env, params, Columns::new(&c.s, rows), cot);
+                let (unit, cot) = c.init_views();
+                sl.synapse.init_states_vjp(&env, params, unit, cot);
                 for r in 0..rows {
                     if explicit[k * rows + r].is_nan() {
                         t.syn[g][k * rows + r] =
@@ -307,12 +395,7 @@ impl<'s, 'a> Jvp<'s, 'a> {
         let lay = st.layout;
         let values = st.params.values();
         let ml = &lay.mechs()[m];
-        let (rows, ns, np, ni) = (
-            ml.rows(),
-            ml.channel.states().len(),
-            ml.channel.params().len(),
-            ml.inputs.len(),
-        );
+        let (rows, ns) = (ml.rows(), ml.channel.states().len());
         let pool = ml.kind != MechKind::Channel;
         st.gather(m, &state.v, &mut self.ws);
         if pool {
@@ -324,30 +407,18 @@ impl<'s, 'a> Jvp<'s, 'a> {
         }
         let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
         let dp = &self.dparams[ml.params.clone()];
+        let c = &mut self.cot[m];
         for k in 0..ns {
-            self.cot_s[m].fill(0.0);
-            self.cot_s[m][k * rows..(k + 1) * rows].fill(1.0);
-            self.cot_v[m].fill(0.0);
-            self.cot_p[m].fill(0.0);
-            self.cot_in[m].fill(0.0);
+            c.reset(false, Some(k));
+            let (unit, cot) = c.init_views();
             ml.channel.init_states_vjp(
                 &env,
                 Columns::new(&values[ml.params.clone()], rows),
-                Columns::new(&self.cot_s[m], rows),
-                Cot {
-                    v: &mut self.cot_v[m],
-                    params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                    inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
-                },
+                unit,
+                cot,
             );
             for r in 0..rows {
-                let from_params: f64 = (0..np)
-                    .map(|q| self.cot_p[m][q * rows + r] * dp[q * rows + r])
-                    .sum();
-                let from_inputs: f64 = (0..ni)
-                    .map(|j| self.cot_in[m][j * rows + r] * self.d_in[m][j * rows + r])
-                    .sum();
-                t.mech[m][k * rows + r] = from_params + from_inputs;
+                t.mech[m][k * rows + r] = c.combine(0.0, dp, &self.d_in[m], r);
             }
         }
         if pool {
@@ -384,32 +455,21 @@ impl<'s, 'a> Jvp<'s, 'a> {
             let dp = &self.dparams[ml.params.clone()];
             // One VJP per output (the voltage, then each state) with a unit
             // cotangent gives that output's row of the Jacobian.
+            let c = &mut self.cot[m];
             for out in 0..=ns {
-                self.cot_v[m].fill(if out == 0 { 1.0 } else { 0.0 });
-                self.cot_s[m].fill(0.0);
-                if out > 0 {
-                    self.cot_s[m][(out - 1) * rows..out * rows].fill(1.0);
-                }
-                self.cot_p[m].fill(0.0);
+                c.reset(out == 0, out.checked_sub(1));
+                let (cot_s, cot) = c.views();
                 ml.channel.set_voltage_vjp(
                     &env,
                     params,
                     Columns::new(&state.mech[m], rows),
-                    ColumnsMut::new(&mut self.cot_s[m], rows),
-                    Cot {
-                        v: &mut self.cot_v[m],
-                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                        inputs: ColumnsMut::new(&mut [], rows),
-                    },
+                    cot_s,
+                    cot,
                 );
                 for r in 0..rows {
-                    let mut d = self.cot_v[m][r] * tangent.v[ml.nodes[r] as usize];
-                    for j in 0..ns {
-                        d += self.cot_s[m][j * rows + r] * tangent.mech[m][j * rows + r];
-                    }
-                    for (q, c) in self.cot_p[m].chunks_exact(rows).enumerate() {
-                        d += c[r] * dp[q * rows + r];
-                    }
+                    let dv = tangent.v[ml.nodes[r] as usize];
+                    let d =
+                        c.combine(dv, dp, &self.d_in[m], r) + c.through_states(&tangent.mech[m], r);
                     if out == 0 {
                         self.dv_set[m][r] = d;
                     } else {
@@ -474,58 +534,25 @@ impl<'s, 'a> Jvp<'s, 'a> {
             .filter(|(_, ml)| matches!(ml.kind, MechKind::Pool { .. }));
         for (m, ml) in channels.chain(pools) {
             self.gather_input_tangents(m);
-            let (rows, ns, np) = (
-                ml.rows(),
-                ml.channel.states().len(),
-                ml.channel.params().len(),
-            );
+            let (rows, ns) = (ml.rows(), ml.channel.states().len());
             let env = st.env(m, &self.ws.mech_v[m], &self.ws.mech_in[m]);
             let params = Columns::new(&values[ml.params.clone()], rows);
             let dp = &self.dparams[ml.params.clone()];
-            let dv: &[f64] = &tangent.v;
-            let nodes = &ml.nodes;
-            let d_in = &self.d_in[m];
-            // The directional derivative of one output of row r, given the
-            // output's cotangents pulled back to (v, states, params, inputs).
-            let combine = |cot: [&[f64]; 4], ds: &[f64], r: usize| {
-                let [cot_v, cot_s, cot_p, cot_in] = cot;
-                let mut d = cot_v[r] * dv[nodes[r] as usize];
-                for j in 0..ns {
-                    d += cot_s[j * rows + r] * ds[j * rows + r];
-                }
-                for q in 0..np {
-                    d += cot_p[q * rows + r] * dp[q * rows + r];
-                }
-                for (c, x) in cot_in.chunks_exact(rows).zip(d_in.chunks_exact(rows)) {
-                    d += c[r] * x[r];
-                }
-                d
-            };
+            let dv = |r: usize| tangent.v[ml.nodes[r] as usize];
+            let (c, d_in) = (&mut self.cot[m], &self.d_in[m]);
             for k in 0..ns {
-                self.cot_s[m].fill(0.0);
-                self.cot_s[m][k * rows..(k + 1) * rows].fill(1.0);
-                self.cot_v[m].fill(0.0);
-                self.cot_p[m].fill(0.0);
-                self.cot_in[m].fill(0.0);
+                c.reset(false, Some(k));
+                let (cot_s, cot) = c.views();
                 ml.channel.advance_states_vjp(
                     &env,
                     params,
                     Columns::new(&self.s_old[m], rows),
-                    ColumnsMut::new(&mut self.cot_s[m], rows),
-                    Cot {
-                        v: &mut self.cot_v[m],
-                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                        inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
-                    },
+                    cot_s,
+                    cot,
                 );
-                let cot = [
-                    &self.cot_v[m][..],
-                    &self.cot_s[m],
-                    &self.cot_p[m],
-                    &self.cot_in[m],
-                ];
                 for r in 0..rows {
-                    self.ds_new[m][k * rows + r] = combine(cot, &tangent.mech[m], r);
+                    self.ds_new[m][k * rows + r] =
+                        c.combine(dv(r), dp, d_in, r) + c.through_states(&tangent.mech[m], r);
                 }
             }
             if ml.kind != MechKind::Channel {
@@ -537,36 +564,24 @@ impl<'s, 'a> Jvp<'s, 'a> {
                 } else {
                     (&self.ones[m], &self.zeros[m])
                 };
-                self.cot_s[m].fill(0.0);
-                self.cot_v[m].fill(0.0);
-                self.cot_p[m].fill(0.0);
-                self.cot_in[m].fill(0.0);
+                c.reset(false, None);
+                let (cot_s, cot) = c.views();
                 ml.channel.current_vjp(
                     &env,
                     params,
                     Columns::new(&state.mech[m], rows),
                     ci,
                     cg,
-                    ColumnsMut::new(&mut self.cot_s[m], rows),
-                    Cot {
-                        v: &mut self.cot_v[m],
-                        params: ColumnsMut::new(&mut self.cot_p[m], rows),
-                        inputs: ColumnsMut::new(&mut self.cot_in[m], rows),
-                    },
+                    cot_s,
+                    cot,
                 );
-                let cot = [
-                    &self.cot_v[m][..],
-                    &self.cot_s[m],
-                    &self.cot_p[m],
-                    &self.cot_in[m],
-                ];
                 let out = if slope {
                     &mut self.dg[m]
                 } else {
                     &mut self.di[m]
                 };
                 for r in 0..rows {
-                    out[r] = combine(cot, &self.ds_new[m], r);
+                    out[r] = c.combine(dv(r), dp, d_in, r) + c.through_states(&self.ds_new[m], r);
                 }
             }
             // The current's share of its ion's, for the pools.
