@@ -62,46 +62,19 @@ pub fn exp(x: f64) -> f64 {
 /// ```
 #[macro_export]
 macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident<$g:ident: $bound:path>($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident $(<$g:ident: $bound:path>)? ($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
-        $vis fn $name<$g: $bound>($($arg: $ty),*) {
+        $vis fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
             #[inline(always)]
-            fn imp<$g: $bound>($($arg: $ty),*) $body
+            fn imp $(<$g: $bound>)? ($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn avx512<$g: $bound>($($arg: $ty),*) {
+                unsafe fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) {
                     imp($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2<$g: $bound>($($arg: $ty),*) {
-                    imp($($arg),*)
-                }
-                if $crate::simd::has_avx512() {
-                    // SAFETY: the processor supports the enabled features.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if $crate::simd::has_avx2_fma() {
-                    // SAFETY: the processor supports the enabled features.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            imp($($arg),*)
-        }
-    };
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
-        $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn imp($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn avx512($($arg: $ty),*) {
-                    imp($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) {
+                unsafe fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
                     imp($($arg),*)
                 }
                 if $crate::simd::has_avx512() {
