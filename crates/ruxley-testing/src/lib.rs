@@ -11,5 +11,6 @@
 pub mod conformance;
 pub mod fdcheck;
 pub mod l5pc;
+pub mod models;
 pub mod reference;
 pub mod workloads;

@@ -4,6 +4,7 @@ use ruxley::cell::Target;
 use ruxley::core::TimeGrid;
 use ruxley::prelude::*;
 use ruxley::solvers::{Jvp, State, Stepper};
+use ruxley_testing::models::{spiking_cell, synapse_network};
 
 fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
     let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 2]).unwrap();
@@ -153,46 +154,20 @@ fn state_and_parameter_tangents_equal_finite_differences() {
 
 #[test]
 fn tangents_through_synapses_equal_finite_differences() {
-    use ruxley::synapses::{ExpSynapse, GapJunction, IonotropicSynapse, TanhRateSynapse};
-    let mut cells = Vec::new();
-    for k in 0..3 {
-        let mut m = if k == 2 {
-            Model::from_branches(&[None, Some(0)], &[1, 2]).unwrap()
-        } else {
-            Model::compartment()
-        };
-        m.set("length", 20.0).unwrap();
-        m.set("radius", 8.0).unwrap();
-        m.insert(Hh::new()).unwrap();
-        m.set("v", -65.0).unwrap();
-        cells.push(m);
-    }
-    let mut net = Model::network(cells).unwrap();
-    let (c0, c1, c2) = (net.root_comp(0), net.root_comp(1), net.root_comp(2));
-    net.connect(c0, c1, IonotropicSynapse).unwrap();
-    net.connect(c1, c2 + 2, TanhRateSynapse).unwrap();
-    net.connect(c1, c2, GapJunction).unwrap();
-    net.connect(c2, c1, GapJunction).unwrap();
-    net.connect(c0, c2, ExpSynapse).unwrap();
-    net.synapses().set("IonotropicSynapse_gS", 0.02).unwrap();
-    net.synapses().set("ExpSynapse_w", 0.01).unwrap();
-    net.synapses().set("delay", 0.5).unwrap();
-    net.cell(0)
-        .comp(0)
-        .stimulate(Waveform::step(0.2, 3.0, 0.3))
-        .unwrap();
+    // Every synapse type, with spikes crossing delayed connections.
+    let mut net = synapse_network().unwrap();
     net.synapse_type("ExpSynapse")
         .record("ExpSynapse_g")
         .unwrap();
-    let g = ruxley::simulate(&net, &RunOptions::new(0.025, 4.0)).unwrap();
+    let t_max = 6.0;
+    let g = ruxley::simulate(&net, &RunOptions::new(0.025, t_max)).unwrap();
     assert!(
-        g.get("ExpSynapse_g_syn4").unwrap()[160] > 0.0,
+        *g.get("ExpSynapse_g_syn1").unwrap().last().unwrap() > 0.0,
         "a spike crosses the delayed synapse"
     );
     let layout = net.build().unwrap();
     for scheme in [Scheme::BackwardEuler, Scheme::CrankNicolson] {
-        // Cell 0 spikes near 2 ms; its spike reaches cell 2 after the delay.
-        check_tangents(&layout, scheme, 4.0, &format!("network, {scheme:?}"));
+        check_tangents(&layout, scheme, t_max, &format!("network, {scheme:?}"));
     }
 }
 
@@ -242,26 +217,8 @@ fn tangents_through_voltage_setting_neurons_equal_finite_differences() {
         ),
         ("Izhikevich", Box::new(Izhikevich::new()), false, 0.125),
     ] {
-        let mut m = Model::compartment();
-        m.set("length", 20.0).unwrap();
-        m.set("radius", 10.0).unwrap();
-        if leak {
-            m.insert(Leak::new()).unwrap();
-            m.set("Leak_gLeak", 1e-3).unwrap();
-            m.set("Leak_eLeak", -70.0).unwrap();
-        }
-        m.view().insert_boxed(mechanism).unwrap();
-        m.set("v", -70.0).unwrap();
-        m.comp(0).stimulate(Waveform::step(2.0, 40.0, amp)).unwrap();
-        let spikes = ruxley::simulate(
-            &{
-                let mut r = m.clone();
-                r.comp(0).record("v").unwrap();
-                r
-            },
-            &RunOptions::new(0.025, 30.0),
-        )
-        .unwrap();
+        let m = spiking_cell(mechanism, leak, amp).unwrap();
+        let spikes = ruxley::simulate(&m, &RunOptions::new(0.025, 30.0)).unwrap();
         let v = spikes.trace(0);
         let resets = v.windows(2).filter(|w| w[1] < w[0] - 10.0).count();
         assert!(resets >= 1, "{name} spikes");

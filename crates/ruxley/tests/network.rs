@@ -24,70 +24,12 @@ fn w6_matches_jaxley() {
 use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
-use ruxley::synapses::{AlphaSynapse, ExpSynapse, GapJunction, IonotropicSynapse, TanhRateSynapse};
-use ruxley_testing::fdcheck::check_gradient;
-
-/// Four cells (three compartments and a small tree) joined by every synapse
-/// type, with spikes crossing delayed connections.
-fn small_network() -> Model {
-    let mut cells = Vec::new();
-    for k in 0..4 {
-        let mut m = if k == 3 {
-            Model::from_branches(&[None, Some(0)], &[1, 2]).unwrap()
-        } else {
-            Model::compartment()
-        };
-        m.set("length", 20.0).unwrap();
-        m.set("radius", 8.0).unwrap();
-        m.insert(Hh::new()).unwrap();
-        m.set("axial_resistivity", 100.0).unwrap();
-        m.set("v", -65.0).unwrap();
-        cells.push(m);
-    }
-    let mut net = Model::network(cells).unwrap();
-    net.cell(0)
-        .comp(0)
-        .stimulate(Waveform::step(0.5, 8.0, 0.3))
-        .unwrap();
-    let c = |net: &Model, k: usize| net.root_comp(k);
-    let (c0, c1, c2, c3) = (c(&net, 0), c(&net, 1), c(&net, 2), c(&net, 3));
-    net.connect(c0, c1, IonotropicSynapse).unwrap();
-    net.connect(c0, c2, ExpSynapse).unwrap();
-    net.connect(c1, c2, AlphaSynapse).unwrap();
-    net.connect(c2, c3 + 2, TanhRateSynapse).unwrap();
-    net.connect(c1, c3, GapJunction).unwrap();
-    net.connect(c3, c1, GapJunction).unwrap();
-    net.synapse_type("IonotropicSynapse")
-        .set("IonotropicSynapse_gS", 0.02)
-        .unwrap();
-    net.synapse_type("ExpSynapse")
-        .set("ExpSynapse_w", 0.01)
-        .unwrap();
-    net.synapse_type("ExpSynapse").set("delay", 1.0).unwrap();
-    net.synapse_type("AlphaSynapse")
-        .set("AlphaSynapse_w", 0.01)
-        .unwrap();
-    net.synapse_type("AlphaSynapse").set("delay", 0.5).unwrap();
-    net.synapse_type("AlphaSynapse")
-        .set("threshold", -20.0)
-        .unwrap();
-    net.synapse_type("TanhRateSynapse")
-        .set("TanhRateSynapse_gS", 0.01)
-        .unwrap();
-    net.synapse_type("TanhRateSynapse")
-        .set("TanhRateSynapse_slope", 0.05)
-        .unwrap();
-    net.synapse_type("GapJunction")
-        .set("GapJunction_g", 0.005)
-        .unwrap();
-    for k in 0..4 {
-        net.cell(k).comp(0).record("v").unwrap();
-    }
-    net
-}
+use ruxley::synapses::{ExpSynapse, IonotropicSynapse};
+use ruxley_testing::fdcheck::{Comparison, check_gradient};
+use ruxley_testing::models::synapse_network;
 
 fn check_network(scheme: Scheme, schedule: Schedule) {
-    let net = small_network();
+    let net = synapse_network().unwrap();
     let layout = net.build().unwrap();
     let options = RunOptions::new(0.025, 12.0).with_scheme(scheme);
     let traces = ruxley::simulate(&net, &options).unwrap();
@@ -125,18 +67,26 @@ fn check_network(scheme: Scheme, schedule: Schedule) {
         1e-5,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    for name in [
-        "IonotropicSynapse_gS[0]",
-        "IonotropicSynapse_v_th[0]",
-        "ExpSynapse_w[0]",
-        "ExpSynapse_tau[0]",
-        "AlphaSynapse_w[0]",
-        "TanhRateSynapse_slope[0]",
-        "GapJunction_g[1]",
-    ] {
+    assert_move_the_loss(
+        &rows,
+        &[
+            "IonotropicSynapse_gS[0]",
+            "IonotropicSynapse_v_th[0]",
+            "ExpSynapse_w[0]",
+            "ExpSynapse_tau[0]",
+            "AlphaSynapse_w[0]",
+            "TanhRateSynapse_slope[0]",
+            "GapJunction_g[1]",
+        ],
+    );
+}
+
+/// The named parameters change the loss (their checks are not vacuous).
+fn assert_move_the_loss(rows: &[Comparison], names: &[&str]) {
+    for name in names {
         let r = rows
             .iter()
-            .find(|r| r.name == name)
+            .find(|r| r.name == *name)
             .unwrap_or_else(|| panic!("{name}"));
         assert!(r.finite.abs() > 0.0, "{name} does not move the loss");
     }
@@ -154,7 +104,7 @@ fn synapse_gradients_under_crank_nicolson_and_checkpoints() {
 
 #[test]
 fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
-    let mut net = small_network();
+    let mut net = synapse_network().unwrap();
     net.synapse_type("IonotropicSynapse")
         .record("IonotropicSynapse_s")
         .unwrap();
@@ -210,22 +160,19 @@ fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
         1e-5,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    for name in [
-        "IonotropicSynapse_v_th[0]",
-        "AlphaSynapse_w[0]",
-        "HH_gNa[0]",
-    ] {
-        let r = rows
-            .iter()
-            .find(|r| r.name == name)
-            .unwrap_or_else(|| panic!("{name}"));
-        assert!(r.finite.abs() > 0.0, "{name} does not move the loss");
-    }
+    assert_move_the_loss(
+        &rows,
+        &[
+            "IonotropicSynapse_v_th[0]",
+            "AlphaSynapse_w[0]",
+            "HH_gNa[0]",
+        ],
+    );
 }
 
 #[test]
 fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
-    let mut net = small_network();
+    let mut net = synapse_network().unwrap();
     net.cell(0).comp(0).record("i_HH").unwrap();
     let options = RunOptions::new(0.025, 2.0);
     let traces = ruxley::simulate(&net, &options).unwrap();

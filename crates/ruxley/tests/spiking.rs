@@ -6,23 +6,7 @@ use ruxley::channels::spiking::{Fire, Izhikevich};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
 use ruxley_testing::fdcheck::check_gradient;
-
-/// The W1 cylinder (C = 12.57 pF) with a mechanism and a step current.
-fn cell(mechanism: Box<dyn ruxley::channels::Channel>, leak: bool, amp: f64) -> Model {
-    let mut m = Model::compartment();
-    m.set("length", 20.0).unwrap();
-    m.set("radius", 10.0).unwrap();
-    if leak {
-        m.insert(Leak::new()).unwrap();
-        m.set("Leak_gLeak", 1e-3).unwrap();
-        m.set("Leak_eLeak", -70.0).unwrap();
-    }
-    m.view().insert_boxed(mechanism).unwrap();
-    m.set("v", -70.0).unwrap();
-    m.comp(0).stimulate(Waveform::step(2.0, 40.0, amp)).unwrap();
-    m.comp(0).record("v").unwrap();
-    m
-}
+use ruxley_testing::models::spiking_cell;
 
 fn spikes(m: &Model, options: &RunOptions, name: &str) -> usize {
     let t = ruxley::simulate(m, options).unwrap();
@@ -32,13 +16,13 @@ fn spikes(m: &Model, options: &RunOptions, name: &str) -> usize {
 #[test]
 fn integrate_and_fire_fires_regularly_and_izhikevich_bursts() {
     let options = RunOptions::new(0.025, 50.0);
-    let mut lif = cell(Box::new(Fire::new()), true, 0.3);
+    let mut lif = spiking_cell(Box::new(Fire::new()), true, 0.3).unwrap();
     lif.comp(0).record("Fire_spike").unwrap();
     let n = spikes(&lif, &options, "Fire_spike_b0_c0");
     // Leak time constant 1 ms, threshold 20 mV above rest at 23.9 mV drive:
     // a few spikes per ms is wrong, several in 40 ms is right.
     assert!((3..40).contains(&n), "{n} spikes");
-    let mut izh = cell(Box::new(Izhikevich::new()), false, 0.125);
+    let mut izh = spiking_cell(Box::new(Izhikevich::new()), false, 0.125).unwrap();
     izh.comp(0).record("Izhikevich_spike").unwrap();
     let n = spikes(&izh, &options, "Izhikevich_spike_b0_c0");
     assert!(n >= 2, "{n} spikes");
@@ -70,10 +54,10 @@ fn gradients_of_spiking_cells_equal_finite_differences_between_spikes() {
     // discrete-time loss is piecewise smooth, and the adjoint (true spike
     // derivative 0) is its exact derivative within a piece.
     let options = RunOptions::new(0.025, 20.0);
-    let mut izh = cell(Box::new(Izhikevich::new()), false, 0.125);
+    let mut izh = spiking_cell(Box::new(Izhikevich::new()), false, 0.125).unwrap();
     izh.comp(0).record("Izhikevich_spike").unwrap();
     assert!(spikes(&izh, &options, "Izhikevich_spike_b0_c0") >= 1);
-    for m in [cell(Box::new(Fire::new()), true, 0.1), izh] {
+    for m in [spiking_cell(Box::new(Fire::new()), true, 0.1).unwrap(), izh] {
         let layout = m.build().unwrap();
         let loss = targets(&m, &options);
         check_gradient(
@@ -95,7 +79,7 @@ fn surrogates_carry_gradients_through_spikes() {
     // through its spikes: its true derivative is 0, a surrogate's is not.
     let options = RunOptions::new(0.025, 30.0);
     let grad_vth = |fire: Fire| {
-        let m = cell(Box::new(fire), true, 0.3);
+        let m = spiking_cell(Box::new(fire), true, 0.3).unwrap();
         let layout = m.build().unwrap();
         let loss = targets(&m, &options);
         let g = CpuBackend::sequential()
