@@ -4,14 +4,13 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ruxley::cpu::CpuBackend;
-use ruxley::grad::value_and_grad;
-use ruxley::{Backend, Batch, Layout, Mse, RunOptions, Schedule};
-use ruxley_benches::prepare;
+use ruxley::{Backend, Batch, Mse, Schedule};
+use ruxley_benches::{Fit, prepare};
 use ruxley_testing::l5pc::l5pc_w2;
 use ruxley_testing::workloads::{Workload, w2, w3};
 
 /// The W4 set-up of a workload: trainable layout, loss, theta.
-fn w4(mut w: Workload) -> (Layout, RunOptions, Mse, Vec<f64>) {
+fn w4(mut w: Workload) -> Fit {
     for name in ["HH_gNa", "HH_gK", "HH_gLeak"] {
         w.model
             .branch("all")
@@ -32,7 +31,12 @@ fn w4(mut w: Workload) -> (Layout, RunOptions, Mse, Vec<f64>) {
         t[0].get("v_soma_mV").expect("recorded").to_vec(),
     )]);
     let theta = layout.trainables().initial();
-    (layout, w.options, loss, theta)
+    Fit {
+        layout,
+        options: w.options,
+        loss,
+        theta,
+    }
 }
 
 fn gradient(c: &mut Criterion) {
@@ -47,82 +51,43 @@ fn gradient(c: &mut Criterion) {
                     .expect("runs")
             })
         });
-        let (layout, options, loss, theta) = w4(w);
-        let steps = options.grid().expect("grid").n_steps();
+        let fit = w4(w);
+        let steps = fit.options.grid().expect("grid").n_steps();
         for (label, schedule) in [
             ("store_all", Schedule::StoreAll),
             ("nested_sqrt", Schedule::sqrt(steps)),
             ("revolve_50", Schedule::Revolve(50)),
         ] {
-            let once = value_and_grad(
-                &cpu,
-                &layout,
-                std::slice::from_ref(&theta),
-                &loss,
-                &options,
-                &schedule,
-            )
-            .expect("gradient");
+            let once = fit.gradient(&schedule);
             println!(
                 "{name} {label}: {} trainables, peak tape {:.1} MB ({} states), {} recomputed steps",
-                theta.len(),
-                once[0].tape.peak_bytes as f64 / 1e6,
-                once[0].tape.peak_states,
-                once[0].tape.recomputed_steps
+                fit.theta.len(),
+                once.tape.peak_bytes as f64 / 1e6,
+                once.tape.peak_states,
+                once.tape.recomputed_steps
             );
             g.bench_function(format!("{name}_grad_{label}"), |b| {
-                b.iter(|| {
-                    value_and_grad(
-                        &cpu,
-                        &layout,
-                        std::slice::from_ref(&theta),
-                        &loss,
-                        &options,
-                        &schedule,
-                    )
-                    .expect("gradient")
-                })
+                b.iter(|| fit.gradient(&schedule))
             });
         }
     }
     // From the SWC file to the first gradient (no compilation step).
     g.bench_function("w3_read_swc_to_first_gradient", |b| {
-        b.iter(|| {
-            let (layout, options, loss, theta) = w4(w3().expect("W3"));
-            value_and_grad(
-                &cpu,
-                &layout,
-                &[theta],
-                &loss,
-                &options,
-                &Schedule::sqrt(4000),
-            )
-            .expect("gradient")
-        })
+        b.iter(|| w4(w3().expect("W3")).gradient(&Schedule::sqrt(4000)))
     });
     // The Hay L5PC channels with calcium dynamics on the W2 tree: every
     // region's densities trainable.
-    let (layout, options, loss, theta) = l5pc_densities();
+    let fit = l5pc_densities();
     g.bench_function("l5pc_w2_forward", |b| {
         b.iter(|| {
-            cpu.simulate(&layout, Batch::single(), &options)
+            cpu.simulate(&fit.layout, Batch::single(), &fit.options)
                 .expect("runs")
         })
     });
-    let schedule = Schedule::sqrt(options.grid().expect("grid").n_steps());
-    println!("l5pc_w2 nested_sqrt: {} trainables", theta.len());
+    let schedule = Schedule::sqrt(fit.options.grid().expect("grid").n_steps());
+    println!("l5pc_w2 nested_sqrt: {} trainables", fit.theta.len());
     g.bench_function("l5pc_w2_grad_nested_sqrt", |b| {
-        b.iter(|| {
-            value_and_grad(
-                &cpu,
-                &layout,
-                std::slice::from_ref(&theta),
-                &loss,
-                &options,
-                &schedule,
-            )
-            .expect("gradient")
-        })
+        b.iter(|| fit.gradient(&schedule))
     });
     g.finish();
 }
@@ -130,7 +95,7 @@ fn gradient(c: &mut Criterion) {
 /// `l5pc_w2` with each region's channel densities trainable (one value per
 /// region and channel), and the MSE of its voltages to the same cell with
 /// every density x 1.05.
-fn l5pc_densities() -> (Layout, RunOptions, Mse, Vec<f64>) {
+fn l5pc_densities() -> Fit {
     let mut w = l5pc_w2().expect("L5PC on W2");
     let names = w
         .model
@@ -157,7 +122,12 @@ fn l5pc_densities() -> (Layout, RunOptions, Mse, Vec<f64>) {
             .map(|n| (n.clone(), t[0].get(n).expect("recorded").to_vec()))
             .collect(),
     );
-    (layout, w.options, loss, theta)
+    Fit {
+        layout,
+        options: w.options,
+        loss,
+        theta,
+    }
 }
 
 criterion_group!(benches, gradient);

@@ -5,7 +5,6 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use ruxley::Schedule;
 use ruxley::cpu::CpuBackend;
-use ruxley::grad::value_and_grad;
 use ruxley::{Backend, Batch};
 use ruxley_benches::gs_fit;
 use ruxley_testing::workloads::w6;
@@ -22,38 +21,19 @@ fn network(c: &mut Criterion) {
                 .expect("runs")
         })
     });
-    let (layout, loss, theta) = gs_fit(w.model.clone(), &w.options);
+    let fit = gs_fit(w.model.clone(), &w.options);
     let steps = w.options.grid().expect("grid").n_steps();
     for (label, schedule) in [
         ("store_all", Schedule::StoreAll),
         ("nested_sqrt", Schedule::sqrt(steps)),
     ] {
-        let once = value_and_grad(
-            &cpu,
-            &layout,
-            std::slice::from_ref(&theta),
-            &loss,
-            &w.options,
-            &schedule,
-        )
-        .expect("gradient");
         println!(
             "w6 {label}: {} trainables, peak tape {:.2} MB",
-            theta.len(),
-            once[0].tape.peak_bytes as f64 / 1e6
+            fit.theta.len(),
+            fit.gradient(&schedule).tape.peak_bytes as f64 / 1e6
         );
         g.bench_function(format!("w6_grad_{label}"), |b| {
-            b.iter(|| {
-                value_and_grad(
-                    &cpu,
-                    &layout,
-                    std::slice::from_ref(&theta),
-                    &loss,
-                    &w.options,
-                    &schedule,
-                )
-                .expect("gradient")
-            })
+            b.iter(|| fit.gradient(&schedule))
         });
     }
     g.finish();

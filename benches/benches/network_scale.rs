@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use ruxley::cpu::CpuBackend;
-use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::synapses::IonotropicSynapse;
 use ruxley::{Backend, Batch, Schedule};
@@ -88,27 +87,18 @@ fn main() {
         layout.n_comps(),
         net.n_synapses()
     );
-    let (layout, loss, theta) = gs_fit(net, &options);
+    let fit = gs_fit(net, &options);
     for (label, schedule) in [
         ("nested_sqrt", Schedule::sqrt(4000)),
         ("nested_3x16", Schedule::Nested(vec![16, 16, 16])),
     ] {
         let mut peak = 0.0;
         let grad = median_seconds(|| {
-            let g = value_and_grad(
-                &cpu,
-                &layout,
-                std::slice::from_ref(&theta),
-                &loss,
-                &options,
-                &schedule,
-            )
-            .expect("gradient");
-            peak = g[0].tape.peak_bytes as f64 / 1e6;
+            peak = fit.gradient(&schedule).tape.peak_bytes as f64 / 1e6;
         });
         println!(
             "network/ca1_200_grad_{label}: {} trainables: median {grad:.2} s ({:.1}x forward), peak tape {peak:.0} MB",
-            theta.len(),
+            fit.theta.len(),
             grad / forward
         );
     }

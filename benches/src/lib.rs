@@ -2,8 +2,10 @@
 
 #![warn(missing_docs)]
 
+use ruxley::cpu::CpuBackend;
+use ruxley::grad::{ThetaGrad, value_and_grad};
 use ruxley::prelude::Model;
-use ruxley::{Layout, Mse, RunOptions};
+use ruxley::{Layout, Mse, RunOptions, Schedule};
 use ruxley_testing::workloads::{self, Workload};
 
 /// A lowered workload with its size.
@@ -66,10 +68,38 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
         .collect()
 }
 
+/// A gradient workload: a model with trainables, a loss and the point.
+pub struct Fit {
+    /// The model, with its trainables.
+    pub layout: Layout,
+    /// dt, t_max, scheme.
+    pub options: RunOptions,
+    /// The loss.
+    pub loss: Mse,
+    /// Where the gradient is taken.
+    pub theta: Vec<f64>,
+}
+
+impl Fit {
+    /// The loss and its gradient at `theta` on one core under `schedule`.
+    pub fn gradient(&self, schedule: &Schedule) -> ThetaGrad {
+        value_and_grad(
+            &CpuBackend::sequential(),
+            &self.layout,
+            std::slice::from_ref(&self.theta),
+            &self.loss,
+            &self.options,
+            schedule,
+        )
+        .expect("gradient")
+        .remove(0)
+    }
+}
+
 /// A network model with every synapse's gS trainable, and the mean squared
 /// error of every recorded voltage to the same network with gS x 1.1 (W6's
 /// gradient loss in `WORKLOADS.md`).
-pub fn gs_fit(mut net: Model, options: &RunOptions) -> (Layout, Mse, Vec<f64>) {
+pub fn gs_fit(mut net: Model, options: &RunOptions) -> Fit {
     let mut target = net.clone();
     let gs = "IonotropicSynapse_gS";
     let g0 = {
@@ -90,5 +120,10 @@ pub fn gs_fit(mut net: Model, options: &RunOptions) -> (Layout, Mse, Vec<f64>) {
         .expect("synapses");
     let layout = net.build().expect("builds");
     let theta = layout.trainables().initial();
-    (layout, loss, theta)
+    Fit {
+        layout,
+        options: *options,
+        loss,
+        theta,
+    }
 }
