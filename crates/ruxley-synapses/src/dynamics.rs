@@ -43,10 +43,14 @@ pub trait SynapseDynamics: fmt::Debug + Clone + Send + Sync + 'static {
 }
 
 /// Implements [`crate::Synapse`] for a type that implements
-/// [`SynapseDynamics`].
+/// [`SynapseDynamics`]; `synapse!(T, reverse = path)` takes the three VJP
+/// kernels from module `path` instead of [`kernels`] (same signatures).
 #[macro_export]
 macro_rules! synapse {
     ($t:ty) => {
+        $crate::synapse!($t, reverse = $crate::kernels);
+    };
+    ($t:ty, reverse = $rev:path) => {
         impl $crate::Synapse for $t {
             fn name(&self) -> &str {
                 $crate::SynapseDynamics::name(self)
@@ -93,7 +97,8 @@ macro_rules! synapse {
                 cot_states: $crate::Columns,
                 cot: $crate::SynCot,
             ) {
-                $crate::kernels::init_states_vjp(self, env, params, cot_states, cot)
+                use $rev as reverse;
+                reverse::init_states_vjp(self, env, params, cot_states, cot)
             }
             fn advance_states_vjp(
                 &self,
@@ -103,7 +108,8 @@ macro_rules! synapse {
                 cot_states: $crate::ColumnsMut,
                 cot: $crate::SynCot,
             ) {
-                $crate::kernels::advance_states_vjp(self, env, params, states, cot_states, cot)
+                use $rev as reverse;
+                reverse::advance_states_vjp(self, env, params, states, cot_states, cot)
             }
             fn current_vjp(
                 &self,
@@ -115,9 +121,8 @@ macro_rules! synapse {
                 cot_states: $crate::ColumnsMut,
                 cot: $crate::SynCot,
             ) {
-                $crate::kernels::current_vjp(
-                    self, env, params, states, cot_i, cot_di_dv, cot_states, cot,
-                )
+                use $rev as reverse;
+                reverse::current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
             }
             fn clone_box(&self) -> Box<dyn $crate::Synapse> {
                 Box::new(self.clone())

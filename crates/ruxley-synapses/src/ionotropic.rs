@@ -1,6 +1,6 @@
-//! [`IonotropicSynapse`] as a [`Synapse`]: the forward kernels come from its
-//! [`SynapseDynamics`] like every synapse's; the reverse-mode kernels are
-//! derived by hand, since networks of graded synapses spend most of their
+//! The reverse-mode kernels of [`IonotropicSynapse`], which `synapse!` takes
+//! instead of the generic ones (its forward kernels come from its
+//! [`crate::SynapseDynamics`] like every synapse's). They are derived by hand, since networks of graded synapses spend most of their
 //! gradient there (the generic dual-number ones take a pass of several
 //! exponentials per synapse and step). Tests hold them to the generic ones.
 //!
@@ -13,11 +13,7 @@
 
 use ruxley_channels::Rows;
 
-use crate::dynamics::kernels;
-use crate::{
-    Columns, ColumnsMut, IonotropicSynapse, ParamSpec, StateSpec, SynCot, Synapse, SynapseDynamics,
-    SynapseEnv,
-};
+use crate::{Columns, ColumnsMut, IonotropicSynapse, SynCot, SynapseEnv};
 
 /// Parameter columns, in spec order.
 const GS: usize = 0;
@@ -102,118 +98,70 @@ fn current_vjp_rows<T: Rows>(
     (-c_drive).add_to(cot.params.col(E_SYN), r);
 }
 
+// The kernels `synapse!` takes, with the signatures of `kernels`.
 ruxley_core::multiversion! {
-    fn init_vjp(env: &SynapseEnv, params: &Columns, cot_states: &Columns, cot: &mut SynCot) {
-        ruxley_channels::by_row_blocks!(
-            env.v_pre.len(),
-            init_vjp_rows(env, params, cot_states, cot)
-        )
-    }
-}
-
-ruxley_core::multiversion! {
-    fn advance_vjp(
-        env: &SynapseEnv,
-        params: &Columns,
-        states: &Columns,
-        cot_states: &mut ColumnsMut,
-        cot: &mut SynCot,
-    ) {
-        ruxley_channels::by_row_blocks!(
-            env.v_pre.len(),
-            advance_vjp_rows(env, params, states, cot_states, cot)
-        )
-    }
-}
-
-ruxley_core::multiversion! {
-    fn current_vjp(
-        env: &SynapseEnv,
-        params: &Columns,
-        states: &Columns,
-        cots: [&[f64]; 2],
-        cot_states: &mut ColumnsMut,
-        cot: &mut SynCot,
-    ) {
-        ruxley_channels::by_row_blocks!(
-            env.v_pre.len(),
-            current_vjp_rows(env, params, states, cots, cot_states, cot)
-        )
-    }
-}
-
-impl Synapse for IonotropicSynapse {
-    fn name(&self) -> &str {
-        SynapseDynamics::name(self)
-    }
-    fn params(&self) -> &[ParamSpec] {
-        SynapseDynamics::params(self)
-    }
-    fn states(&self) -> &[StateSpec] {
-        SynapseDynamics::states(self)
-    }
-    fn init_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut) {
-        kernels::init_states(self, env, params, states)
-    }
-    fn advance_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut) {
-        kernels::advance_states(self, env, params, states)
-    }
-    fn current(
-        &self,
-        env: &SynapseEnv,
-        params: Columns,
-        states: Columns,
-        i: &mut [f64],
-        di_dv: &mut [f64],
-    ) {
-        kernels::current(self, env, params, states, i, di_dv)
-    }
-    fn init_states_vjp(
-        &self,
+    /// [`crate::Synapse::init_states_vjp`].
+    pub(crate) fn init_states_vjp(
+        _synapse: &IonotropicSynapse,
         env: &SynapseEnv,
         params: Columns,
         cot_states: Columns,
-        mut cot: SynCot,
+        cot: SynCot,
     ) {
-        init_vjp(env, &params, &cot_states, &mut cot)
+        let mut cot = cot;
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            init_vjp_rows(env, &params, &cot_states, &mut cot)
+        )
     }
-    fn advance_states_vjp(
-        &self,
+}
+
+ruxley_core::multiversion! {
+    /// [`crate::Synapse::advance_states_vjp`].
+    pub(crate) fn advance_states_vjp(
+        _synapse: &IonotropicSynapse,
         env: &SynapseEnv,
         params: Columns,
         states: Columns,
-        mut cot_states: ColumnsMut,
-        mut cot: SynCot,
+        cot_states: ColumnsMut,
+        cot: SynCot,
     ) {
-        advance_vjp(env, &params, &states, &mut cot_states, &mut cot)
+        let (mut cot_states, mut cot) = (cot_states, cot);
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            advance_vjp_rows(env, &params, &states, &mut cot_states, &mut cot)
+        )
     }
-    fn current_vjp(
-        &self,
+}
+
+ruxley_core::multiversion! {
+    /// [`crate::Synapse::current_vjp`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn current_vjp(
+        _synapse: &IonotropicSynapse,
         env: &SynapseEnv,
         params: Columns,
         states: Columns,
         cot_i: &[f64],
         cot_di_dv: &[f64],
-        mut cot_states: ColumnsMut,
-        mut cot: SynCot,
+        cot_states: ColumnsMut,
+        cot: SynCot,
     ) {
-        current_vjp(
-            env,
-            &params,
-            &states,
-            [cot_i, cot_di_dv],
-            &mut cot_states,
-            &mut cot,
+        let (mut cot_states, mut cot) = (cot_states, cot);
+        ruxley_channels::by_row_blocks!(
+            env.v_pre.len(),
+            current_vjp_rows(env, &params, &states, [cot_i, cot_di_dv], &mut cot_states, &mut cot)
         )
     }
-    fn clone_box(&self) -> Box<dyn Synapse> {
-        Box::new(*self)
-    }
 }
+
+crate::synapse!(IonotropicSynapse, reverse = crate::ionotropic);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Synapse;
+    use crate::dynamics::kernels;
     use ruxley_channels::LANES;
 
     /// The hand-derived VJPs against the generic dual-number ones.

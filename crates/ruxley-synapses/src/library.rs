@@ -71,7 +71,7 @@ impl SynapseDynamics for IonotropicSynapse {
         p[0] * s[0] * (v_post - p[1])
     }
 }
-// The `Synapse` implementation, with hand-derived VJPs: `crate::ionotropic`.
+// `synapse!` with hand-derived VJPs: `crate::ionotropic`.
 
 synapse_struct!(
     /// A stateless rate synapse (Jaxley's `TanhRateSynapse`): current
