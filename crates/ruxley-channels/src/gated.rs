@@ -481,7 +481,7 @@ ruxley_core::multiversion! {
         i: &mut [f64],
         di_dv: &mut [f64],
     ) {
-        crate::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v.len(),
             current_rows::<K>(k, env, params, states, i, di_dv)
         )
@@ -691,7 +691,7 @@ ruxley_core::multiversion! {
         cot_states: &Columns,
         cot: &mut Cot,
     ) {
-        crate::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v.len(),
             init_vjp_rows::<K>(k, env, params, cot_states, cot)
         )
@@ -707,7 +707,7 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut Cot,
     ) {
-        crate::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v.len(),
             advance_vjp_rows::<K>(k, env, params, states, cot_states, cot)
         )
@@ -724,7 +724,7 @@ ruxley_core::multiversion! {
         cot_states: &mut ColumnsMut,
         cot: &mut Cot,
     ) {
-        crate::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v.len(),
             current_vjp_rows::<K>(k, env, params, states, cots, cot_states, cot)
         )

@@ -15,7 +15,7 @@
 #![warn(missing_docs)]
 
 mod channel;
-pub mod dual;
+
 pub mod gated;
 pub mod gradcheck;
 mod hh;
@@ -27,7 +27,7 @@ pub mod pospischil;
 pub mod spiking;
 
 pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
-pub use dual::{Dual, LANES, Lanes, MultiDual, Real, Rows};
+pub use ruxley_core::real::{self as dual, Dual, LANES, Lanes, MultiDual, Real, Rows};
 pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;
 pub use ion::{CALCIUM, Ion, IonSite, IonVar};

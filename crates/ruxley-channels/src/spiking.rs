@@ -259,36 +259,49 @@ pub fn set_voltage_vjp<D: VoltageDynamics>(
 
 /// `Fire`: resets the voltage to `vreset` (-70 mV) when it exceeds `vth`
 /// (-50 mV); with a [`crate::Leak`] a leaky integrate-and-fire neuron. The
-/// state `spike` marks the steps of resets.
-#[derive(Debug, Clone, Copy, Default)]
+/// state `spike` marks the steps of resets. Parameter `beta` (1/mV) is the
+/// slope of the spikes' surrogate derivative (0: their true derivative, zero).
+#[derive(Debug, Clone, Copy)]
 pub struct Fire {
-    surrogate: f64,
+    params: [ParamSpec; 3],
+}
+
+impl Default for Fire {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Fire {
     /// The mechanism, whose spikes have their true derivative (zero).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_surrogate(0.0)
     }
 
     /// The mechanism with surrogate derivatives of slope `beta` (1/mV) for
-    /// its spikes.
+    /// its spikes: the default of its parameter `beta`.
     pub fn with_surrogate(beta: f64) -> Self {
-        Self { surrogate: beta }
+        Self {
+            params: [
+                ParamSpec::new("vth", "mV", -50.0, (-70.0, 0.0)),
+                ParamSpec::new("vreset", "mV", -70.0, (-90.0, -40.0)),
+                surrogate_param(beta),
+            ],
+        }
     }
 }
 
-const FIRE_PARAMS: [ParamSpec; 2] = [
-    ParamSpec::new("vth", "mV", -50.0, (-70.0, 0.0)),
-    ParamSpec::new("vreset", "mV", -70.0, (-90.0, -40.0)),
-];
+/// The surrogate slope parameter `beta` with default `beta`.
+const fn surrogate_param(beta: f64) -> ParamSpec {
+    ParamSpec::new("beta", "1/mV", beta, (0.0, 100.0))
+}
 
 impl VoltageDynamics for Fire {
     fn name(&self) -> &str {
         "Fire"
     }
     fn params(&self) -> &[ParamSpec] {
-        &FIRE_PARAMS
+        &self.params
     }
     fn states(&self) -> &[StateSpec] {
         const S: [StateSpec; 1] = [StateSpec::gate("spike")];
@@ -299,7 +312,7 @@ impl VoltageDynamics for Fire {
     }
     fn update<R: Real>(&self, _: f64, v: &mut R, p: &[R], s: &mut [R]) {
         // v > vth, strictly: 1 - [vth - v >= 0].
-        let spike = R::cst(1.0) - (p[0] - *v).spike(self.surrogate);
+        let spike = R::cst(1.0) - (p[0] - *v).spike(p[2]);
         *v = *v + spike * (p[1] - *v);
         s[0] = spike;
     }
@@ -309,38 +322,46 @@ crate::voltage_channel!(Fire);
 /// `Izhikevich`: Izhikevich's (2003) neuron, as Jaxley steps it. Each
 /// step, with E = e^(-a dt): u <- b v + (u - b v) E; v <- v + dt (0.04 v^2 +
 /// 5 v + 140 - u); where v >= 30 mV, v <- c and u <- u + d. u starts at b v.
-/// Parameters `a` (0.02), `b` (0.2), `c` (-65 mV), `d` (8).
-#[derive(Debug, Clone, Copy, Default)]
+/// Parameters `a` (0.02), `b` (0.2), `c` (-65 mV), `d` (8), and `beta`
+/// (1/mV), the slope of the spikes' surrogate derivative (0: none).
+#[derive(Debug, Clone, Copy)]
 pub struct Izhikevich {
-    surrogate: f64,
+    params: [ParamSpec; 5],
+}
+
+impl Default for Izhikevich {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Izhikevich {
     /// The mechanism, whose spikes have their true derivative (zero).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_surrogate(0.0)
     }
 
     /// The mechanism with surrogate derivatives of slope `beta` (1/mV) for
-    /// its spikes.
+    /// its spikes: the default of its parameter `beta`.
     pub fn with_surrogate(beta: f64) -> Self {
-        Self { surrogate: beta }
+        Self {
+            params: [
+                ParamSpec::new("a", "1/ms", 0.02, (0.001, 0.2)),
+                ParamSpec::new("b", "1", 0.2, (0.0, 1.0)),
+                ParamSpec::new("c", "mV", -65.0, (-80.0, -40.0)),
+                ParamSpec::new("d", "1", 8.0, (0.0, 20.0)),
+                surrogate_param(beta),
+            ],
+        }
     }
 }
-
-const IZH_PARAMS: [ParamSpec; 4] = [
-    ParamSpec::new("a", "1/ms", 0.02, (0.001, 0.2)),
-    ParamSpec::new("b", "1", 0.2, (0.0, 1.0)),
-    ParamSpec::new("c", "mV", -65.0, (-80.0, -40.0)),
-    ParamSpec::new("d", "1", 8.0, (0.0, 20.0)),
-];
 
 impl VoltageDynamics for Izhikevich {
     fn name(&self) -> &str {
         "Izhikevich"
     }
     fn params(&self) -> &[ParamSpec] {
-        &IZH_PARAMS
+        &self.params
     }
     fn states(&self) -> &[StateSpec] {
         const S: [StateSpec; 2] = [
@@ -362,7 +383,7 @@ impl VoltageDynamics for Izhikevich {
         let bv = b * *v;
         let u = bv + (s[0] - bv) * (-(a * dt)).exp();
         let v1 = *v + (*v * *v * 0.04 + *v * 5.0 + 140.0 - u) * dt;
-        let spike = (v1 - 30.0).spike(self.surrogate);
+        let spike = (v1 - 30.0).spike(p[4]);
         *v = v1 + spike * (c - v1);
         s[0] = u + spike * d;
         s[1] = spike;
@@ -474,7 +495,11 @@ mod tests {
         // At the threshold the true derivative of the spike state is 0;
         // the surrogate gives 0.5 beta / (1 + beta |x|)^2.
         let beta = 2.0;
-        let p = [Dual::new(-50.0, 0.0), Dual::new(-70.0, 0.0)];
+        let p = [
+            Dual::new(-50.0, 0.0),
+            Dual::new(-70.0, 0.0),
+            Dual::new(beta, 0.0),
+        ];
         let mut v = Dual::new(-49.9, 1.0);
         let mut s = [Dual::new(0.0, 0.0)];
         Fire::with_surrogate(beta).update(0.025, &mut v, &p, &mut s);
@@ -484,6 +509,7 @@ mod tests {
         let want = 0.5 * beta / (1.0 + beta * x).powi(2);
         assert!((s[0].eps - want).abs() < 1e-12, "{} vs {want}", s[0].eps);
         let mut v = Dual::new(-49.9, 1.0);
+        let p = [p[0], p[1], Dual::new(0.0, 0.0)];
         Fire::new().update(0.025, &mut v, &p, &mut s);
         assert_eq!(s[0].eps, 0.0);
     }

@@ -36,7 +36,8 @@ pub trait Real:
     /// A spike: 1 where x >= 0, else 0. Its derivative is a surrogate,
     /// 0.5 slope / (1 + slope |x|)^2 (the slope of a fast sigmoid, of unit
     /// area), or 0 for `slope` 0 (the true derivative almost everywhere).
-    fn spike(self, slope: f64) -> Self;
+    /// The slope carries no derivative of its own.
+    fn spike(self, slope: Self) -> Self;
     /// e^x.
     fn exp(self) -> Self;
     /// The natural logarithm.
@@ -71,12 +72,12 @@ impl Real for f64 {
         f64::abs(self)
     }
     #[inline(always)]
-    fn spike(self, _: f64) -> Self {
+    fn spike(self, _: Self) -> Self {
         if self >= 0.0 { 1.0 } else { 0.0 }
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        crate::math::exp(self)
+        crate::simd::exp(self)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -230,11 +231,11 @@ impl<T: Real> Real for Dual<T> {
         )
     }
     #[inline(always)]
-    fn spike(self, slope: f64) -> Self {
-        let a = self.re.abs() * slope + 1.0;
+    fn spike(self, slope: Self) -> Self {
+        let a = self.re.abs() * slope.re + 1.0;
         Self::new(
-            self.re.spike(slope),
-            self.eps * (a * a).recip() * (0.5 * slope),
+            self.re.spike(slope.re),
+            self.eps * (a * a).recip() * (slope.re * 0.5),
         )
     }
     #[inline(always)]
@@ -382,12 +383,12 @@ impl Real for Lanes {
         self.map(f64::abs)
     }
     #[inline(always)]
-    fn spike(self, _: f64) -> Self {
+    fn spike(self, _: Self) -> Self {
         self.map(|x| if x >= 0.0 { 1.0 } else { 0.0 })
     }
     #[inline(always)]
     fn exp(self) -> Self {
-        self.map(crate::math::exp)
+        self.map(crate::simd::exp)
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -443,9 +444,9 @@ pub fn row_blocks(rows: usize) -> (impl Iterator<Item = usize>, std::ops::Range<
 #[macro_export]
 macro_rules! by_row_blocks {
     ($rows:expr, $f:ident $(::<$($g:ty),+>)? ($($arg:expr),* $(,)?)) => {{
-        let (blocks, rest) = $crate::dual::row_blocks($rows);
+        let (blocks, rest) = $crate::real::row_blocks($rows);
         for r in blocks {
-            $f::<$($($g,)+)? $crate::Lanes>($($arg,)* r);
+            $f::<$($($g,)+)? $crate::real::Lanes>($($arg,)* r);
         }
         for r in rest {
             $f::<$($($g,)+)? f64>($($arg,)* r);
@@ -596,9 +597,9 @@ impl Real for MultiDual {
         if self.re < 0.0 { -self } else { self }
     }
     #[inline(always)]
-    fn spike(self, slope: f64) -> Self {
-        let a = self.re.abs() * slope + 1.0;
-        self.chain(self.re.spike(slope), 0.5 * slope / (a * a))
+    fn spike(self, slope: Self) -> Self {
+        let a = self.re.abs() * slope.re + 1.0;
+        self.chain(self.re.spike(slope.re), 0.5 * slope.re / (a * a))
     }
     #[inline(always)]
     fn exp(self) -> Self {
@@ -670,7 +671,7 @@ mod tests {
 
     /// A function of two variables with every operation and branch.
     fn h<R: Real>(x: R, y: R) -> R {
-        g(x) * y.spike(2.0) + (x * y).abs() / (y - 4.0) - f(y) * 2.0 + y.powf(0.0) + x.powi(0)
+        g(x) * y.spike(R::cst(2.0)) + (x * y).abs() / (y - 4.0) - f(y) * 2.0 + y.powf(0.0) + x.powi(0)
     }
 
     #[test]
