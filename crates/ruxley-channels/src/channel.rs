@@ -1,9 +1,12 @@
-//! The channel trait and its column views.
+//! The channel description, its kernel interface and their column views.
 
 use std::fmt;
 
+use ruxley_core::Float;
+
 use crate::dual::Lanes;
 use crate::ion::{Ion, IonVar};
+use crate::ir::ChannelIr;
 
 /// A named parameter of a channel.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,45 +81,55 @@ impl StateSpec {
 }
 
 /// Read-only columns: `n` columns of `len` values each, stored contiguously.
-#[derive(Debug, Clone, Copy)]
-pub struct Columns<'a> {
-    data: &'a [f64],
+#[derive(Debug)]
+pub struct Columns<'a, F = f64> {
+    data: &'a [F],
     len: usize,
 }
 
-impl<'a> Columns<'a> {
+impl<F> Clone for Columns<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for Columns<'_, F> {}
+
+impl<'a, F: Copy> Columns<'a, F> {
     /// Wraps `data`, which must hold a whole number of columns of `len`.
-    pub fn new(data: &'a [f64], len: usize) -> Self {
+    pub fn new(data: &'a [F], len: usize) -> Self {
         assert!(len == 0 && data.is_empty() || len > 0 && data.len().is_multiple_of(len));
         Self { data, len }
     }
 
     /// Column `k`.
     #[inline]
-    pub fn col(&self, k: usize) -> &'a [f64] {
+    pub fn col(&self, k: usize) -> &'a [F] {
         &self.data[k * self.len..(k + 1) * self.len]
     }
 
     /// The first `N` columns at once.
     #[inline]
-    pub fn split<const N: usize>(&self) -> [&'a [f64]; N] {
+    pub fn split<const N: usize>(&self) -> [&'a [F]; N] {
         std::array::from_fn(|k| self.col(k))
     }
 
     /// Row `r` of the first `out.len()` columns into `out`.
     #[inline(always)]
-    pub fn read_row(&self, r: usize, out: &mut [f64]) {
+    pub fn read_row(&self, r: usize, out: &mut [F]) {
         for (j, x) in out.iter_mut().enumerate() {
             *x = self.col(j)[r];
         }
     }
 
-    /// Rows `r..r + LANES` of the first `out.len()` columns into `out`.
-    #[inline(always)]
-    pub fn read_lanes(&self, r: usize, out: &mut [Lanes]) {
-        for (j, x) in out.iter_mut().enumerate() {
-            *x = Lanes::load(&self.col(j)[r..]);
-        }
+    /// All columns, contiguous.
+    pub fn data(&self) -> &'a [F] {
+        self.data
+    }
+
+    /// The number of columns.
+    pub fn n_cols(&self) -> usize {
+        if self.len == 0 { 0 } else { self.data.len() / self.len }
     }
 
     /// The number of rows (compartments).
@@ -130,31 +143,46 @@ impl<'a> Columns<'a> {
     }
 }
 
+impl Columns<'_, f64> {
+    /// Rows `r..r + LANES` of the first `out.len()` columns into `out`.
+    #[inline(always)]
+    pub fn read_lanes(&self, r: usize, out: &mut [Lanes]) {
+        for (j, x) in out.iter_mut().enumerate() {
+            *x = Lanes::load(&self.col(j)[r..]);
+        }
+    }
+}
+
 /// Mutable columns, as [`Columns`].
 #[derive(Debug)]
-pub struct ColumnsMut<'a> {
-    data: &'a mut [f64],
+pub struct ColumnsMut<'a, F = f64> {
+    data: &'a mut [F],
     len: usize,
 }
 
-impl<'a> ColumnsMut<'a> {
+impl<'a, F: Copy> ColumnsMut<'a, F> {
     /// Wraps `data`, which must hold a whole number of columns of `len`.
-    pub fn new(data: &'a mut [f64], len: usize) -> Self {
+    pub fn new(data: &'a mut [F], len: usize) -> Self {
         assert!(len == 0 && data.is_empty() || len > 0 && data.len().is_multiple_of(len));
         Self { data, len }
     }
 
     /// Column `k`.
     #[inline]
-    pub fn col(&mut self, k: usize) -> &mut [f64] {
+    pub fn col(&mut self, k: usize) -> &mut [F] {
         &mut self.data[k * self.len..(k + 1) * self.len]
+    }
+
+    /// All columns, contiguous.
+    pub fn data(&mut self) -> &mut [F] {
+        self.data
     }
 
     /// The first `N` columns at once.
     #[inline]
-    pub fn split<const N: usize>(&mut self) -> [&mut [f64]; N] {
+    pub fn split<const N: usize>(&mut self) -> [&mut [F]; N] {
         if self.len == 0 {
-            return std::array::from_fn(|_| <&mut [f64]>::default());
+            return std::array::from_fn(|_| <&mut [F]>::default());
         }
         let mut it = self.data.chunks_exact_mut(self.len);
         std::array::from_fn(|_| it.next().expect("fewer columns than requested"))
@@ -171,7 +199,7 @@ impl<'a> ColumnsMut<'a> {
     }
 
     /// A read-only view.
-    pub fn as_columns(&self) -> Columns<'_> {
+    pub fn as_columns(&self) -> Columns<'_, F> {
         Columns {
             data: self.data,
             len: self.len,
@@ -180,22 +208,30 @@ impl<'a> ColumnsMut<'a> {
 }
 
 /// What a channel sees of its compartments during a kernel call.
-#[derive(Debug, Clone, Copy)]
-pub struct ChannelEnv<'a> {
+#[derive(Debug)]
+pub struct ChannelEnv<'a, F = f64> {
     /// Membrane voltage (mV) of each compartment of the channel, in order.
-    pub v: &'a [f64],
+    pub v: &'a [F],
     /// Time step (ms).
     pub dt: f64,
     /// Temperature (degC).
     pub celsius: f64,
     /// The values of the channel's ion inputs ([`Channel::inputs`]), one
     /// column per input.
-    pub inputs: Columns<'a>,
+    pub inputs: Columns<'a, F>,
 }
 
-impl<'a> ChannelEnv<'a> {
+impl<F> Clone for ChannelEnv<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for ChannelEnv<'_, F> {}
+
+impl<'a, F: Copy> ChannelEnv<'a, F> {
     /// An environment without ion inputs.
-    pub fn new(v: &'a [f64], dt: f64, celsius: f64) -> Self {
+    pub fn new(v: &'a [F], dt: f64, celsius: f64) -> Self {
         Self {
             v,
             dt,
@@ -207,24 +243,26 @@ impl<'a> ChannelEnv<'a> {
 
 /// Where a VJP kernel adds the cotangents of its inputs.
 #[derive(Debug)]
-pub struct Cot<'a> {
+pub struct Cot<'a, F = f64> {
     /// Of the voltage of each row.
-    pub v: &'a mut [f64],
+    pub v: &'a mut [F],
     /// Of the parameters, in [`Channel::params`] order.
-    pub params: ColumnsMut<'a>,
+    pub params: ColumnsMut<'a, F>,
     /// Of the ion inputs, in [`Channel::inputs`] order.
-    pub inputs: ColumnsMut<'a>,
+    pub inputs: ColumnsMut<'a, F>,
 }
 
-/// A membrane mechanism with structure-of-arrays kernels.
+/// A membrane mechanism, described: its names, parameters, states and ions,
+/// and its math ([`Channel::ir`]), from which every backend derives its
+/// kernels. Channels written as [`crate::GateKinetics`] or
+/// [`crate::spiking::VoltageDynamics`] get all of it from their rate
+/// functions.
 ///
-/// Every kernel runs over all compartments the channel is inserted on: row k
-/// of every column and `env.v[k]` belong to the same compartment. Parameter
-/// and state columns follow the order of [`Channel::params`] and
-/// [`Channel::states`]; ion inputs that of [`Channel::inputs`].
-///
-/// Most channels are easier to write as [`crate::GateKinetics`], which
-/// derives every kernel and derivative from the rate functions.
+/// In each step (NEURON's and Jaxley's order): mechanisms that set the
+/// voltage act first; every channel advances its states at the voltage of
+/// the start of the step; then its current and the current's slope in v
+/// linearise the membrane current for the implicit voltage solve; pools
+/// advance last, reading the step's ion currents.
 pub trait Channel: Send + Sync + fmt::Debug {
     /// The channel's name, also the prefix of its parameters and states
     /// (`HH` gives `HH_gNa`, `HH_m`).
@@ -254,46 +292,45 @@ pub trait Channel: Send + Sync + fmt::Debug {
     /// inside-concentration parameter (unless an initial value is set), and
     /// advances pools after the membrane currents of the step, with their
     /// [`IonVar::Current`] inputs holding those currents. A pool carries no
-    /// membrane current: `current` is not called.
+    /// membrane current.
     fn pool(&self) -> Option<Ion> {
         None
     }
 
     /// True if the mechanism sets the membrane voltage itself at the start
-    /// of each step ([`Channel::set_voltage`]): non-capacitive neurons such
-    /// as integrate-and-fire resets or Izhikevich's voltage equation.
+    /// of each step: non-capacitive neurons such as integrate-and-fire
+    /// resets or Izhikevich's voltage equation.
     fn sets_voltage(&self) -> bool {
         false
     }
 
-    /// Replaces the voltage `v` of each row (and updates the states) at the
-    /// start of a step, before any other mechanism or the cable solve sees
-    /// it. Only called if [`Channel::sets_voltage`].
-    fn set_voltage(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut, v: &mut [f64]) {
-        let _ = (env, params, states, v);
+    /// The math of every phase as expression graphs, for step `dt` (ms) at
+    /// temperature `celsius` (see [`ChannelIr`] for the inputs and outputs).
+    fn ir(&self, dt: f64, celsius: f64) -> ChannelIr;
+
+    /// Kernels compiled natively for the CPU in f64 (SIMD, hand-tuned or
+    /// generated from generic code), if the channel has them; a backend
+    /// without them derives kernels from [`Channel::ir`].
+    fn native(&self) -> Option<&dyn ChannelKernels<f64>> {
+        None
     }
 
-    /// Reverse-mode derivative of [`Channel::set_voltage`]: `env.v` and
-    /// `states` hold the values before it; on entry `cot_states` and `cot.v`
-    /// hold the cotangents of the values after it, on return of those
-    /// before; parameter cotangents are added to `cot.params`.
-    fn set_voltage_vjp(
-        &self,
-        env: &ChannelEnv,
-        params: Columns,
-        states: Columns,
-        cot_states: ColumnsMut,
-        cot: Cot,
-    ) {
-        let _ = (env, params, states, cot_states, cot);
-    }
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Channel>;
+}
 
-    /// Sets every state to its steady state at `env.v`.
-    fn init_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
+/// A channel's kernels over all compartments it lives on, in precision `F`,
+/// in structure-of-arrays form: row k of every column and `env.v[k]`
+/// belong to the same compartment. Parameter and state columns follow the
+/// order of [`Channel::params`] and [`Channel::states`]; ion inputs that
+/// of [`Channel::inputs`].
+pub trait ChannelKernels<F: Float> {
+    /// Sets every state to its initial (steady) state at `env.v`.
+    fn init_states(&self, env: &ChannelEnv<F>, params: Columns<F>, states: ColumnsMut<F>);
 
     /// Advances the states by one step `env.dt` at the voltage `env.v` of the
     /// start of the step.
-    fn advance_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut);
+    fn advance_states(&self, env: &ChannelEnv<F>, params: Columns<F>, states: ColumnsMut<F>);
 
     /// Writes the membrane current density `i` (mA/cm2, outward positive) and
     /// its slope in v, `di_dv` (S/cm2), at `env.v` and the given states: the
@@ -301,48 +338,79 @@ pub trait Channel: Send + Sync + fmt::Debug {
     /// implicit solve linearises the current with).
     fn current(
         &self,
-        env: &ChannelEnv,
-        params: Columns,
-        states: Columns,
-        i: &mut [f64],
-        di_dv: &mut [f64],
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        i: &mut [F],
+        di_dv: &mut [F],
     );
 
-    /// Reverse-mode derivative of [`Channel::init_states`]: adds to `cot` the
-    /// cotangents of v, the parameters and the inputs, given the cotangent
-    /// `cot_states` of the initial states.
-    fn init_states_vjp(&self, env: &ChannelEnv, params: Columns, cot_states: Columns, cot: Cot);
+    /// Replaces the voltage `v` of each row (and updates the states) at the
+    /// start of a step; only called if [`Channel::sets_voltage`].
+    fn set_voltage(
+        &self,
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        states: ColumnsMut<F>,
+        v: &mut [F],
+    ) {
+        let _ = (env, params, states, v);
+    }
 
-    /// Reverse-mode derivative of [`Channel::advance_states`]. `states` holds
-    /// the states before the step. On entry `cot_states` holds the cotangent
-    /// of the states after the step, on return that of the states before it;
-    /// the cotangents of v, the parameters and the inputs are added to `cot`.
+    /// Reverse-mode derivative of [`ChannelKernels::init_states`]: adds to
+    /// `cot` the cotangents of v, the parameters and the inputs, given the
+    /// cotangent `cot_states` of the initial states.
+    fn init_states_vjp(
+        &self,
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        cot_states: Columns<F>,
+        cot: Cot<F>,
+    );
+
+    /// Reverse-mode derivative of [`ChannelKernels::advance_states`].
+    /// `states` holds the states before the step. On entry `cot_states`
+    /// holds the cotangent of the states after the step, on return that of
+    /// the states before it; the cotangents of v, the parameters and the
+    /// inputs are added to `cot`.
     fn advance_states_vjp(
         &self,
-        env: &ChannelEnv,
-        params: Columns,
-        states: Columns,
-        cot_states: ColumnsMut,
-        cot: Cot,
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        cot_states: ColumnsMut<F>,
+        cot: Cot<F>,
     );
 
-    /// Reverse-mode derivative of [`Channel::current`]: given the cotangents
-    /// of `i` and `di_dv`, adds those of the states to `cot_states` and those
-    /// of v, the parameters and the inputs to `cot`.
+    /// Reverse-mode derivative of [`ChannelKernels::current`]: given the
+    /// cotangents of `i` and `di_dv`, adds those of the states to
+    /// `cot_states` and those of v, the parameters and the inputs to `cot`.
     #[allow(clippy::too_many_arguments)]
     fn current_vjp(
         &self,
-        env: &ChannelEnv,
-        params: Columns,
-        states: Columns,
-        cot_i: &[f64],
-        cot_di_dv: &[f64],
-        cot_states: ColumnsMut,
-        cot: Cot,
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        cot_i: &[F],
+        cot_di_dv: &[F],
+        cot_states: ColumnsMut<F>,
+        cot: Cot<F>,
     );
 
-    /// A boxed copy.
-    fn clone_box(&self) -> Box<dyn Channel>;
+    /// Reverse-mode derivative of [`ChannelKernels::set_voltage`]: `env.v`
+    /// and `states` hold the values before it; on entry `cot_states` and
+    /// `cot.v` hold the cotangents of the values after it, on return of
+    /// those before; parameter cotangents are added to `cot.params`.
+    fn set_voltage_vjp(
+        &self,
+        env: &ChannelEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        cot_states: ColumnsMut<F>,
+        cot: Cot<F>,
+    ) {
+        let _ = (env, params, states, cot_states, cot);
+    }
 }
 
 impl Clone for Box<dyn Channel> {

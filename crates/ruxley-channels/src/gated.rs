@@ -169,6 +169,17 @@ macro_rules! gate_channel {
             fn pool(&self) -> Option<$crate::Ion> {
                 $crate::GateKinetics::pool(self)
             }
+            fn ir(&self, dt: f64, celsius: f64) -> $crate::ir::ChannelIr {
+                $crate::ir::trace_gates(self, dt, celsius)
+            }
+            fn native(&self) -> Option<&dyn $crate::ChannelKernels<f64>> {
+                Some(self)
+            }
+            fn clone_box(&self) -> Box<dyn $crate::Channel> {
+                Box::new(self.clone())
+            }
+        }
+        impl $crate::ChannelKernels<f64> for $t {
             fn init_states(
                 &self,
                 env: &$crate::ChannelEnv,
@@ -227,9 +238,6 @@ macro_rules! gate_channel {
                 $crate::gated::current_vjp(
                     self, env, params, states, cot_i, cot_di_dv, cot_states, cot,
                 )
-            }
-            fn clone_box(&self) -> Box<dyn $crate::Channel> {
-                Box::new(self.clone())
             }
         }
     };
@@ -844,13 +852,13 @@ mod tests {
         let ns = ch.states().len();
         let env = ChannelEnv::new(v, 0.025, 6.3);
         let mut s = vec![0.0; ns * rows];
-        ch.init_states(&env, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        ch.native().unwrap().init_states(&env, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
         let s0 = s.clone();
         let shifted: Vec<f64> = v.iter().map(|x| x + 7.0).collect();
         let env2 = ChannelEnv::new(&shifted, 0.025, 6.3);
-        ch.advance_states(&env2, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        ch.native().unwrap().advance_states(&env2, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
         let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
-        ch.current(
+        ch.native().unwrap().current(
             &env2,
             Columns::new(p, rows),
             Columns::new(&s, rows),

@@ -5,7 +5,8 @@
 //! and direction d, the identity c . (J d) = (J^T c) . d must hold, with J d
 //! from central differences and J^T c from the channel's VJP.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot};
+use crate::channel::{Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot};
+use crate::compiled::CompiledChannel;
 use crate::dual::LANES;
 
 /// One compartment's inputs.
@@ -79,8 +80,29 @@ const KINDS: [&str; 4] = ["v", "params", "states", "inputs"];
 ///
 /// Kernels may treat blocks of [`LANES`] rows apart from the rest, so the
 /// points are repeated to at least `LANES + 1` rows.
+///
+/// Both kernel sets of the channel are checked: its native ones (if it has
+/// them) and those compiled from its graphs ([`Channel::ir`]).
 pub fn check_channel(
     channel: &dyn Channel,
+    points: &[Point],
+    dt: f64,
+    celsius: f64,
+    tolerance: f64,
+) -> Result<(), String> {
+    if let Some(native) = channel.native() {
+        check_kernels(channel, native, points, dt, celsius, tolerance)
+            .map_err(|e| format!("native kernels: {e}"))?;
+    }
+    let compiled = CompiledChannel::<f64>::new(&channel.ir(dt, celsius));
+    check_kernels(channel, &compiled, points, dt, celsius, tolerance)
+        .map_err(|e| format!("compiled kernels: {e}"))
+}
+
+/// [`check_channel`] for one set of kernels.
+fn check_kernels(
+    channel: &dyn Channel,
+    kernels: &dyn ChannelKernels<f64>,
     points: &[Point],
     dt: f64,
     celsius: f64,
@@ -154,7 +176,7 @@ pub fn check_channel(
             inputs: Columns::new(&inp, rows),
             ..ChannelEnv::new(&v, dt, celsius)
         };
-        channel.init_states(
+        kernels.init_states(
             &e,
             Columns::new(&y.0[1], rows),
             ColumnsMut::new(&mut out, rows),
@@ -165,7 +187,7 @@ pub fn check_channel(
     let mut cots = zeros();
     {
         let [cv, cp, _, ci] = &mut cots;
-        channel.init_states_vjp(
+        kernels.init_states_vjp(
             &ChannelEnv {
                 inputs: Columns::new(&x.0[3], rows),
                 ..ChannelEnv::new(&x.0[0], dt, celsius)
@@ -189,7 +211,7 @@ pub fn check_channel(
             inputs: Columns::new(&inp, rows),
             ..ChannelEnv::new(&v, dt, celsius)
         };
-        channel.advance_states(
+        kernels.advance_states(
             &e,
             Columns::new(&y.0[1], rows),
             ColumnsMut::new(&mut out, rows),
@@ -201,7 +223,7 @@ pub fn check_channel(
     cots[2].copy_from_slice(&c);
     {
         let [cv, cp, cs, ci] = &mut cots;
-        channel.advance_states_vjp(
+        kernels.advance_states_vjp(
             &ChannelEnv {
                 inputs: Columns::new(&x.0[3], rows),
                 ..ChannelEnv::new(&x.0[0], dt, celsius)
@@ -231,7 +253,7 @@ pub fn check_channel(
             inputs: Columns::new(&inp, rows),
             ..ChannelEnv::new(&v, dt, celsius)
         };
-        channel.current(
+        kernels.current(
             &e,
             Columns::new(&y.0[1], rows),
             Columns::new(&y.0[2], rows),
@@ -244,7 +266,7 @@ pub fn check_channel(
     let mut cots = zeros();
     {
         let [cv, cp, cs, cin] = &mut cots;
-        channel.current_vjp(
+        kernels.current_vjp(
             &ChannelEnv {
                 inputs: Columns::new(&x.0[3], rows),
                 ..ChannelEnv::new(&x.0[0], dt, celsius)
@@ -317,6 +339,17 @@ mod tests {
             fn states(&self) -> &[crate::StateSpec] {
                 &[]
             }
+            fn ir(&self, dt: f64, celsius: f64) -> crate::ChannelIr {
+                self.0.ir(dt, celsius)
+            }
+            fn native(&self) -> Option<&dyn ChannelKernels<f64>> {
+                Some(self)
+            }
+            fn clone_box(&self) -> Box<dyn Channel> {
+                Box::new(self.clone())
+            }
+        }
+        impl ChannelKernels<f64> for Broken {
             fn init_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
             fn advance_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
             fn current(
@@ -352,12 +385,9 @@ mod tests {
                 cot.v[0] += 1.0;
                 self.0.current_vjp(e, p, s, ci, cg, cs, cot);
             }
-            fn clone_box(&self) -> Box<dyn Channel> {
-                Box::new(self.clone())
-            }
         }
         let b = Broken(Leak::new());
         let err = check_channel(&b, &points(&b), 0.025, 6.3, 1e-6).unwrap_err();
-        assert!(err.contains("current wrt v"), "{err}");
+        assert!(err.contains("native kernels") && err.contains("current wrt v"), "{err}");
     }
 }

@@ -1,6 +1,12 @@
 //! The Hodgkin-Huxley squid axon channel, exactly as NEURON's `hh`.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+use ruxley_core::Real;
+use ruxley_ir::Expr;
+
+use crate::channel::{
+    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
+};
+use crate::ir::ChannelIr;
 use crate::math::{exp, exp_euler, q10_factor, vtrap_dx_from_exp, vtrap_from_exp};
 
 /// Hodgkin-Huxley sodium, potassium and leak currents (NEURON's `hh`).
@@ -95,6 +101,65 @@ pub(crate) fn hh_rates(v: f64) -> [(f64, f64); 3] {
         (ah * (sm * sn * inv), sh),
         (an * (sm * sh * inv), sn),
     ]
+}
+
+/// [`hh_rates`] over any [`Real`]: the same operations in the same order,
+/// so that the traced graph computes what the kernels compute.
+#[inline(always)]
+fn hh_rates_generic<R: Real>(v: R) -> [(R, R); 3] {
+    const E_MINUS_HALF: f64 = 0.606_530_659_712_633_4;
+    const E_MINUS_2: f64 = 0.135_335_283_236_612_7;
+    let vtrap = |x: R, y: f64, exp_u: R| {
+        let u = x * (1.0 / y);
+        let taylor = (R::cst(1.0) - u * 0.5) * y;
+        let exact = x / (exp_u - 1.0);
+        u.abs().if_lt(1e-6, taylor, exact)
+    };
+    let e35 = (-(v + 35.0) * 0.1).exp();
+    let e80 = (-(v + 65.0) * (1.0 / 80.0)).exp();
+    let e20 = (e80 * e80) * (e80 * e80);
+    let am = vtrap(-(v + 40.0), 10.0, e35 * E_MINUS_HALF) * 0.1;
+    let bm = (-(v + 65.0) * (1.0 / 18.0)).exp() * 4.0;
+    let ah = e20 * 0.07;
+    let bh = R::cst(1.0) / (e35 + 1.0);
+    let an = vtrap(-(v + 55.0), 10.0, e35 * E_MINUS_2) * 0.01;
+    let bn = e80 * 0.125;
+    let (sm, sh, sn) = (am + bm, ah + bh, an + bn);
+    let inv = R::cst(1.0) / (sm * sh * sn);
+    [
+        (am * (sh * sn * inv), sm),
+        (ah * (sm * sn * inv), sh),
+        (an * (sm * sh * inv), sn),
+    ]
+}
+
+/// The graphs of [`Hh`]: the kernels' arithmetic, traced.
+fn hh_ir(dt: f64, celsius: f64) -> ChannelIr {
+    let dtq = dt * q10_factor(3.0, celsius, 6.3);
+    ChannelIr::trace(
+        (6, 3, 0),
+        |a| hh_rates_generic(a.v).iter().map(|g| g.0).collect(),
+        |a| {
+            hh_rates_generic(a.v)
+                .iter()
+                .zip(&a.states)
+                .map(|(&(inf, rate), &x)| {
+                    let e = (-(rate * dtq)).exp();
+                    x + (Expr::cst(1.0) - e) * (inf - x)
+                })
+                .collect()
+        },
+        |a| {
+            let (v, p, s) = (a.v, &a.params, &a.states);
+            let m3h = s[0] * s[0] * s[0] * s[1];
+            let n2 = s[2] * s[2];
+            let g_na = p[0] * m3h;
+            let g_k = p[1] * n2 * n2;
+            let i = g_na * (v - p[3]) + g_k * (v - p[4]) + p[2] * (v - p[5]);
+            [i, g_na + g_k + p[2]]
+        },
+        None,
+    )
 }
 
 /// For each gate: steady state, total rate s = alpha + beta, and their
@@ -268,6 +333,22 @@ impl Channel for Hh {
         &STATES
     }
 
+    fn ir(&self, dt: f64, celsius: f64) -> ChannelIr {
+        hh_ir(dt, celsius)
+    }
+
+    fn native(&self) -> Option<&dyn ChannelKernels<f64>> {
+        Some(self)
+    }
+
+    fn clone_box(&self) -> Box<dyn Channel> {
+        Box::new(self.clone())
+    }
+}
+
+/// Hand-written SIMD kernels, equal to the graphs of [`Channel::ir`] (a
+/// test holds them to it).
+impl ChannelKernels<f64> for Hh {
     fn init_states(&self, env: &ChannelEnv, _params: Columns, mut states: ColumnsMut) {
         let [m, h, n] = states.split::<3>();
         init_kernel(env.v, m, h, n);
@@ -332,10 +413,6 @@ impl Channel for Hh {
             cot_states.split::<3>(),
             cot.params.split::<6>(),
         );
-    }
-
-    fn clone_box(&self) -> Box<dyn Channel> {
-        Box::new(self.clone())
     }
 }
 

@@ -9,7 +9,11 @@
 //! potential follows the Nernst equation from the concentrations and the
 //! temperature, elsewhere it is a parameter.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+use ruxley_ir::Expr;
+
+use crate::channel::{Channel, ParamSpec, StateSpec};
+use crate::ir::ChannelIr;
+use ruxley_core::Real;
 
 /// Faraday's constant (C/mol), CODATA 2018, as NEURON 9 uses it.
 pub const FARADAY: f64 = 96485.33212331001;
@@ -117,24 +121,14 @@ impl Channel for IonSite {
     fn states(&self) -> &[StateSpec] {
         &[]
     }
-    fn init_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
-    fn advance_states(&self, _: &ChannelEnv, _: Columns, _: ColumnsMut) {}
-    fn current(&self, _: &ChannelEnv, _: Columns, _: Columns, i: &mut [f64], di_dv: &mut [f64]) {
-        i.fill(0.0);
-        di_dv.fill(0.0);
-    }
-    fn init_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: Cot) {}
-    fn advance_states_vjp(&self, _: &ChannelEnv, _: Columns, _: Columns, _: ColumnsMut, _: Cot) {}
-    fn current_vjp(
-        &self,
-        _: &ChannelEnv,
-        _: Columns,
-        _: Columns,
-        _: &[f64],
-        _: &[f64],
-        _: ColumnsMut,
-        _: Cot,
-    ) {
+    fn ir(&self, _dt: f64, _celsius: f64) -> ChannelIr {
+        ChannelIr::trace(
+            (3, 0, 0),
+            |_| vec![],
+            |_| vec![],
+            |_| [Expr::cst(0.0); 2],
+            None,
+        )
     }
     fn clone_box(&self) -> Box<dyn Channel> {
         Box::new(self.clone())

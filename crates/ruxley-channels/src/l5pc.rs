@@ -702,12 +702,12 @@ mod tests {
                 ..crate::ChannelEnv::new(&vs, 0.025, 34.0)
             };
             let mut s = vec![0.0; rows * ch.states().len()];
-            ch.init_states(
+            ch.native().unwrap().init_states(
                 &env,
                 crate::Columns::new(&p, rows),
                 crate::ColumnsMut::new(&mut s, rows),
             );
-            ch.advance_states(
+            ch.native().unwrap().advance_states(
                 &env,
                 crate::Columns::new(&p, rows),
                 crate::ColumnsMut::new(&mut s, rows),

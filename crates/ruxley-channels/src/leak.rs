@@ -1,6 +1,9 @@
 //! A passive leak.
 
-use crate::channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+use crate::channel::{
+    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
+};
+use crate::ir::ChannelIr;
 
 /// A passive leak current gLeak (v - eLeak) in mA/cm2 (Jaxley's `Leak`).
 #[derive(Debug, Clone)]
@@ -44,6 +47,26 @@ impl Channel for Leak {
         &[]
     }
 
+    fn ir(&self, _dt: f64, _celsius: f64) -> ChannelIr {
+        ChannelIr::trace(
+            (2, 0, 0),
+            |_| vec![],
+            |_| vec![],
+            |a| [a.params[0] * (a.v - a.params[1]), a.params[0]],
+            None,
+        )
+    }
+
+    fn native(&self) -> Option<&dyn ChannelKernels<f64>> {
+        Some(self)
+    }
+
+    fn clone_box(&self) -> Box<dyn Channel> {
+        Box::new(self.clone())
+    }
+}
+
+impl ChannelKernels<f64> for Leak {
     fn init_states(&self, _env: &ChannelEnv, _params: Columns, _states: ColumnsMut) {}
 
     fn advance_states(&self, _env: &ChannelEnv, _params: Columns, _states: ColumnsMut) {}
@@ -84,9 +107,5 @@ impl Channel for Leak {
             cg[k] += cot_i[k] * (v - e[k]) + cot_di_dv[k];
             ce[k] -= cot_i[k] * g[k];
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Channel> {
-        Box::new(self.clone())
     }
 }

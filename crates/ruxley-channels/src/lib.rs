@@ -15,18 +15,24 @@
 #![warn(missing_docs)]
 
 mod channel;
+pub mod compiled;
 
 pub mod gated;
 pub mod gradcheck;
 mod hh;
 pub mod ion;
+pub mod ir;
 pub mod l5pc;
 mod leak;
 pub mod math;
 pub mod pospischil;
 pub mod spiking;
 
-pub use channel::{Channel, ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+pub use channel::{
+    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
+};
+pub use compiled::CompiledChannel;
+pub use ir::ChannelIr;
 pub use ruxley_core::real::{self as dual, Dual, LANES, Lanes, MultiDual, Real, Rows};
 pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;

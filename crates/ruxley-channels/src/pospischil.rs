@@ -275,6 +275,7 @@ pub fn all() -> Vec<Box<dyn crate::Channel>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ChannelKernels;
     use crate::gradcheck::{Point, check_channel};
     use crate::{Channel, ChannelEnv, Columns, ColumnsMut};
 
@@ -322,9 +323,9 @@ mod tests {
                 ..ChannelEnv::new(&v, 0.5, 36.0)
             };
             let mut s = vec![0.0; rows * ch.states().len()];
-            ch.init_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
+            ch.native().unwrap().init_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
             let before = s.clone();
-            ch.advance_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
+            ch.native().unwrap().advance_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
             for (a, b) in before.iter().zip(&s) {
                 assert!(
                     (a - b).abs() <= 1e-15 * a.abs().max(1e-300),

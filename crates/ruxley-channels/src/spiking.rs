@@ -51,6 +51,17 @@ macro_rules! voltage_channel {
             fn sets_voltage(&self) -> bool {
                 true
             }
+            fn ir(&self, dt: f64, _celsius: f64) -> $crate::ir::ChannelIr {
+                $crate::ir::trace_voltage(self, dt)
+            }
+            fn native(&self) -> Option<&dyn $crate::ChannelKernels<f64>> {
+                Some(self)
+            }
+            fn clone_box(&self) -> Box<dyn $crate::Channel> {
+                Box::new(self.clone())
+            }
+        }
+        impl $crate::ChannelKernels<f64> for $t {
             fn set_voltage(
                 &self,
                 env: &$crate::ChannelEnv,
@@ -124,9 +135,6 @@ macro_rules! voltage_channel {
                 _: $crate::ColumnsMut,
                 _: $crate::Cot,
             ) {
-            }
-            fn clone_box(&self) -> Box<dyn $crate::Channel> {
-                Box::new(self.clone())
             }
         }
     };
@@ -394,11 +402,18 @@ crate::voltage_channel!(Izhikevich);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Channel;
+    use crate::{Channel, ChannelKernels};
 
-    /// set_voltage_vjp against central differences, away from the spike
-    /// threshold (where the update is smooth).
+    /// set_voltage_vjp of the native and the compiled kernels against
+    /// central differences, away from the spike threshold (where the update
+    /// is smooth).
     fn check(ch: &dyn Channel, v: &[f64], states: &[f64]) {
+        check_kernels(ch, ch.native().unwrap(), v, states);
+        let compiled = crate::CompiledChannel::<f64>::new(&ch.ir(0.1, 6.3));
+        check_kernels(ch, &compiled, v, states);
+    }
+
+    fn check_kernels(ch: &dyn Channel, k: &dyn ChannelKernels<f64>, v: &[f64], states: &[f64]) {
         let rows = v.len();
         let (ns, np) = (ch.states().len(), ch.params().len());
         let p: Vec<f64> = ch
@@ -409,7 +424,7 @@ mod tests {
         let run = |v: &[f64], p: &[f64], s: &[f64]| {
             let (mut out, mut s) = (v.to_vec(), s.to_vec());
             let env = ChannelEnv::new(v, 0.1, 6.3);
-            ch.set_voltage(
+            k.set_voltage(
                 &env,
                 Columns::new(p, rows),
                 ColumnsMut::new(&mut s, rows),
@@ -427,7 +442,7 @@ mod tests {
                 + s.iter().zip(&cs).map(|(a, b)| a * b).sum::<f64>()
         };
         let (mut gv, mut gs, mut gp) = (cv.clone(), cs.clone(), vec![0.0; np * rows]);
-        ch.set_voltage_vjp(
+        k.set_voltage_vjp(
             &ChannelEnv::new(v, 0.1, 6.3),
             Columns::new(&p, rows),
             Columns::new(states, rows),

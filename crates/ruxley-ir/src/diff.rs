@@ -1,7 +1,13 @@
-//! Exact derivatives of graphs, as graphs: forward mode (tangents) and
-//! reverse mode (adjoints), with the rules of the dual numbers of
-//! `ruxley_core::real`, so that a derived graph computes what a dual-number
-//! evaluation of the same code computes.
+//! Exact derivatives of graphs, as graphs, with the rules of the dual
+//! numbers of `ruxley_core::real`, so that a derived graph computes what a
+//! dual-number evaluation of the same code computes.
+//!
+//! Vector-Jacobian products are assembled from forward-mode tangents, one
+//! per input, as the dual-number kernels do. Reverse mode would be smaller,
+//! but it sends zero adjoints into the branch a select did not take, where
+//! they meet that branch's values; a guarded 0/0 there (vtrap at its
+//! singularity) turns 0 x inf into NaN. Tangents stay inside their branch
+//! and the select drops them.
 
 use crate::graph::{Builder, Graph, Node, Op};
 
@@ -74,105 +80,6 @@ pub fn tangents(b: &mut Builder, upto: usize, seeds: &[(Node, Node)]) -> Vec<Opt
     t
 }
 
-/// Reverse mode: the adjoint of every node before `upto`, given the
-/// adjoints of some nodes (`seeds`: node, adjoint; repeated nodes add up);
-/// `None` is zero.
-pub fn adjoints(b: &mut Builder, upto: usize, seeds: &[(Node, Node)]) -> Vec<Option<Node>> {
-    let mut adj: Vec<Option<Node>> = vec![None; upto];
-    for &(n, s) in seeds {
-        adj[n as usize] = b.add_opt(adj[n as usize], Some(s));
-    }
-    for k in (0..upto).rev() {
-        let Some(g) = adj[k] else { continue };
-        let node = k as Node;
-        let mut give = |b: &mut Builder, to: Node, x: Node| {
-            adj[to as usize] = b.add_opt(adj[to as usize], Some(x));
-        };
-        match b.op(node) {
-            Op::Const(_) | Op::Input(_) => {}
-            Op::Add(a, c) => {
-                give(b, a, g);
-                give(b, c, g);
-            }
-            Op::Sub(a, c) => {
-                give(b, a, g);
-                let n = b.neg(g);
-                give(b, c, n);
-            }
-            Op::Mul(a, c) => {
-                let x = b.mul(g, c);
-                give(b, a, x);
-                let y = b.mul(g, a);
-                give(b, c, y);
-            }
-            Op::Div(a, c) => {
-                let x = b.div(g, c);
-                give(b, a, x);
-                // d(a/c)/dc = -q/c.
-                let qg = b.mul(node, g);
-                let y = b.div(qg, c);
-                let y = b.neg(y);
-                give(b, c, y);
-            }
-            Op::Neg(a) => {
-                let x = b.neg(g);
-                give(b, a, x);
-            }
-            Op::Abs(a) => {
-                let (zero, ng) = (b.cst(0.0), b.neg(g));
-                let x = b.push(Op::SelectLt(a, zero, ng, g));
-                give(b, a, x);
-            }
-            Op::Exp(a) => {
-                let x = b.mul(g, node);
-                give(b, a, x);
-            }
-            Op::Ln(a) => {
-                let x = b.div(g, a);
-                give(b, a, x);
-            }
-            Op::Sqrt(a) => {
-                let two = b.cst(2.0);
-                let d = b.mul(node, two);
-                let x = b.div(g, d);
-                give(b, a, x);
-            }
-            Op::Tanh(a) => {
-                let d = tanh_slope(b, node);
-                let x = b.mul(g, d);
-                give(b, a, x);
-            }
-            Op::Powf(a, p) => {
-                if let Some(d) = powf_slope(b, a, f64::from_bits(p)) {
-                    let x = b.mul(g, d);
-                    give(b, a, x);
-                }
-            }
-            Op::Powi(a, n) => {
-                if let Some(d) = powi_slope(b, a, n) {
-                    let x = b.mul(g, d);
-                    give(b, a, x);
-                }
-            }
-            Op::SelectLt(a, c, th, el) | Op::SelectEq(a, c, th, el) => {
-                let eq = matches!(b.op(node), Op::SelectEq(..));
-                let make = if eq { Op::SelectEq } else { Op::SelectLt };
-                let zero = b.cst(0.0);
-                let x = b.push(make(a, c, g, zero));
-                give(b, th, x);
-                let y = b.push(make(a, c, zero, g));
-                give(b, el, y);
-            }
-            Op::Spike(a, s) => {
-                let d = surrogate(b, a, s);
-                let x = b.mul(g, d);
-                give(b, a, x);
-            }
-        }
-    }
-    adj
-}
-
 /// 1 - t^2 for t = tanh(a).
 fn tanh_slope(b: &mut Builder, t: Node) -> Node {
     let (one, t2) = (b.cst(1.0), b.mul(t, t));
@@ -236,22 +143,27 @@ impl Graph {
         let mut b = Builder::extend(self);
         let upto = b.len();
         let first = b.add_inputs(self.outputs().len());
-        let seeds: Vec<(Node, Node)> = self
-            .outputs()
-            .iter()
-            .enumerate()
-            .map(|(k, &o)| (o, b.input(first + k)))
+        let cots: Vec<Node> = (0..self.outputs().len())
+            .map(|k| b.input(first + k))
             .collect();
-        let adj = adjoints(&mut b, upto, &seeds);
+        let one = b.cst(1.0);
         let outputs = wrt
             .iter()
             .map(|&slot| {
-                let cot = self
+                let Some(n) = self
                     .ops()
                     .iter()
                     .position(|op| *op == Op::Input(slot as u32))
-                    .and_then(|n| adj[n]);
-                b.or_zero(cot)
+                else {
+                    return b.cst(0.0);
+                };
+                let t = tangents(&mut b, upto, &[(n as Node, one)]);
+                let mut sum = None;
+                for (&o, &c) in self.outputs().iter().zip(&cots) {
+                    let term = t[o as usize].map(|d| b.mul(c, d));
+                    sum = b.add_opt(sum, term);
+                }
+                b.or_zero(sum)
             })
             .collect();
         b.finish(outputs)

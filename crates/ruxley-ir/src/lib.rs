@@ -6,8 +6,8 @@
 //! `ln`, powers, selects and spikes on numbered inputs. Equal
 //! subexpressions are shared and constant ones computed at once. From a
 //! graph:
-//! - [`Graph::vjp`] and [`Graph::with_derivatives`] derive exact reverse-
-//!   and forward-mode derivative graphs (the same rules as the dual numbers
+//! - [`Graph::vjp`] and [`Graph::with_derivatives`] derive exact
+//!   derivative graphs (the same rules as the dual numbers
 //!   of `ruxley_core::real`);
 //! - [`Graph::eval`] evaluates it at a point (a reference);
 //! - [`Program`] compiles it for the CPU in `f32` or `f64`, run over blocks
@@ -22,7 +22,7 @@ mod eval;
 mod graph;
 mod trace;
 
-pub use diff::{adjoints, tangents};
+pub use diff::tangents;
 pub use eval::{BLOCK, Program, Scratch, apply, apply_in};
 pub use graph::{Builder, Graph, Node, Op};
 pub use trace::{Expr, trace};

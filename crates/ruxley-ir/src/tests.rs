@@ -197,3 +197,19 @@ fn a_panicking_trace_leaves_the_thread_usable() {
     let g = trace(1, |x| vec![x[0] * 2.0]);
     assert_eq!(g.eval(&[3.0]), vec![6.0]);
 }
+
+#[test]
+fn derivatives_ignore_the_branch_a_select_did_not_take() {
+    // vtrap at its singularity: the unused branch is 0/0.
+    let g = trace(1, |x| {
+        let u = x[0] * 0.1;
+        let exact = x[0] / (u.exp() - 1.0);
+        let taylor = (Expr::cst(1.0) - u * 0.5) * 10.0;
+        vec![u.abs().if_lt(1e-6, taylor, exact) * x[0]]
+    });
+    let vjp = g.vjp(&[0]);
+    let d = vjp.eval(&[0.0, 1.0])[0];
+    assert_eq!(d, 10.0);
+    let fwd = g.with_derivatives(0).eval(&[0.0])[1];
+    assert_eq!(fwd, 10.0);
+}

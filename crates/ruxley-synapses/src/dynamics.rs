@@ -64,6 +64,17 @@ macro_rules! synapse {
             fn spiking(&self) -> bool {
                 $crate::SynapseDynamics::spiking(self)
             }
+            fn ir(&self, dt: f64) -> $crate::SynapseIr {
+                $crate::SynapseIr::of(self, dt)
+            }
+            fn native(&self) -> Option<&dyn $crate::SynapseKernels<f64>> {
+                Some(self)
+            }
+            fn clone_box(&self) -> Box<dyn $crate::Synapse> {
+                Box::new(self.clone())
+            }
+        }
+        impl $crate::SynapseKernels<f64> for $t {
             fn init_states(
                 &self,
                 env: &$crate::SynapseEnv,
@@ -123,9 +134,6 @@ macro_rules! synapse {
             ) {
                 use $rev as reverse;
                 reverse::current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
-            }
-            fn clone_box(&self) -> Box<dyn $crate::Synapse> {
-                Box::new(self.clone())
             }
         }
     };

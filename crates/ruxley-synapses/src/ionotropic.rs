@@ -109,7 +109,7 @@ ruxley_core::multiversion! {
         cot: SynCot,
     ) {
         let mut cot = cot;
-        ruxley_channels::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v_pre.len(),
             init_vjp_rows(env, &params, &cot_states, &mut cot)
         )
@@ -127,7 +127,7 @@ ruxley_core::multiversion! {
         cot: SynCot,
     ) {
         let (mut cot_states, mut cot) = (cot_states, cot);
-        ruxley_channels::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v_pre.len(),
             advance_vjp_rows(env, &params, &states, &mut cot_states, &mut cot)
         )
@@ -148,7 +148,7 @@ ruxley_core::multiversion! {
         cot: SynCot,
     ) {
         let (mut cot_states, mut cot) = (cot_states, cot);
-        ruxley_channels::by_row_blocks!(
+        ruxley_core::by_row_blocks!(
             env.v_pre.len(),
             current_vjp_rows(env, &params, &states, [cot_i, cot_di_dv], &mut cot_states, &mut cot)
         )
@@ -160,7 +160,7 @@ crate::synapse!(IonotropicSynapse, reverse = crate::ionotropic);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Synapse;
+    use crate::SynapseKernels;
     use crate::dynamics::kernels;
     use ruxley_channels::LANES;
 

@@ -19,41 +19,56 @@
 
 use std::fmt;
 
+use ruxley_core::Float;
 pub use ruxley_channels::{Columns, ColumnsMut, Dual, ParamSpec, Real, StateSpec};
 
+mod compiled;
 mod dynamics;
 mod ionotropic;
+mod ir;
 mod library;
 
+pub use compiled::CompiledSynapse;
 pub use dynamics::{SynapseDynamics, kernels};
+pub use ir::SynapseIr;
 pub use library::{AlphaSynapse, ExpSynapse, GapJunction, IonotropicSynapse, TanhRateSynapse};
 
 /// What a synapse kernel sees, one row per synapse.
-#[derive(Debug, Clone, Copy)]
-pub struct SynapseEnv<'a> {
+#[derive(Debug)]
+pub struct SynapseEnv<'a, F = f64> {
     /// Presynaptic voltage (mV) at the start of the step.
-    pub v_pre: &'a [f64],
+    pub v_pre: &'a [F],
     /// Postsynaptic voltage (mV) at the start of the step.
-    pub v_post: &'a [f64],
+    pub v_post: &'a [F],
     /// Presynaptic spikes arriving at the start of the step (spiking
     /// synapses; zeros otherwise).
-    pub events: &'a [f64],
+    pub events: &'a [F],
     /// Time step (ms).
     pub dt: f64,
 }
 
-/// Where a synapse VJP kernel adds the cotangents of its inputs.
-#[derive(Debug)]
-pub struct SynCot<'a> {
-    /// Of the presynaptic voltage.
-    pub v_pre: &'a mut [f64],
-    /// Of the postsynaptic voltage.
-    pub v_post: &'a mut [f64],
-    /// Of the parameters.
-    pub params: ColumnsMut<'a>,
+impl<F> Clone for SynapseEnv<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
 }
 
-/// A synapse type with structure-of-arrays kernels over all its synapses.
+impl<F> Copy for SynapseEnv<'_, F> {}
+
+/// Where a synapse VJP kernel adds the cotangents of its inputs.
+#[derive(Debug)]
+pub struct SynCot<'a, F = f64> {
+    /// Of the presynaptic voltage.
+    pub v_pre: &'a mut [F],
+    /// Of the postsynaptic voltage.
+    pub v_post: &'a mut [F],
+    /// Of the parameters.
+    pub params: ColumnsMut<'a, F>,
+}
+
+/// A synapse type, described: names, parameters, states, and its math
+/// ([`Synapse::ir`]) from which every backend derives its kernels.
+/// [`SynapseDynamics`] derives all of it from an update written once.
 pub trait Synapse: Send + Sync + fmt::Debug {
     /// The name, also the prefix of its parameters and states.
     fn name(&self) -> &str;
@@ -69,53 +84,72 @@ pub trait Synapse: Send + Sync + fmt::Debug {
         false
     }
 
+    /// The math as expression graphs for step `dt` (ms).
+    fn ir(&self, dt: f64) -> SynapseIr;
+
+    /// Kernels compiled natively for the CPU in f64, if the synapse has
+    /// them; a backend without them derives kernels from [`Synapse::ir`].
+    fn native(&self) -> Option<&dyn SynapseKernels<f64>> {
+        None
+    }
+
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Synapse>;
+}
+
+/// A synapse type's kernels over all its synapses (one row each), in
+/// precision `F`.
+pub trait SynapseKernels<F: Float> {
     /// Sets the initial states.
-    fn init_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut);
+    fn init_states(&self, env: &SynapseEnv<F>, params: Columns<F>, states: ColumnsMut<F>);
 
     /// Advances the states by one step.
-    fn advance_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut);
+    fn advance_states(&self, env: &SynapseEnv<F>, params: Columns<F>, states: ColumnsMut<F>);
 
     /// The current `i` (nA, outward at the postsynaptic compartment) and
     /// its derivative in the postsynaptic voltage `di_dv` (uS).
     fn current(
         &self,
-        env: &SynapseEnv,
-        params: Columns,
-        states: Columns,
-        i: &mut [f64],
-        di_dv: &mut [f64],
+        env: &SynapseEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        i: &mut [F],
+        di_dv: &mut [F],
     );
 
-    /// Reverse-mode derivative of [`Synapse::init_states`].
-    fn init_states_vjp(&self, env: &SynapseEnv, params: Columns, cot_states: Columns, cot: SynCot);
+    /// Reverse-mode derivative of [`SynapseKernels::init_states`].
+    fn init_states_vjp(
+        &self,
+        env: &SynapseEnv<F>,
+        params: Columns<F>,
+        cot_states: Columns<F>,
+        cot: SynCot<F>,
+    );
 
-    /// Reverse-mode derivative of [`Synapse::advance_states`]: `cot_states`
-    /// holds the cotangent of the states after the step on entry and that of
-    /// the states before it on return.
+    /// Reverse-mode derivative of [`SynapseKernels::advance_states`]:
+    /// `cot_states` holds the cotangent of the states after the step on
+    /// entry and that of the states before it on return.
     fn advance_states_vjp(
         &self,
-        env: &SynapseEnv,
-        params: Columns,
-        states: Columns,
-        cot_states: ColumnsMut,
-        cot: SynCot,
+        env: &SynapseEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        cot_states: ColumnsMut<F>,
+        cot: SynCot<F>,
     );
 
-    /// Reverse-mode derivative of [`Synapse::current`].
+    /// Reverse-mode derivative of [`SynapseKernels::current`].
     #[allow(clippy::too_many_arguments)]
     fn current_vjp(
         &self,
-        env: &SynapseEnv,
-        params: Columns,
-        states: Columns,
-        cot_i: &[f64],
-        cot_di_dv: &[f64],
-        cot_states: ColumnsMut,
-        cot: SynCot,
+        env: &SynapseEnv<F>,
+        params: Columns<F>,
+        states: Columns<F>,
+        cot_i: &[F],
+        cot_di_dv: &[F],
+        cot_states: ColumnsMut<F>,
+        cot: SynCot<F>,
     );
-
-    /// A boxed copy.
-    fn clone_box(&self) -> Box<dyn Synapse>;
 }
 
 impl Clone for Box<dyn Synapse> {

@@ -244,23 +244,29 @@ crate::synapse!(AlphaSynapse);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Columns, ColumnsMut, SynCot, Synapse, SynapseEnv};
+    use crate::{Columns, ColumnsMut, CompiledSynapse, SynCot, Synapse, SynapseEnv, SynapseKernels};
 
     fn rng(k: usize) -> f64 {
         ((k as f64 * 0.618_033_988_75).fract() - 0.5) * 2.0
     }
 
-    /// Every VJP against Richardson-extrapolated central differences.
-    fn check(s: &dyn Synapse) {
+    /// Every VJP of the native and the compiled kernels against
+    /// Richardson-extrapolated central differences.
+    fn check(syn: &dyn Synapse) {
+        check_kernels(syn, syn.native().expect("native kernels"));
+        check_kernels(syn, &CompiledSynapse::<f64>::new(&syn.ir(0.1)));
+    }
+
+    fn check_kernels(syn: &dyn Synapse, s: &dyn SynapseKernels<f64>) {
         // One block of LANES rows and a remainder, so both paths run.
         let rows = ruxley_channels::LANES + 3;
-        let (ns, np) = (s.states().len(), s.params().len());
+        let (ns, np) = (syn.states().len(), syn.params().len());
         let v_pre: Vec<f64> = (0..rows).map(|k| -70.0 + 10.0 * k as f64).collect();
         let v_post: Vec<f64> = (0..rows).map(|k| -60.0 + 7.0 * k as f64).collect();
         let events: Vec<f64> = (0..rows).map(|k| (k % 2) as f64).collect();
         let p: Vec<f64> = (0..np)
             .flat_map(|q| {
-                let d = s.params()[q].default;
+                let d = syn.params()[q].default;
                 (0..rows).map(move |k| d * (1.0 + 0.1 * k as f64))
             })
             .collect();
@@ -276,7 +282,7 @@ mod tests {
             assert!(
                 (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1e-9),
                 "{} {what}: fd {a:e}, vjp {b:e}",
-                s.name()
+                syn.name()
             );
         };
         // A direction in each input.
