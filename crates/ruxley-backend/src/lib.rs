@@ -2,21 +2,26 @@
 //!
 //! A [`Backend`] runs a lowered model ([`ruxley_cell::Layout`]) for a batch
 //! of parameter sets and stimulus sets ([`Batch`]) under [`RunOptions`] and
-//! returns one [`Traces`] per batch member. Backends differ in where and how
-//! they compute (the CPU reference backend, GPU kernels), never in what: every
-//! backend implements the same numerics (backward Euler or Crank-Nicolson
-//! voltage steps, exponential-Euler gates, the tree solve) and is checked
-//! against the same references.
+//! returns one [`Traces`] per batch member; it may also give exact gradients
+//! of a loss on the traces ([`Backend::value_and_grad`]) and forward-mode
+//! tangents ([`Backend::jvp`]). Backends differ in where and how they
+//! compute (the CPU backend, GPU kernels), never in what: every backend
+//! implements the same numerics (backward Euler or Crank-Nicolson voltage
+//! steps, exponential-Euler gates, the tree solve), gets the mechanisms'
+//! math from their descriptions (`Channel::ir`, `Synapse::ir`) and the
+//! geometry, drives and delays from [`lower`], and is checked against the
+//! same references by the conformance suite (`ruxley-conformance`).
 
 #![warn(missing_docs)]
 
+pub mod lower;
 mod loss;
 mod traces;
 
 use std::fmt;
 
-use ruxley_cell::{Layout, Parameters, Stimulus, Target};
-use ruxley_core::{TimeGrid, TimeGridError};
+use ruxley_cell::{Layout, MechKind, Parameters, Stimulus, Target};
+use ruxley_core::{Precision, TimeGrid, TimeGridError};
 
 pub use loss::{Mse, TraceLoss};
 pub use ruxley_tape::{Schedule, Stats as TapeStats};
@@ -53,21 +58,29 @@ pub struct RunOptions {
     pub t_max: f64,
     /// The voltage scheme.
     pub scheme: Scheme,
+    /// The precision of the state and arithmetic (f64 by default).
+    pub precision: Precision,
 }
 
 impl RunOptions {
-    /// Backward Euler with step `dt` up to `t_max`.
+    /// Backward Euler in f64 with step `dt` up to `t_max`.
     pub fn new(dt: f64, t_max: f64) -> Self {
         Self {
             dt,
             t_max,
             scheme: Scheme::BackwardEuler,
+            precision: Precision::F64,
         }
     }
 
     /// The same options with another scheme.
     pub fn with_scheme(self, scheme: Scheme) -> Self {
         Self { scheme, ..self }
+    }
+
+    /// The same options in another precision.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        Self { precision, ..self }
     }
 
     /// The time grid.
@@ -230,11 +243,134 @@ pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimEr
     Ok(())
 }
 
+/// A part of the model a backend may not support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    /// Ion pools with Nernst reversal potentials.
+    Pools,
+    /// Mechanisms that set the voltage (integrate-and-fire, Izhikevich).
+    VoltageSetting,
+    /// Synapses driven by the presynaptic voltage.
+    GradedSynapses,
+    /// Synapses driven by presynaptic spikes, with delays.
+    SpikingSynapses,
+    /// Voltage clamps.
+    Clamps,
+    /// The Crank-Nicolson voltage scheme.
+    CrankNicolson,
+}
+
+impl Feature {
+    /// Every feature.
+    pub const ALL: [Feature; 6] = [
+        Feature::Pools,
+        Feature::VoltageSetting,
+        Feature::GradedSynapses,
+        Feature::SpikingSynapses,
+        Feature::Clamps,
+        Feature::CrankNicolson,
+    ];
+
+    /// What the feature is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::Pools => "ion pools",
+            Feature::VoltageSetting => "voltage-setting mechanisms",
+            Feature::GradedSynapses => "graded synapses",
+            Feature::SpikingSynapses => "spike-driven synapses",
+            Feature::Clamps => "voltage clamps",
+            Feature::CrankNicolson => "the Crank-Nicolson scheme",
+        }
+    }
+
+    /// The features a run of `layout` under `options` needs.
+    pub fn needed(layout: &Layout, options: &RunOptions) -> Vec<Feature> {
+        let mechs = layout.mechs();
+        let mut out = Vec::new();
+        let mut need = |f: Feature, yes: bool| {
+            if yes {
+                out.push(f);
+            }
+        };
+        need(
+            Feature::Pools,
+            mechs.iter().any(|m| matches!(m.kind, MechKind::Pool { .. })),
+        );
+        need(
+            Feature::VoltageSetting,
+            mechs.iter().any(|m| m.channel.sets_voltage()),
+        );
+        need(
+            Feature::GradedSynapses,
+            layout.synapses().iter().any(|g| !g.synapse.spiking()),
+        );
+        need(
+            Feature::SpikingSynapses,
+            layout.synapses().iter().any(|g| g.synapse.spiking()),
+        );
+        need(Feature::Clamps, !layout.clamps().is_empty());
+        need(
+            Feature::CrankNicolson,
+            options.scheme == Scheme::CrankNicolson,
+        );
+        out
+    }
+}
+
 /// What a backend can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Bits of floating-point precision of the state (64 or 32).
-    pub float_bits: u32,
+    /// The precisions it runs in.
+    pub precisions: Vec<Precision>,
+    /// True if it gives gradients ([`Backend::value_and_grad`]).
+    pub gradients: bool,
+    /// True if it gives forward-mode tangents ([`Backend::jvp`]).
+    pub jvp: bool,
+    /// The model features it supports.
+    pub features: Vec<Feature>,
+}
+
+/// What a backend is asked to do, for [`Capabilities::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Traces.
+    Simulate,
+    /// Gradients.
+    Gradient,
+    /// Forward-mode tangents.
+    Jvp,
+}
+
+impl Capabilities {
+    /// An error naming what `backend` cannot do of running `layout` under
+    /// `options` for `request`, if anything.
+    pub fn check(
+        &self,
+        backend: &str,
+        layout: &Layout,
+        options: &RunOptions,
+        request: Request,
+    ) -> Result<(), SimError> {
+        let unsupported = |what: String| {
+            Err(SimError::Unsupported(format!(
+                "the {backend} backend does not support {what}"
+            )))
+        };
+        if !self.precisions.contains(&options.precision) {
+            return unsupported(format!("{} precision", options.precision));
+        }
+        match request {
+            Request::Gradient if !self.gradients => return unsupported("gradients".into()),
+            Request::Jvp if !self.jvp => return unsupported("forward-mode tangents".into()),
+            _ => {}
+        }
+        for f in Feature::needed(layout, options) {
+            if !self.features.contains(&f) {
+                return unsupported(f.describe().into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A loss and its gradient for one batch member.
@@ -253,10 +389,60 @@ pub struct ValueAndGrad {
     pub tape: TapeStats,
 }
 
+/// Where a forward-mode run starts its tangent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TangentStart {
+    /// The tangent of the initial state along the parameter direction.
+    FromParams,
+    /// `v` for every compartment's voltage and `states` for every channel,
+    /// pool and synapse state (plus the parameter direction's share).
+    Uniform {
+        /// The voltage tangent (mV per unit).
+        v: f64,
+        /// The state tangent.
+        states: f64,
+    },
+}
+
+/// A forward-mode (Jacobian-vector product) run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JvpRequest {
+    /// A direction in the parameter vector (its layout), or none. Only
+    /// channel, pool, ion and synapse parameters may move.
+    pub params: Option<Vec<f64>>,
+    /// The initial tangent of the state.
+    pub start: TangentStart,
+    /// Renormalise the tangent to unit norm every this many steps (for
+    /// Lyapunov exponents; the norm is the Euclidean norm over compartment
+    /// voltages and channel, pool and synapse states).
+    pub renormalize_every: Option<usize>,
+}
+
+/// The result of a forward-mode run for one member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JvpResult {
+    /// The traces.
+    pub traces: Traces,
+    /// The tangents of the traces (voltage and state probes; NaN for
+    /// currents and reversal potentials). Renormalisations rescale them.
+    pub tangents: Traces,
+    /// With renormalisation: (step after which it happened, the norm the
+    /// tangent had before it).
+    pub norms: Vec<(usize, f64)>,
+}
+
 /// A simulation engine.
+///
+/// A backend gets the mechanisms' math from their descriptions and the
+/// geometry, stimuli, clamps and delays from [`lower`]; it reports what it
+/// can do ([`Backend::capabilities`]) and refuses the rest with
+/// [`SimError::Unsupported`].
 pub trait Backend: Send + Sync {
     /// A short name (`cpu`, `cubecl-wgpu`).
     fn name(&self) -> &str;
+
+    /// The device it computes on, in words.
+    fn device(&self) -> String;
 
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
@@ -282,9 +468,29 @@ pub trait Backend: Send + Sync {
         loss: &dyn TraceLoss,
         schedule: &Schedule,
     ) -> Result<Vec<ValueAndGrad>, SimError> {
-        let _ = (layout, batch, options, loss, schedule);
+        let _ = (batch, loss, schedule);
+        self.capabilities()
+            .check(self.name(), layout, options, Request::Gradient)?;
         Err(SimError::Unsupported(format!(
             "the {} backend has no gradients",
+            self.name()
+        )))
+    }
+
+    /// Runs every member of `batch` with a tangent carried along (forward
+    /// mode: the exact linearisation of the scheme run).
+    fn jvp(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+        request: &JvpRequest,
+    ) -> Result<Vec<JvpResult>, SimError> {
+        let _ = (batch, request);
+        self.capabilities()
+            .check(self.name(), layout, options, Request::Jvp)?;
+        Err(SimError::Unsupported(format!(
+            "the {} backend has no forward mode",
             self.name()
         )))
     }

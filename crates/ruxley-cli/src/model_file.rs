@@ -69,7 +69,7 @@ use std::path::{Path, PathBuf};
 
 use ruxley::cell::{Sel, View};
 use ruxley::morph::Ncomp;
-use ruxley::{Model, ModelError, RunOptions, Schedule, Scheme, SwcImport, Waveform};
+use ruxley::{Model, ModelError, Precision, RunOptions, Schedule, Scheme, SwcImport, Waveform};
 use serde::Deserialize;
 
 /// Why a model file could not be used.
@@ -176,6 +176,7 @@ struct Simulation {
     t_max: f64,
     solver: Option<String>,
     celsius: Option<f64>,
+    precision: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -549,10 +550,19 @@ pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
         };
         result.map_err(entry_err(entry))?;
     }
+    let precision = match &sim.precision {
+        None => Precision::F64,
+        Some(p) => Precision::parse(p).ok_or_else(|| {
+            ModelFileError::Invalid(format!(
+                "[simulation] precision = \"{p}\": expected \"f64\" or \"f32\""
+            ))
+        })?,
+    };
     let options = RunOptions {
         dt: sim.dt,
         t_max: sim.t_max,
         scheme,
+        precision,
     };
     let grid = options
         .grid()

@@ -19,9 +19,13 @@
 //! ```
 //!
 //! The crates behind it, usable alone: [`morph`] (SWC reading, tracing,
-//! compartmentalisation), [`channels`] (the channel trait and library),
-//! [`cell`] (models, views, layouts), [`backend`] (the backend interface),
-//! [`solvers`] (the reference step).
+//! compartmentalisation), [`ir`] (the expression graphs mechanisms are
+//! described in), [`channels`] and [`synapses`] (the descriptions and the
+//! library), [`cell`] (models, views, layouts), [`backend`] (the backend
+//! interface and the shared lowering), [`cpu`] (the CPU backend).
+//!
+//! Backends are chosen by cargo features; [`default_backend`] gives the
+//! best one enabled.
 
 #![warn(missing_docs)]
 
@@ -31,14 +35,16 @@ pub use ruxley_backend as backend;
 pub use ruxley_cell as cell;
 pub use ruxley_channels as channels;
 pub use ruxley_core as core;
+pub use ruxley_ir as ir;
 pub use ruxley_morph as morph;
-pub use ruxley_solvers as solvers;
 pub use ruxley_synapses as synapses;
 
 pub use ruxley_backend::{
-    Backend, Batch, Mse, RunOptions, Schedule, Scheme, SimError, TraceLoss, Traces,
+    Backend, Batch, Capabilities, JvpRequest, JvpResult, Mse, RunOptions, Schedule, Scheme,
+    SimError, TangentStart, TraceLoss, Traces,
 };
 pub use ruxley_cell::{Layout, Model, ModelError, Parameters, SwcImport, Waveform};
+pub use ruxley_core::Precision;
 
 /// The backend selected by the enabled features (the CPU backend by default).
 #[cfg(feature = "cpu")]
@@ -48,11 +54,29 @@ pub type DefaultBackend = ruxley_cpu::CpuBackend;
 #[cfg(feature = "cpu")]
 pub use ruxley_cpu as cpu;
 
+/// The best backend the enabled features provide, in this order of
+/// preference: a GPU backend whose device is present, then the CPU backend.
+/// A GPU backend's constructor fails where its device is missing; the next
+/// one is tried, and the errors are reported if none is left.
+pub fn default_backend() -> Result<Box<dyn Backend>, SimError> {
+    #[cfg(feature = "cpu")]
+    {
+        Ok(Box::new(ruxley_cpu::CpuBackend::new()))
+    }
+    #[cfg(not(feature = "cpu"))]
+    {
+        Err(SimError::Unsupported(
+            "no backend is enabled: build with the `cpu` feature".into(),
+        ))
+    }
+}
+
 /// The names most programs need.
 pub mod prelude {
     pub use crate::channels::{Hh, Leak};
     pub use crate::{
-        Backend, Batch, Model, Parameters, RunOptions, Scheme, SwcImport, Traces, Waveform,
+        Backend, Batch, Model, Parameters, Precision, RunOptions, Scheme, SwcImport, Traces,
+        Waveform,
     };
 }
 
@@ -90,10 +114,9 @@ impl From<SimError> for Error {
 
 /// Builds `model` and runs it once on the default backend with its own
 /// parameters and stimuli.
-#[cfg(feature = "cpu")]
 pub fn simulate(model: &Model, options: &RunOptions) -> Result<Traces, Error> {
     let layout = model.build()?;
-    let mut traces = DefaultBackend::new().simulate(&layout, Batch::single(), options)?;
+    let mut traces = default_backend()?.simulate(&layout, Batch::single(), options)?;
     Ok(traces.remove(0))
 }
 
@@ -188,16 +211,17 @@ pub mod grad {
 /// tangents renormalised along the trajectory (Benettin's method).
 pub mod lyapunov {
     use crate::core::TimeGrid;
-    use crate::solvers::{Jvp, State, Stepper};
-    use crate::{Error, Layout, RunOptions};
+    use crate::{Backend, Batch, Error, JvpRequest, Layout, RunOptions, TangentStart};
 
     /// The largest Lyapunov exponent (1/ms) of `layout` run with its own
-    /// parameters and stimuli: a tangent of the state is carried along the
-    /// run and renormalised every `every` steps; the exponent is the mean
-    /// log growth per ms after `transient` ms (also simulated, not counted).
-    /// The tangent's norm is the Euclidean norm over compartment voltages
-    /// (mV), channel, pool and synapse states.
+    /// parameters and stimuli on `backend`: a tangent of the state is carried
+    /// along the run and renormalised every `every` steps; the exponent is the
+    /// mean log growth per ms after `transient` ms (also simulated, not
+    /// counted). The tangent's norm is the Euclidean norm over compartment
+    /// voltages (mV), channel, pool and synapse states; it starts at 1 mV in
+    /// every voltage and 1e-3 in every state.
     pub fn largest_exponent(
+        backend: &dyn Backend,
         layout: &Layout,
         options: &RunOptions,
         transient: f64,
@@ -212,48 +236,24 @@ pub mod lyapunov {
                 "the transient must be shorter than t_max and `every` positive".into(),
             )));
         }
-        let stepper = Stepper::new(
-            layout,
-            layout.parameters(),
-            layout.stimuli(),
-            grid,
-            options.scheme,
-        )?;
-        let mut x = stepper.init(&mut stepper.workspace());
-        let mut jvp = Jvp::new(&stepper, None)?;
-        let comp_nodes: Vec<usize> = layout.node_of_comp().iter().map(|&n| n as usize).collect();
-        let mut t = x.zeros_like();
-        for m in t.mech.iter_mut().chain(&mut t.syn) {
-            m.fill(1e-3);
-        }
-        for &n in &comp_nodes {
-            t.v[n] = 1.0;
-        }
-        let norm = |t: &State| {
-            let v: f64 = comp_nodes.iter().map(|&n| t.v[n] * t.v[n]).sum();
-            let s: f64 = t.mech.iter().chain(&t.syn).flatten().map(|x| x * x).sum();
-            (v + s).sqrt()
+        let request = JvpRequest {
+            params: None,
+            start: TangentStart::Uniform {
+                v: 1.0,
+                states: 1e-3,
+            },
+            renormalize_every: Some(every),
         };
-        let scale = |t: &mut State, f: f64| {
-            t.v.iter_mut()
-                .chain(t.mech.iter_mut().flatten())
-                .chain(t.syn.iter_mut().flatten())
-                .for_each(|x| *x *= f);
-        };
-        let n0 = norm(&t);
-        scale(&mut t, 1.0 / n0);
-        let mut log_growth = 0.0;
-        for k in 0..grid.n_steps() {
-            jvp.step(k, &mut x, &mut t);
-            stepper.check_stable(k, &x, 0)?;
-            if (k + 1) % every == 0 || k + 1 == grid.n_steps() {
-                let g = norm(&t);
-                if k >= skip {
-                    log_growth += g.ln();
-                }
-                scale(&mut t, 1.0 / g);
-            }
-        }
+        let run = backend
+            .jvp(layout, Batch::single(), options, &request)?
+            .remove(0);
+        // The first norm is measured from the start, which is not unit.
+        let log_growth: f64 = run
+            .norms
+            .iter()
+            .filter(|(step, _)| *step > skip)
+            .map(|(_, g)| g.ln())
+            .sum();
         Ok(log_growth / (grid.t_end() - grid.time(skip)))
     }
 }

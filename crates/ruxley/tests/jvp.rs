@@ -3,7 +3,8 @@
 use ruxley::cell::Target;
 use ruxley::core::TimeGrid;
 use ruxley::prelude::*;
-use ruxley::solvers::{Jvp, State, Stepper};
+use ruxley::cpu::{Jvp, KernelSource, State, Stepper};
+use ruxley::{Parameters, Scheme};
 use ruxley_testing::models::{spiking_cell, synapse_network};
 
 fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
@@ -33,7 +34,19 @@ fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
     )
 }
 
-fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
+type St = State<f64>;
+
+fn make_stepper<'a>(
+    layout: &'a ruxley::Layout,
+    params: &'a Parameters,
+    grid: TimeGrid,
+    scheme: Scheme,
+    source: KernelSource,
+) -> Stepper<'a, f64> {
+    Stepper::new(layout, &[(params, layout.stimuli())], grid, scheme, source).unwrap()
+}
+
+fn run(stepper: &Stepper<f64>, mut x: St, n: usize) -> St {
     let mut ws = stepper.workspace();
     for k in 0..n {
         stepper.step(k, &mut x, &mut ws);
@@ -41,7 +54,7 @@ fn run(stepper: &Stepper, mut x: State, n: usize) -> State {
     x
 }
 
-fn axpy(x: &State, a: f64, d: &State) -> State {
+fn axpy(x: &St, a: f64, d: &St) -> St {
     let cols = |x: &[Vec<f64>], d: &[Vec<f64>]| -> Vec<Vec<f64>> {
         x.iter()
             .zip(d)
@@ -57,12 +70,12 @@ fn axpy(x: &State, a: f64, d: &State) -> State {
 }
 
 /// (plus - minus) / 2h.
-fn central(plus: &State, minus: &State, h: f64) -> State {
+fn central(plus: &St, minus: &St, h: f64) -> St {
     let d = axpy(plus, -1.0, minus);
     axpy(&d.zeros_like(), 0.5 / h, &d)
 }
 
-fn max_diff(a: &State, b: &State) -> (f64, f64) {
+fn max_diff(a: &St, b: &St) -> (f64, f64) {
     let pairs =
         a.v.iter()
             .zip(&b.v)
@@ -75,12 +88,24 @@ fn max_diff(a: &State, b: &State) -> (f64, f64) {
 
 /// Tangents of the whole state after `t_max` ms, along a direction in the
 /// initial state and along one in the channel and synapse parameters,
-/// against central finite differences.
+/// against central finite differences, with native and compiled kernels.
 fn check_tangents(layout: &ruxley::Layout, scheme: Scheme, t_max: f64, what: &str) {
+    for source in [KernelSource::Native, KernelSource::Compiled] {
+        check_tangents_with(layout, scheme, t_max, &format!("{what}, {source:?}"), source);
+    }
+}
+
+fn check_tangents_with(
+    layout: &ruxley::Layout,
+    scheme: Scheme,
+    t_max: f64,
+    what: &str,
+    source: KernelSource,
+) {
     let grid = TimeGrid::new(0.025, t_max).unwrap();
     let n = grid.n_steps();
     let params = layout.parameters().clone();
-    let stepper = Stepper::new(layout, &params, layout.stimuli(), grid, scheme).unwrap();
+    let stepper = make_stepper(layout, &params, grid, scheme, source);
     let x0 = stepper.init(&mut stepper.workspace());
     // A direction in the state (branch-point voltages are algebraic: left at 0).
     let mut d = x0.zeros_like();
@@ -123,7 +148,7 @@ fn check_tangents(layout: &ruxley::Layout, scheme: Scheme, t_max: f64, what: &st
             }
         }
     }
-    let mut jvp = Jvp::new(&stepper, Some(&dp)).unwrap();
+    let mut jvp = Jvp::new(&stepper, Some(&[dp.clone()])).unwrap();
     let (mut x, mut t) = (x0.clone(), jvp.init_tangent(&x0));
     for k in 0..n {
         jvp.step(k, &mut x, &mut t);
@@ -133,7 +158,7 @@ fn check_tangents(layout: &ruxley::Layout, scheme: Scheme, t_max: f64, what: &st
         for (v, d) in p.values_mut().iter_mut().zip(&dp) {
             *v += s * d;
         }
-        let st = Stepper::new(layout, &p, layout.stimuli(), grid, scheme).unwrap();
+        let st = make_stepper(layout, &p, grid, scheme, source);
         let x0 = st.init(&mut st.workspace());
         run(&st, x0, n)
     };
@@ -175,11 +200,11 @@ fn tangents_through_synapses_equal_finite_differences() {
 fn unsupported_directions_are_errors() {
     let (layout, scheme) = cell(false, false);
     let grid = TimeGrid::new(0.025, 1.0).unwrap();
-    let stepper = Stepper::new(&layout, layout.parameters(), &[], grid, scheme).unwrap();
+    let stepper = make_stepper(&layout, layout.parameters(), grid, scheme, KernelSource::Native);
     let mut dp = vec![0.0; layout.parameters().values().len()];
     dp[layout.capacitance_range().start] = 1.0;
-    assert!(Jvp::new(&stepper, Some(&dp)).is_err());
-    assert!(Jvp::new(&stepper, Some(&[1.0])).is_err());
+    assert!(Jvp::new(&stepper, Some(&[dp])).is_err());
+    assert!(Jvp::new(&stepper, Some(&[vec![1.0]])).is_err());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The largest Lyapunov exponent of an HH compartment: negative at a stable
 //! resting point, zero on the limit cycle of tonic firing.
 
+use ruxley::cpu::CpuBackend;
 use ruxley::lyapunov::largest_exponent;
 use ruxley_testing::workloads::w1_with;
 
@@ -8,10 +9,10 @@ use ruxley_testing::workloads::w1_with;
 fn rest_is_stable_and_tonic_firing_is_neutral() {
     // W1's compartment without input, and with 0.1 nA throughout.
     let quiet = w1_with(400.0, 0.0).unwrap();
-    let rest = largest_exponent(&quiet.model.build().unwrap(), &quiet.options, 100.0, 40).unwrap();
+    let rest = largest_exponent(&CpuBackend::new(), &quiet.model.build().unwrap(), &quiet.options, 100.0, 40).unwrap();
     let firing = w1_with(4000.0, 4000.0).unwrap();
     let cycle =
-        largest_exponent(&firing.model.build().unwrap(), &firing.options, 200.0, 40).unwrap();
+        largest_exponent(&CpuBackend::new(), &firing.model.build().unwrap(), &firing.options, 200.0, 40).unwrap();
     println!("rest {rest:.4} /ms, tonic firing {cycle:.5} /ms");
     // At rest the slowest decay of HH is tens of ms: clearly negative.
     assert!(rest < -0.02, "rest {rest}");

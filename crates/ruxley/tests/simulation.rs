@@ -250,17 +250,17 @@ fn a_blow_up_names_the_step_time_and_compartment() {
 
 #[test]
 fn a_nan_voltage_is_reported_where_it_appears() {
-    use ruxley::solvers::Stepper;
+    use ruxley::cpu::{KernelSource, Stepper};
     let mut m = ball_and_stick();
     m.branch(0).comp(0).record("v").unwrap();
     let layout = m.build().unwrap();
     let grid = ruxley::core::TimeGrid::new(0.025, 1.0).unwrap();
-    let stepper = Stepper::new(
+    let stepper = Stepper::<f64>::new(
         &layout,
-        layout.parameters(),
-        &[],
+        &[(layout.parameters(), &[])],
         grid,
         Scheme::BackwardEuler,
+        KernelSource::Native,
     )
     .unwrap();
     let mut ws = stepper.workspace();

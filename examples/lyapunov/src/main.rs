@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use ruxley::cpu::CpuBackend;
 use ruxley::lyapunov::largest_exponent;
 use ruxley::prelude::*;
 use ruxley_plot::{Figure, Series, write_svg};
@@ -25,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cell.comp(0)
             .stimulate(Waveform::step(0.0, 3000.0, amplitude))?;
         let options = RunOptions::new(0.025, 3000.0);
-        let lambda = largest_exponent(&cell.build()?, &options, 500.0, 40)?;
+        let lambda = largest_exponent(&CpuBackend::new(), &cell.build()?, &options, 500.0, 40)?;
         // ANCHOR_END: lyapunov
         println!("I = {amplitude:.2} nA: largest Lyapunov exponent {lambda:+.5} /ms");
         currents.push(amplitude);
@@ -50,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         net.synapses().set("IonotropicSynapse_gS", gs)?;
         net.synapses().set("IonotropicSynapse_e_syn", -75.0)?;
         let options = RunOptions::new(0.025, 2000.0);
-        let lambda = largest_exponent(&net.build()?, &options, 500.0, 40)?;
+        let lambda = largest_exponent(&CpuBackend::new(), &net.build()?, &options, 500.0, 40)?;
         println!("network, gS = {gs:.0e} uS: largest Lyapunov exponent {lambda:+.5} /ms");
     }
     // ANCHOR_END: network
