@@ -6,7 +6,7 @@ a wrong steady state), and the runs stay where Jaxley's save_exp clipping of
 exponents above 20 never acts: the spiking cell has no CaT (whose tau clips
 above -15 mV), the CaT cell stays below -20 mV.
 
-Run: python validation/jaxley_pospischil.py data/reference/pospischil
+Run: python validation/jaxley_pospischil.py crates/ruxley-conformance/data/reference/pospischil
 """
 import csv
 import sys

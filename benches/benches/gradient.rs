@@ -6,8 +6,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ruxley::cpu::CpuBackend;
 use ruxley::{Backend, Batch, Mse, Schedule};
 use ruxley_benches::{Fit, prepare};
-use ruxley_testing::l5pc::l5pc_w2;
-use ruxley_testing::workloads::{Workload, w2, w3};
+use ruxley_conformance::l5pc::l5pc_w2;
+use ruxley_conformance::workloads::{Workload, w2, w3};
 
 /// The W4 set-up of a workload: trainable layout, loss, theta.
 fn w4(mut w: Workload) -> Fit {

@@ -7,7 +7,7 @@ use ruxley::Schedule;
 use ruxley::cpu::CpuBackend;
 use ruxley::{Backend, Batch};
 use ruxley_benches::gs_fit;
-use ruxley_testing::workloads::w6;
+use ruxley_conformance::workloads::w6;
 
 fn network(c: &mut Criterion) {
     let cpu = CpuBackend::sequential();

@@ -11,7 +11,7 @@ use ruxley::prelude::*;
 use ruxley::synapses::IonotropicSynapse;
 use ruxley::{Backend, Batch, Schedule};
 use ruxley_benches::gs_fit;
-use ruxley_testing::workloads::w3_swc;
+use ruxley_conformance::workloads::w3_swc;
 
 /// 200 CA1 cells (ncomp 2, HH), 20,000 synapses between their somata, the
 /// first 20 cells driven; cell 0 recorded.

@@ -6,7 +6,7 @@ use ruxley::cpu::CpuBackend;
 use ruxley::grad::{ThetaGrad, value_and_grad};
 use ruxley::prelude::Model;
 use ruxley::{Layout, Mse, RunOptions, Schedule};
-use ruxley_testing::workloads::{self, Workload};
+use ruxley_conformance::workloads::{self, Workload};
 
 /// A lowered workload with its size.
 pub struct Prepared {

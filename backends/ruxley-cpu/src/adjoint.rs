@@ -87,7 +87,11 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
         let nb = stepper.nb;
         let n = lay.n_nodes() * nb;
         let z = |len: usize| vec![F::zero(); len];
-        let rows = || -> Vec<Vec<F>> { (0..lay.mechs().len()).map(|m| z(stepper.mech_len(m))).collect() };
+        let rows = || -> Vec<Vec<F>> {
+            (0..lay.mechs().len())
+                .map(|m| z(stepper.mech_len(m)))
+                .collect()
+        };
         let states: Vec<Vec<F>> = lay
             .mechs()
             .iter()
@@ -155,8 +159,16 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
     pub fn zero_state(&self) -> State<F> {
         State {
             v: vec![F::zero(); self.x.len()],
-            mech: self.s_new.iter().map(|s| vec![F::zero(); s.len()]).collect(),
-            syn: self.syn_new.iter().map(|s| vec![F::zero(); s.len()]).collect(),
+            mech: self
+                .s_new
+                .iter()
+                .map(|s| vec![F::zero(); s.len()])
+                .collect(),
+            syn: self
+                .syn_new
+                .iter()
+                .map(|s| vec![F::zero(); s.len()])
+                .collect(),
             spikes: Vec::new(),
         }
     }
@@ -164,7 +176,13 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
     /// Pulls `cot`, the cotangent of the state after step `n`, back to the
     /// state before it (`state`), accumulating the parameters' cotangents;
     /// `after`, if given, must be the state after step `n`. Allocates nothing.
-    pub fn step_vjp(&mut self, n: usize, state: &State<F>, after: Option<&State<F>>, cot: &mut State<F>) {
+    pub fn step_vjp(
+        &mut self,
+        n: usize,
+        state: &State<F>,
+        after: Option<&State<F>>,
+        cot: &mut State<F>,
+    ) {
         let st = self.st;
         let nb = st.nb;
         let parent = st.layout.parent();

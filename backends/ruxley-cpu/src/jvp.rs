@@ -233,11 +233,22 @@ impl<'s, 'a, F: CpuFloat> Jvp<'s, 'a, F> {
     /// A forward-mode stepper along the parameter directions `dparams` (one
     /// per member, each in the layout of the parameter vector; None for no
     /// parameter direction).
-    pub fn new(stepper: &'s Stepper<'a, F>, dparams: Option<&[Vec<f64>]>) -> Result<Self, SimError> {
+    pub fn new(
+        stepper: &'s Stepper<'a, F>,
+        dparams: Option<&[Vec<f64>]>,
+    ) -> Result<Self, SimError> {
         let lay = stepper.layout;
         let nb = stepper.nb;
-        let mut dp: Vec<Vec<F>> = stepper.mech_params.iter().map(|c| vec![F::zero(); c.len()]).collect();
-        let mut syn_dp: Vec<Vec<F>> = stepper.syn_params.iter().map(|c| vec![F::zero(); c.len()]).collect();
+        let mut dp: Vec<Vec<F>> = stepper
+            .mech_params
+            .iter()
+            .map(|c| vec![F::zero(); c.len()])
+            .collect();
+        let mut syn_dp: Vec<Vec<F>> = stepper
+            .syn_params
+            .iter()
+            .map(|c| vec![F::zero(); c.len()])
+            .collect();
         if let Some(dirs) = dparams {
             if dirs.len() != nb {
                 return Err(SimError::Params(format!(
@@ -370,12 +381,11 @@ impl<'s, 'a, F: CpuFloat> Jvp<'s, 'a, F> {
                 st.syn_kernels[g].init_states_vjp(&env, params, unit, cot);
                 for x in 0..len {
                     if explicit[k * len + x].is_nan() {
-                        t.syn[g][k * len + x] = c
-                            .p
-                            .chunks_exact(len)
-                            .enumerate()
-                            .map(|(q, cp)| cp[x] * dp[q * len + x])
-                            .sum();
+                        t.syn[g][k * len + x] =
+                            c.p.chunks_exact(len)
+                                .enumerate()
+                                .map(|(q, cp)| cp[x] * dp[q * len + x])
+                                .sum();
                     }
                 }
             }
@@ -509,7 +519,8 @@ impl<'s, 'a, F: CpuFloat> Jvp<'s, 'a, F> {
             }
             for (r, &node) in ml.nodes.iter().enumerate() {
                 let node = node as usize;
-                tangent.v[node * nb..(node + 1) * nb].copy_from_slice(&self.dv_set[m][r * nb..(r + 1) * nb]);
+                tangent.v[node * nb..(node + 1) * nb]
+                    .copy_from_slice(&self.dv_set[m][r * nb..(r + 1) * nb]);
             }
             tangent.mech[m].copy_from_slice(&self.ds_new[m]);
         }
@@ -594,7 +605,15 @@ impl<'s, 'a, F: CpuFloat> Jvp<'s, 'a, F> {
                 };
                 c.reset(false, None);
                 let (cot_s, cot) = c.views();
-                k.current_vjp(&env, params, Columns::new(&state.mech[m], len), ci, cg, cot_s, cot);
+                k.current_vjp(
+                    &env,
+                    params,
+                    Columns::new(&state.mech[m], len),
+                    ci,
+                    cg,
+                    cot_s,
+                    cot,
+                );
                 let out = if slope {
                     &mut self.dg[m]
                 } else {
@@ -639,7 +658,15 @@ impl<'s, 'a, F: CpuFloat> Jvp<'s, 'a, F> {
                     (&bf.ones, &bf.zeros)
                 };
                 let (cot_s, cot) = bf.cot.views();
-                k.current_vjp(&env, params, Columns::new(&state.syn[g], len), ci, cg, cot_s, cot);
+                k.current_vjp(
+                    &env,
+                    params,
+                    Columns::new(&state.syn[g], len),
+                    ci,
+                    cg,
+                    cot_s,
+                    cot,
+                );
                 for x in 0..len {
                     let (pre, post) = dv(x);
                     let d = bf.cot.combine(pre, post, &bf.ds_new, dp, x);

@@ -90,10 +90,7 @@ impl CpuBackend {
             // Whole SIMD registers of members where there are enough.
             if nb >= 8 { nb / 8 * 8 } else { nb }
         });
-        (0..n)
-            .step_by(size)
-            .map(|s| s..(s + size).min(n))
-            .collect()
+        (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect()
     }
 
     /// Runs `f` on every block, in parallel unless sequential, and
@@ -227,7 +224,11 @@ fn run_block<F: CpuFloat>(
     let stepper = Stepper::<F>::new(layout, members, grid, options.scheme, source)?;
     let mut ws = stepper.workspace();
     let mut state = stepper.init(&mut ws);
-    let mut rec = Recorder::new(layout.probes().iter().collect(), grid.n_samples(), members.len());
+    let mut rec = Recorder::new(
+        layout.probes().iter().collect(),
+        grid.n_samples(),
+        members.len(),
+    );
     rec.record(0, &stepper, &state, Some(&ws));
     for n in 0..grid.n_steps() {
         stepper.step(n, &mut state, &mut ws);
@@ -257,7 +258,13 @@ impl<F: CpuFloat> Reversible for Sim<'_, '_, F> {
         }
     }
 
-    fn reverse(&mut self, k: usize, before: &State<F>, after: Option<&State<F>>, cot: &mut State<F>) {
+    fn reverse(
+        &mut self,
+        k: usize,
+        before: &State<F>,
+        after: Option<&State<F>>,
+        cot: &mut State<F>,
+    ) {
         self.adjoint.step_vjp(k, before, after, cot);
     }
 
@@ -424,10 +431,11 @@ fn jvp_block<F: CpuFloat>(
     for n in 0..grid.n_steps() {
         jvp.step(n, &mut state, &mut tangent);
         stepper.check_stable(n, &state, first)?;
-        if let Some(every) = request.renormalize_every {
-            if every > 0 && ((n + 1) % every == 0 || n + 1 == grid.n_steps()) {
-                renormalize(layout, &mut tangent, nb, n + 1, &mut norms);
-            }
+        if let Some(every) = request.renormalize_every
+            && every > 0
+            && ((n + 1) % every == 0 || n + 1 == grid.n_steps())
+        {
+            renormalize(layout, &mut tangent, nb, n + 1, &mut norms);
         }
         rec.record(n + 1, &stepper, &state, Some(jvp.workspace()));
         trec.record(n + 1, &stepper, &tangent, None);
@@ -545,8 +553,12 @@ impl Backend for CpuBackend {
             let m = members(&batch, layout, range);
             let k = self.kernels;
             match options.precision {
-                Precision::F64 => grad_block::<f64>(layout, &m, grid, options, k, loss, schedule, first),
-                Precision::F32 => grad_block::<f32>(layout, &m, grid, options, k, loss, schedule, first),
+                Precision::F64 => {
+                    grad_block::<f64>(layout, &m, grid, options, k, loss, schedule, first)
+                }
+                Precision::F32 => {
+                    grad_block::<f32>(layout, &m, grid, options, k, loss, schedule, first)
+                }
             }
         })
     }

@@ -24,9 +24,7 @@
 //! the tree solve run across members in SIMD lanes. A member's arithmetic is
 //! the same whatever the block, so its results do not depend on the batch.
 
-use ruxley_backend::lower::{
-    ClampDrive, Geometry, clamp_drives, delay_steps, stimulus_drives,
-};
+use ruxley_backend::lower::{ClampDrive, Geometry, clamp_drives, delay_steps, stimulus_drives};
 use ruxley_backend::{MAX_ABS_VOLTAGE, Scheme, SimError};
 use ruxley_cell::{Layout, MechKind, NONE, Parameters, Probe, Source, Stimulus};
 use ruxley_channels::ion::nernst_factor;
@@ -370,11 +368,8 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
     ) {
         let nb = self.nb;
         let sl = &self.layout.synapses()[g];
-        for r in 0..sl.rows() {
-            let (pre, post) = (sl.pre[r] as usize, sl.post[r] as usize);
-            ws.syn_pre[g][r * nb..(r + 1) * nb].copy_from_slice(&v[pre * nb..(pre + 1) * nb]);
-            ws.syn_post[g][r * nb..(r + 1) * nb].copy_from_slice(&v[post * nb..(post + 1) * nb]);
-        }
+        gather_rows(&sl.pre, v, &mut ws.syn_pre[g], nb);
+        gather_rows(&sl.post, v, &mut ws.syn_post[g], nb);
         if sl.sources.is_empty() {
             return;
         }
@@ -429,10 +424,7 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
     pub(crate) fn gather(&self, m: usize, v: &[F], ws: &mut Workspace<F>) {
         let nb = self.nb;
         let ml = &self.layout.mechs()[m];
-        for (r, &node) in ml.nodes.iter().enumerate() {
-            let node = node as usize;
-            ws.mech_v[m][r * nb..(r + 1) * nb].copy_from_slice(&v[node * nb..(node + 1) * nb]);
-        }
+        gather_rows(&ml.nodes, v, &mut ws.mech_v[m], nb);
         let len = self.mech_len(m);
         for (j, input) in ml.inputs.iter().enumerate() {
             let src = match input.var {
@@ -440,11 +432,12 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
                 IonVar::Inside(_) => &ws.ion_ci[input.ion],
                 IonVar::Current(_) => &ws.ion_i[input.ion],
             };
-            let dst = &mut ws.mech_in[m][j * len..(j + 1) * len];
-            for (r, &sr) in input.site_rows.iter().enumerate() {
-                let sr = sr as usize;
-                dst[r * nb..(r + 1) * nb].copy_from_slice(&src[sr * nb..(sr + 1) * nb]);
-            }
+            gather_rows(
+                &input.site_rows,
+                src,
+                &mut ws.mech_in[m][j * len..(j + 1) * len],
+                nb,
+            );
         }
     }
 
@@ -610,7 +603,8 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             );
             for (r, &node) in ml.nodes.iter().enumerate() {
                 let node = node as usize;
-                v[node * nb..(node + 1) * nb].copy_from_slice(&ws.mech_vout[m][r * nb..(r + 1) * nb]);
+                v[node * nb..(node + 1) * nb]
+                    .copy_from_slice(&ws.mech_vout[m][r * nb..(r + 1) * nb]);
             }
         }
     }
@@ -900,6 +894,22 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             Source::IonReversal { ion, row } => ws.ion_e[ion][row * nb + b].to_f64(),
             Source::IonCurrent { ion, row } => ws.ion_i[ion][row * nb + b].to_f64(),
             _ => self.probe_state(probe, state, b),
+        }
+    }
+}
+
+/// Copies the entries `at` of `src` (all members) into consecutive rows of
+/// `dst`.
+#[inline]
+pub(crate) fn gather_rows<F: Copy>(at: &[u32], src: &[F], dst: &mut [F], nb: usize) {
+    if nb == 1 {
+        for (d, &i) in dst.iter_mut().zip(at) {
+            *d = src[i as usize];
+        }
+    } else {
+        for (d, &i) in dst.chunks_exact_mut(nb).zip(at) {
+            let i = i as usize;
+            d.copy_from_slice(&src[i * nb..(i + 1) * nb]);
         }
     }
 }

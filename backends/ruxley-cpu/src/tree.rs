@@ -211,7 +211,9 @@ mod tests {
     /// Interleaves per-member arrays, member fastest.
     fn interleave(m: &[Vec<f64>]) -> Vec<f64> {
         let n = m[0].len();
-        (0..n * m.len()).map(|k| m[k % m.len()][k / m.len()]).collect()
+        (0..n * m.len())
+            .map(|k| m[k % m.len()][k / m.len()])
+            .collect()
     }
 
     proptest! {

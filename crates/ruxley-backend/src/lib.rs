@@ -14,8 +14,8 @@
 
 #![warn(missing_docs)]
 
-pub mod lower;
 mod loss;
+pub mod lower;
 mod traces;
 
 use std::fmt;
@@ -294,7 +294,9 @@ impl Feature {
         };
         need(
             Feature::Pools,
-            mechs.iter().any(|m| matches!(m.kind, MechKind::Pool { .. })),
+            mechs
+                .iter()
+                .any(|m| matches!(m.kind, MechKind::Pool { .. })),
         );
         need(
             Feature::VoltageSetting,

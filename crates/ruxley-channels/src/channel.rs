@@ -127,11 +127,6 @@ impl<'a, F: Copy> Columns<'a, F> {
         self.data
     }
 
-    /// The number of columns.
-    pub fn n_cols(&self) -> usize {
-        if self.len == 0 { 0 } else { self.data.len() / self.len }
-    }
-
     /// The number of rows (compartments).
     pub fn len(&self) -> usize {
         self.len

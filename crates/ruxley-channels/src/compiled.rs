@@ -155,17 +155,23 @@ impl<F: Float> CompiledChannel<F> {
 impl<F: Float> ChannelKernels<F> for CompiledChannel<F> {
     fn init_states(&self, env: &ChannelEnv<F>, params: Columns<F>, mut states: ColumnsMut<F>) {
         let (slots, n) = self.slots(env, params, None, []);
-        self.run(&self.init.forward, env.v.len(), &slots[..n], &mut |k, r, x| {
-            states.col(k)[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.init.forward,
+            env.v.len(),
+            &slots[..n],
+            &mut |k, r, x| states.col(k)[r..r + x.len()].copy_from_slice(x),
+        );
     }
 
     fn advance_states(&self, env: &ChannelEnv<F>, params: Columns<F>, mut states: ColumnsMut<F>) {
         let before = self.copy_of(states.as_columns().data());
         let (slots, n) = self.slots(env, params, Some(&before), []);
-        self.run(&self.advance.forward, env.v.len(), &slots[..n], &mut |k, r, x| {
-            states.col(k)[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.advance.forward,
+            env.v.len(),
+            &slots[..n],
+            &mut |k, r, x| states.col(k)[r..r + x.len()].copy_from_slice(x),
+        );
     }
 
     fn current(
@@ -177,10 +183,15 @@ impl<F: Float> ChannelKernels<F> for CompiledChannel<F> {
         di_dv: &mut [F],
     ) {
         let (slots, n) = self.slots(env, params, Some(states.data()), []);
-        self.run(&self.current.forward, env.v.len(), &slots[..n], &mut |k, r, x| {
-            let dst = if k == 0 { &mut *i } else { &mut *di_dv };
-            dst[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.current.forward,
+            env.v.len(),
+            &slots[..n],
+            &mut |k, r, x| {
+                let dst = if k == 0 { &mut *i } else { &mut *di_dv };
+                dst[r..r + x.len()].copy_from_slice(x)
+            },
+        );
     }
 
     fn set_voltage(
@@ -313,7 +324,9 @@ mod tests {
     /// Rows of inputs around the voltages where rate functions are singular.
     fn inputs(ch: &dyn Channel, rows: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
         let v: Vec<f64> = (0..rows)
-            .map(|r| [-80.0, -66.0, -55.0, -40.0, -38.0, -12.5, 20.0][r % 7] + 0.01 * (r / 7) as f64)
+            .map(|r| {
+                [-80.0, -66.0, -55.0, -40.0, -38.0, -12.5, 20.0][r % 7] + 0.01 * (r / 7) as f64
+            })
             .collect();
         let p = ch
             .params()
@@ -371,8 +384,17 @@ mod tests {
         all.push(Box::new(crate::IonSite::new(CALCIUM)));
         for ch in &all {
             let x = inputs(ch.as_ref(), rows);
-            let native = forward(ch.native().unwrap_or(&CompiledChannel::new(&ch.ir(0.025, 34.0))), ch.as_ref(), &x);
-            let compiled = forward(&CompiledChannel::<f64>::new(&ch.ir(0.025, 34.0)), ch.as_ref(), &x);
+            let native = forward(
+                ch.native()
+                    .unwrap_or(&CompiledChannel::new(&ch.ir(0.025, 34.0))),
+                ch.as_ref(),
+                &x,
+            );
+            let compiled = forward(
+                &CompiledChannel::<f64>::new(&ch.ir(0.025, 34.0)),
+                ch.as_ref(),
+                &x,
+            );
             for (k, (a, b)) in native.iter().zip(&compiled).enumerate() {
                 // The generic kernels run the same arithmetic; HH's
                 // hand-written ones share exponentials differently.
@@ -383,19 +405,28 @@ mod tests {
             // beside their guarded 0/0 points), but the forward-difference slope
             // loses digits: i(v + 0.001) - i(v) cancels to ~1e-5 of i, and
             // f32 keeps 6e-8 of i.
-            let slope = 2 * ch.states().len() * rows + rows..2 * ch.states().len() * rows + 2 * rows;
+            let slope =
+                2 * ch.states().len() * rows + rows..2 * ch.states().len() * rows + 2 * rows;
             let x32 = (
                 x.0.iter().map(|&a| a as f32).collect(),
                 x.1.iter().map(|&a| a as f32).collect(),
                 x.2.iter().map(|&a| a as f32).collect(),
                 x.3.iter().map(|&a| a as f32).collect(),
             );
-            let single = forward(&CompiledChannel::<f32>::new(&ch.ir(0.025, 34.0)), ch.as_ref(), &x32);
+            let single = forward(
+                &CompiledChannel::<f32>::new(&ch.ir(0.025, 34.0)),
+                ch.as_ref(),
+                &x32,
+            );
             for (k, (a, b)) in native.iter().zip(&single).enumerate() {
                 assert!(b.is_finite(), "{}: value {k} not finite in f32", ch.name());
                 let rel = if slope.contains(&k) { 5e-2 } else { 5e-3 };
                 let tol = rel * a.abs().max(1e-6);
-                assert!((a - *b as f64).abs() <= tol, "{}: value {k}: {a} vs {b} in f32", ch.name());
+                assert!(
+                    (a - *b as f64).abs() <= tol,
+                    "{}: value {k}: {a} vs {b} in f32",
+                    ch.name()
+                );
             }
         }
     }

@@ -852,11 +852,19 @@ mod tests {
         let ns = ch.states().len();
         let env = ChannelEnv::new(v, 0.025, 6.3);
         let mut s = vec![0.0; ns * rows];
-        ch.native().unwrap().init_states(&env, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        ch.native().unwrap().init_states(
+            &env,
+            Columns::new(p, rows),
+            ColumnsMut::new(&mut s, rows),
+        );
         let s0 = s.clone();
         let shifted: Vec<f64> = v.iter().map(|x| x + 7.0).collect();
         let env2 = ChannelEnv::new(&shifted, 0.025, 6.3);
-        ch.native().unwrap().advance_states(&env2, Columns::new(p, rows), ColumnsMut::new(&mut s, rows));
+        ch.native().unwrap().advance_states(
+            &env2,
+            Columns::new(p, rows),
+            ColumnsMut::new(&mut s, rows),
+        );
         let (mut i, mut g) = (vec![0.0; rows], vec![0.0; rows]);
         ch.native().unwrap().current(
             &env2,

@@ -388,6 +388,9 @@ mod tests {
         }
         let b = Broken(Leak::new());
         let err = check_channel(&b, &points(&b), 0.025, 6.3, 1e-6).unwrap_err();
-        assert!(err.contains("native kernels") && err.contains("current wrt v"), "{err}");
+        assert!(
+            err.contains("native kernels") && err.contains("current wrt v"),
+            "{err}"
+        );
     }
 }

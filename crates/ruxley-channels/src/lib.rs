@@ -32,12 +32,12 @@ pub use channel::{
     Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
 };
 pub use compiled::CompiledChannel;
-pub use ir::ChannelIr;
-pub use ruxley_core::real::{self as dual, Dual, LANES, Lanes, MultiDual, Real, Rows};
 pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;
 pub use ion::{CALCIUM, Ion, IonSite, IonVar};
+pub use ir::ChannelIr;
 pub use leak::Leak;
+pub use ruxley_core::real::{self as dual, Dual, LANES, Lanes, MultiDual, Real, Rows};
 
 /// Every channel of the library, by its standard name.
 pub fn library() -> Vec<Box<dyn Channel>> {

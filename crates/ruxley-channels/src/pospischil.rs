@@ -323,9 +323,17 @@ mod tests {
                 ..ChannelEnv::new(&v, 0.5, 36.0)
             };
             let mut s = vec![0.0; rows * ch.states().len()];
-            ch.native().unwrap().init_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
+            ch.native().unwrap().init_states(
+                &env,
+                Columns::new(&p, rows),
+                ColumnsMut::new(&mut s, rows),
+            );
             let before = s.clone();
-            ch.native().unwrap().advance_states(&env, Columns::new(&p, rows), ColumnsMut::new(&mut s, rows));
+            ch.native().unwrap().advance_states(
+                &env,
+                Columns::new(&p, rows),
+                ColumnsMut::new(&mut s, rows),
+            );
             for (a, b) in before.iter().zip(&s) {
                 assert!(
                     (a - b).abs() <= 1e-15 * a.abs().max(1e-300),

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use ruxley::{Backend, Batch, DefaultBackend};
 use ruxley_cli::model_file::{self, ModelFileError};
-use ruxley_testing::reference::{Table, data_path, max_abs_diff};
+use ruxley_conformance::reference::{Table, data_path, max_abs_diff};
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models")
@@ -134,7 +134,7 @@ fn the_binary_simulates_and_describes() {
     assert_eq!(csv.lines().count(), 802);
     std::fs::remove_file(out).ok();
 
-    let swc = data_path("morphologies/jaxley/tests_swc_files/morph_ca1_n120_single_point_soma.swc");
+    let swc = data_path("morphologies/morph_ca1_n120_single_point_soma.swc");
     let info = Command::new(exe)
         .args(["info", swc.to_str().unwrap(), "--ncomp", "8"])
         .output()

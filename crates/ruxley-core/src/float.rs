@@ -175,7 +175,15 @@ pub fn exp_f32(x: f32) -> f32 {
     // Taylor series of e^r to degree 7 on |r| <= ln(2)/2: truncation error
     // below 6e-9 relative.
     let mut p: f32 = 1.0 / 5040.0;
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
         p = p * r + c;
     }
     let k_bits = t.to_bits().wrapping_sub(MAGIC.to_bits());

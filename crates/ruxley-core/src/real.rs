@@ -671,7 +671,9 @@ mod tests {
 
     /// A function of two variables with every operation and branch.
     fn h<R: Real>(x: R, y: R) -> R {
-        g(x) * y.spike(R::cst(2.0)) + (x * y).abs() / (y - 4.0) - f(y) * 2.0 + y.powf(0.0) + x.powi(0)
+        g(x) * y.spike(R::cst(2.0)) + (x * y).abs() / (y - 4.0) - f(y) * 2.0
+            + y.powf(0.0)
+            + x.powi(0)
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub fn tangents(b: &mut Builder, upto: usize, seeds: &[(Node, Node)]) -> Vec<Opt
                 let d = tanh_slope(b, node);
                 b.mul(x, d)
             }),
-            Op::Powf(a, p) => ta(a).and_then(|x| powf_slope(b, a, f64::from_bits(p)).map(|d| b.mul(x, d))),
+            Op::Powf(a, p) => {
+                ta(a).and_then(|x| powf_slope(b, a, f64::from_bits(p)).map(|d| b.mul(x, d)))
+            }
             Op::Powi(a, n) => ta(a).and_then(|x| powi_slope(b, a, n).map(|d| b.mul(x, d))),
             Op::SelectLt(a, c, th, el) => select(b, Op::SelectLt, a, c, ta(th), ta(el)),
             Op::SelectEq(a, c, th, el) => select(b, Op::SelectEq, a, c, ta(th), ta(el)),

@@ -175,8 +175,8 @@ impl<F: Float> Program<F> {
                     // Free operands that die here before choosing the
                     // destination: an instruction may overwrite its operand.
                     for a in op.operands() {
-                        let dies = last_use[a as usize] == k
-                            && !matches!(ops[a as usize], Op::Const(_));
+                        let dies =
+                            last_use[a as usize] == k && !matches!(ops[a as usize], Op::Const(_));
                         let r = reg_of[a as usize];
                         if dies && !free.contains(&r) {
                             free.push(r);

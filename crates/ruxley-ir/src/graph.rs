@@ -125,11 +125,6 @@ impl Graph {
         }
     }
 
-    /// True if some node reads input slot `k`.
-    pub fn reads(&self, k: usize) -> bool {
-        self.ops.iter().any(|op| *op == Op::Input(k as u32))
-    }
-
     /// A graph of the same function that keeps only the nodes the outputs
     /// need.
     fn pruned(ops: Vec<Op>, outputs: Vec<Node>, inputs: u32) -> Graph {
@@ -222,14 +217,6 @@ impl Builder {
     /// True before any node is recorded.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
-    }
-
-    /// The constant value of `node`, if it is a constant.
-    pub fn constant(&self, node: Node) -> Option<f64> {
-        match self.ops[node as usize] {
-            Op::Const(bits) => Some(f64::from_bits(bits)),
-            _ => None,
-        }
     }
 
     /// Records `op` (or finds it, or folds it into a constant).

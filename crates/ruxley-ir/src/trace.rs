@@ -56,9 +56,7 @@ pub fn trace(n_inputs: usize, f: impl FnOnce(&[Expr]) -> Vec<Expr>) -> Graph {
         }
     }
     let _reset = Reset;
-    let inputs: Vec<Expr> = (0..n_inputs)
-        .map(|k| record(Op::Input(k as u32)))
-        .collect();
+    let inputs: Vec<Expr> = (0..n_inputs).map(|k| record(Op::Input(k as u32))).collect();
     let outputs = f(&inputs);
     let builder = BUILDER.with(|b| b.borrow_mut().take().expect("builder present"));
     builder.finish(outputs.into_iter().map(|e| e.0).collect())

@@ -160,17 +160,23 @@ impl<F: Float> CompiledSynapse<F> {
 impl<F: Float> SynapseKernels<F> for CompiledSynapse<F> {
     fn init_states(&self, env: &SynapseEnv<F>, params: Columns<F>, mut states: ColumnsMut<F>) {
         let (slots, n) = self.slots(env, params, None, []);
-        self.run(&self.init.forward, env.v_pre.len(), &slots[..n], &mut |k, r, x| {
-            states.col(k)[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.init.forward,
+            env.v_pre.len(),
+            &slots[..n],
+            &mut |k, r, x| states.col(k)[r..r + x.len()].copy_from_slice(x),
+        );
     }
 
     fn advance_states(&self, env: &SynapseEnv<F>, params: Columns<F>, mut states: ColumnsMut<F>) {
         let before = self.copy_of(states.as_columns().data());
         let (slots, n) = self.slots(env, params, Some(&before), []);
-        self.run(&self.advance.forward, env.v_pre.len(), &slots[..n], &mut |k, r, x| {
-            states.col(k)[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.advance.forward,
+            env.v_pre.len(),
+            &slots[..n],
+            &mut |k, r, x| states.col(k)[r..r + x.len()].copy_from_slice(x),
+        );
     }
 
     fn current(
@@ -182,10 +188,15 @@ impl<F: Float> SynapseKernels<F> for CompiledSynapse<F> {
         di_dv: &mut [F],
     ) {
         let (slots, n) = self.slots(env, params, Some(states.data()), []);
-        self.run(&self.current.forward, env.v_pre.len(), &slots[..n], &mut |k, r, x| {
-            let dst = if k == 0 { &mut *i } else { &mut *di_dv };
-            dst[r..r + x.len()].copy_from_slice(x)
-        });
+        self.run(
+            &self.current.forward,
+            env.v_pre.len(),
+            &slots[..n],
+            &mut |k, r, x| {
+                let dst = if k == 0 { &mut *i } else { &mut *di_dv };
+                dst[r..r + x.len()].copy_from_slice(x)
+            },
+        );
     }
 
     fn init_states_vjp(
@@ -327,7 +338,11 @@ mod tests {
             let compiled = run(&CompiledSynapse::<f64>::new(&syn.ir(0.025)));
             for (k, (a, b)) in native.iter().zip(&compiled).enumerate() {
                 let tol = 1e-13 * a.abs().max(1e-12);
-                assert!((a - b).abs() <= tol, "{}: value {k}: {a} vs {b}", syn.name());
+                assert!(
+                    (a - b).abs() <= tol,
+                    "{}: value {k}: {a} vs {b}",
+                    syn.name()
+                );
             }
         }
     }

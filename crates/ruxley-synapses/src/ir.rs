@@ -55,7 +55,15 @@ impl SynapseIr {
     pub fn of<D: SynapseDynamics>(d: &D, dt: f64) -> Self {
         let (np, ns) = (d.params().len(), d.states().len());
         let n = 3 + np + ns;
-        let split = |x: &[Expr]| (x[V_PRE], x[V_POST], x[EVENTS], x[3..3 + np].to_vec(), x[3 + np..].to_vec());
+        let split = |x: &[Expr]| {
+            (
+                x[V_PRE],
+                x[V_POST],
+                x[EVENTS],
+                x[3..3 + np].to_vec(),
+                x[3 + np..].to_vec(),
+            )
+        };
         let init = trace(n, |x| {
             let (pre, post, _, p, _) = split(x);
             let mut s = vec![Expr::cst(0.0); ns];

@@ -19,8 +19,8 @@
 
 use std::fmt;
 
-use ruxley_core::Float;
 pub use ruxley_channels::{Columns, ColumnsMut, Dual, ParamSpec, Real, StateSpec};
+use ruxley_core::Float;
 
 mod compiled;
 mod dynamics;

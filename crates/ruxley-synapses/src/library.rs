@@ -244,7 +244,9 @@ crate::synapse!(AlphaSynapse);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Columns, ColumnsMut, CompiledSynapse, SynCot, Synapse, SynapseEnv, SynapseKernels};
+    use crate::{
+        Columns, ColumnsMut, CompiledSynapse, SynCot, Synapse, SynapseEnv, SynapseKernels,
+    };
 
     fn rng(k: usize) -> f64 {
         ((k as f64 * 0.618_033_988_75).fract() - 0.5) * 2.0

@@ -5,8 +5,8 @@
 use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
-use ruxley_testing::fdcheck::check_gradient;
-use ruxley_testing::l5pc::calcium_cell;
+use ruxley_conformance::fdcheck::{FdOptions, check_gradient};
+use ruxley_conformance::l5pc::calcium_cell;
 
 fn ca_cell(explicit_cai: bool) -> Model {
     calcium_cell(explicit_cai).unwrap()
@@ -46,7 +46,7 @@ fn check(explicit_cai: bool, scheme: Scheme, schedule: Schedule) {
         &loss,
         &schedule,
         &|_| true,
-        1e-5,
+        &FdOptions::smooth().with_tolerance(1e-5),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{} values checked", rows.len());

@@ -2,10 +2,10 @@
 
 use ruxley::cell::Target;
 use ruxley::core::TimeGrid;
-use ruxley::prelude::*;
 use ruxley::cpu::{Jvp, KernelSource, State, Stepper};
+use ruxley::prelude::*;
 use ruxley::{Parameters, Scheme};
-use ruxley_testing::models::{spiking_cell, synapse_network};
+use ruxley_conformance::models::{spiking_cell, synapse_network};
 
 fn cell(cn: bool, clamp: bool) -> (ruxley::Layout, Scheme) {
     let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 2]).unwrap();
@@ -91,7 +91,13 @@ fn max_diff(a: &St, b: &St) -> (f64, f64) {
 /// against central finite differences, with native and compiled kernels.
 fn check_tangents(layout: &ruxley::Layout, scheme: Scheme, t_max: f64, what: &str) {
     for source in [KernelSource::Native, KernelSource::Compiled] {
-        check_tangents_with(layout, scheme, t_max, &format!("{what}, {source:?}"), source);
+        check_tangents_with(
+            layout,
+            scheme,
+            t_max,
+            &format!("{what}, {source:?}"),
+            source,
+        );
     }
 }
 
@@ -200,7 +206,13 @@ fn tangents_through_synapses_equal_finite_differences() {
 fn unsupported_directions_are_errors() {
     let (layout, scheme) = cell(false, false);
     let grid = TimeGrid::new(0.025, 1.0).unwrap();
-    let stepper = make_stepper(&layout, layout.parameters(), grid, scheme, KernelSource::Native);
+    let stepper = make_stepper(
+        &layout,
+        layout.parameters(),
+        grid,
+        scheme,
+        KernelSource::Native,
+    );
     let mut dp = vec![0.0; layout.parameters().values().len()];
     dp[layout.capacitance_range().start] = 1.0;
     assert!(Jvp::new(&stepper, Some(&[dp])).is_err());
@@ -212,7 +224,7 @@ fn tangents_through_calcium_equal_finite_differences() {
     // A CaDynamics_E2 pool fed by calcium currents sets eca (Nernst) and
     // gates SK channels; elsewhere cai and eca are fixed parameters.
     for explicit_cai in [false, true] {
-        let layout = ruxley_testing::l5pc::calcium_cell(explicit_cai)
+        let layout = ruxley_conformance::l5pc::calcium_cell(explicit_cai)
             .unwrap()
             .build()
             .unwrap();

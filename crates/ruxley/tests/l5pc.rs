@@ -1,5 +1,5 @@
 //! The Hay et al. (2011) L5PC channels against NEURON 9.0.2 runs of the
-//! original NMODL files (data/reference/l5pc): one compartment per channel,
+//! original NMODL files (crates/ruxley-conformance/data/reference/l5pc): one compartment per channel,
 //! and the whole set on the W2 tree.
 //!
 //! Alignment: v, the pool's cai, and the currents and eca of the step ending
@@ -8,8 +8,8 @@
 //! convention), which is NEURON's value one row earlier.
 
 use ruxley::backend::Traces;
-use ruxley_testing::l5pc::{l5pc_w2, single, single_reference, single_tests};
-use ruxley_testing::reference::Table;
+use ruxley_conformance::l5pc::{l5pc_w2, single, single_reference, single_tests};
+use ruxley_conformance::reference::Table;
 
 /// Max |ours - NEURON| per reference column (gates shifted by one row).
 fn compare(ours: &Traces, reference: &Table) -> Vec<(String, f64, f64)> {
@@ -78,7 +78,7 @@ fn large_depolarisations_are_not_clipped() {
 fn the_channel_set_on_the_w2_tree_matches_neuron() {
     let w = l5pc_w2().unwrap();
     let ours = ruxley::simulate(&w.model, &w.options).unwrap();
-    let reference = Table::read(ruxley_testing::reference::data_path(
+    let reference = Table::read(ruxley_conformance::reference::data_path(
         "reference/l5pc/nrn_L5PC_W2.csv",
     ))
     .unwrap();

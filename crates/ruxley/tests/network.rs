@@ -1,7 +1,7 @@
 //! Networks: W6 against Jaxley, connection helpers, synapse gradients.
 
-use ruxley_testing::reference::{Table, data_path, max_abs_diff};
-use ruxley_testing::workloads::w6;
+use ruxley_conformance::reference::{Table, data_path, max_abs_diff};
+use ruxley_conformance::workloads::w6;
 
 #[test]
 fn w6_matches_jaxley() {
@@ -25,8 +25,8 @@ use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
 use ruxley::synapses::{ExpSynapse, IonotropicSynapse};
-use ruxley_testing::fdcheck::{Comparison, check_gradient};
-use ruxley_testing::models::synapse_network;
+use ruxley_conformance::fdcheck::{Comparison, FdOptions, check_gradient};
+use ruxley_conformance::models::synapse_network;
 
 fn check_network(scheme: Scheme, schedule: Schedule) {
     let net = synapse_network().unwrap();
@@ -64,7 +64,7 @@ fn check_network(scheme: Scheme, schedule: Schedule) {
         &loss,
         &schedule,
         &|_| true,
-        1e-5,
+        &FdOptions::spiking(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_move_the_loss(
@@ -157,7 +157,7 @@ fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
         &loss,
         &Schedule::Nested(vec![20, 24]),
         &|_| true,
-        1e-5,
+        &FdOptions::spiking(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_move_the_loss(

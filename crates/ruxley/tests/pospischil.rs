@@ -5,7 +5,7 @@
 use ruxley::channels::Leak;
 use ruxley::channels::pospischil::{CaL, CaT, K, Km, Na};
 use ruxley::prelude::*;
-use ruxley_testing::reference::{Table, data_path, max_abs_diff};
+use ruxley_conformance::reference::{Table, data_path, max_abs_diff};
 
 /// Runs a compartment with `channels`, the values `set` (parameters and
 /// initial states) and a step current, recording v and `states` under the

@@ -4,7 +4,7 @@ use ruxley::backend::SimError;
 use ruxley::cell::Stimulus;
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
-use ruxley_testing::workloads::{w1, w2};
+use ruxley_conformance::workloads::{w1, w2};
 
 fn ball_and_stick() -> Model {
     let mut m = Model::from_branches(&[None, Some(0)], &[1, 5]).unwrap();

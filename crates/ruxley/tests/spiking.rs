@@ -5,8 +5,8 @@ use ruxley::backend::{Mse, Schedule};
 use ruxley::channels::spiking::{Fire, Izhikevich};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
-use ruxley_testing::fdcheck::check_gradient;
-use ruxley_testing::models::spiking_cell;
+use ruxley_conformance::fdcheck::{FdOptions, check_gradient};
+use ruxley_conformance::models::spiking_cell;
 
 fn spikes(m: &Model, options: &RunOptions, name: &str) -> usize {
     let t = ruxley::simulate(m, options).unwrap();
@@ -67,7 +67,7 @@ fn gradients_of_spiking_cells_equal_finite_differences_between_spikes() {
             &loss,
             &Schedule::Nested(vec![40, 20]),
             &|_| true,
-            1e-5,
+            &FdOptions::spiking(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
     }

@@ -4,8 +4,8 @@ use ruxley::cpu::CpuBackend;
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::{Mse, Schedule};
-use ruxley_testing::reference::{Table, data_path};
-use ruxley_testing::workloads::w2;
+use ruxley_conformance::reference::{Table, data_path};
+use ruxley_conformance::workloads::w2;
 
 fn tree() -> Model {
     let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 1, 2]).unwrap();

@@ -3,8 +3,8 @@
 use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
-use ruxley_testing::reference::{Table, data_path};
-use ruxley_testing::workloads::w2;
+use ruxley_conformance::reference::{Table, data_path};
+use ruxley_conformance::workloads::w2;
 
 #[test]
 fn w4_on_w2_matches_jaxley_per_branch() {

@@ -1,4 +1,4 @@
-//! The L5PC channel references (data/reference/l5pc): NEURON 9.0.2 runs of
+//! The L5PC channel references (crates/ruxley-conformance/data/reference/l5pc): NEURON 9.0.2 runs of
 //! the Hay et al. (2011) channels, one compartment per channel and the full
 //! set on the W2 tree.
 
@@ -221,7 +221,7 @@ pub fn single_reference(protocol: &str, test: &str) -> std::path::PathBuf {
     data_path(&format!("reference/l5pc/nrn_{protocol}_{test}.csv"))
 }
 
-/// The L5PC channel set on the W2 tree (data/reference/l5pc/README.md):
+/// The L5PC channel set on the W2 tree (crates/ruxley-conformance/data/reference/l5pc/README.md):
 /// BluePyOpt's optimised densities, uniform per region, leak everywhere,
 /// v_init -65 mV, 0.5 nA at soma compartment 0 from 10 ms to 110 ms,
 /// t_max 150 ms, recorded as in `nrn_L5PC_W2.csv`.

@@ -1,4 +1,4 @@
-//! The anchor workloads W1-W3 and W6 (data/reference/anchors/WORKLOADS.md) as
+//! The anchor workloads W1-W3 and W6 (crates/ruxley-conformance/data/reference/anchors/WORKLOADS.md) as
 //! models.
 
 use ruxley_backend::RunOptions;
@@ -98,7 +98,7 @@ pub fn w2() -> Result<Workload, ModelError> {
 
 /// The W3 morphology file.
 pub fn w3_swc() -> std::path::PathBuf {
-    data_path("morphologies/jaxley/tests_swc_files/morph_ca1_n120_single_point_soma.swc")
+    data_path("morphologies/morph_ca1_n120_single_point_soma.swc")
 }
 
 /// W3: the CA1 cell n120 (single-point soma) with ncomp 8, 1 nA at soma
@@ -124,7 +124,7 @@ pub fn w3() -> Result<Workload, ModelError> {
     })
 }
 
-/// The W6 connectivity (data/reference/anchors/w6_connectivity.csv):
+/// The W6 connectivity (crates/ruxley-conformance/data/reference/anchors/w6_connectivity.csv):
 /// (presynaptic cell, postsynaptic cell) of each of the 243 synapses.
 pub fn w6_connectivity() -> Result<Vec<(usize, usize)>, String> {
     let t = crate::reference::Table::read(data_path("reference/anchors/w6_connectivity.csv"))?;
