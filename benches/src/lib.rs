@@ -68,6 +68,29 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
         .collect()
 }
 
+/// `n` parameter sets of W1 as Jaxley's batch benchmark draws them: HH_gNa
+/// scaled by U(0.8, 1.2), member 0 at the base value.
+pub fn w1_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
+    let mut state: u64 = 7;
+    (0..n)
+        .map(|k| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let f = if k == 0 {
+                1.0
+            } else {
+                0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let mut p = layout.parameters().clone();
+            p.set("HH_gNa", 0.12 * f).expect("HH_gNa exists");
+            p
+        })
+        .collect()
+}
+
 /// A gradient workload: a model with trainables, a loss and the point.
 pub struct Fit {
     /// The model, with its trainables.

@@ -151,7 +151,11 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
             syn_cot_params: like(&stepper.syn_params),
             syn_cot_init: like(&stepper.syn_init),
             cot_v0: z(stepper.v0.len()),
-            cot_stim: stepper.stim.iter().map(|d| z(d.current.len())).collect(),
+            cot_stim: stepper
+                .stim
+                .iter()
+                .map(|d| z(d.current.len() * d.members.len()))
+                .collect(),
         }
     }
 
@@ -288,7 +292,10 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
             }
         }
         for (k, d) in st.stim.iter().enumerate() {
-            self.cot_stim[k][n] += self.mu_eff[d.index];
+            let covered = d.members.len();
+            for (j, b) in d.members.clone().enumerate() {
+                self.cot_stim[k][n * covered + j] += self.mu_eff[d.node * nb + b];
+            }
         }
         for x in self
             .cot_e
@@ -677,7 +684,16 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
         let nb = st.nb;
         let mut stim_of = vec![Vec::new(); nb];
         for (d, c) in st.stim.iter().zip(&self.cot_stim) {
-            stim_of[d.member].push(c.iter().map(|x| x.to_f64()).collect());
+            let covered = d.members.len();
+            for (j, b) in d.members.clone().enumerate() {
+                stim_of[b].push(
+                    c.iter()
+                        .skip(j)
+                        .step_by(covered)
+                        .map(|x| x.to_f64())
+                        .collect(),
+                );
+            }
         }
         (0..nb)
             .zip(stim_of)

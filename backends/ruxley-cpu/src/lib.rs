@@ -194,21 +194,27 @@ impl<'p> Recorder<'p> {
         }
     }
 
-    /// One [`Traces`] per member.
+    /// One [`Traces`] per member: a transposition, done a few members at a
+    /// time so that reads stay within cache lines and writes stream.
     fn into_traces(self, dt: f64) -> Vec<Traces> {
+        const CHUNK: usize = 8;
         let names: Vec<String> = self.probes.iter().map(|p| p.column_name()).collect();
-        (0..self.nb)
-            .map(|b| {
-                let mut t = Traces::zeros(names.clone(), dt, self.n_samples);
-                for k in 0..self.probes.len() {
-                    let trace = t.trace_mut(k);
-                    for (s, x) in trace.iter_mut().enumerate() {
-                        *x = self.data[(k * self.n_samples + s) * self.nb + b];
+        let (nb, ns) = (self.nb, self.n_samples);
+        let mut out: Vec<Traces> = (0..nb)
+            .map(|_| Traces::zeros(names.clone(), dt, ns))
+            .collect();
+        for k in 0..self.probes.len() {
+            for (c, chunk) in out.chunks_mut(CHUNK).enumerate() {
+                let b0 = c * CHUNK;
+                for s in 0..ns {
+                    let row = &self.data[(k * ns + s) * nb + b0..][..chunk.len()];
+                    for (t, &x) in chunk.iter_mut().zip(row) {
+                        t.trace_mut(k)[s] = x;
                     }
                 }
-                t
-            })
-            .collect()
+            }
+        }
+        out
     }
 }
 

@@ -94,12 +94,12 @@ pub struct Workspace<F> {
     pub(crate) src_v: Vec<F>,
 }
 
-/// A stimulus of one member: its entry in the per-node arrays, and its
-/// current in each step.
+/// A stimulus: its node, its current in each step, and the members it
+/// drives (all of the block when they share their stimuli, else one).
 #[derive(Debug, Clone)]
 pub(crate) struct Drive<F> {
-    pub(crate) member: usize,
-    pub(crate) index: usize,
+    pub(crate) node: usize,
+    pub(crate) members: std::ops::Range<usize>,
     pub(crate) current: Vec<F>,
 }
 
@@ -183,17 +183,29 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             }
             out
         };
+        // Members that share one stimulus set (the model's own, usually)
+        // share its drives.
+        let first = members[0].1;
+        let shared = members
+            .iter()
+            .all(|m| std::ptr::eq(m.1, first) || m.1 == first);
         let mut stim = Vec::new();
-        let mut stim_counts = Vec::with_capacity(nb);
         for (b, (_, stimuli)) in members.iter().enumerate() {
-            let drives = stimulus_drives(layout, stimuli, &grid)?;
-            stim_counts.push(drives.len());
-            stim.extend(drives.into_iter().map(|d| Drive {
-                member: b,
-                index: d.node * nb + b,
-                current: d.current.into_iter().map(F::of).collect(),
-            }));
+            if shared && b > 0 {
+                break;
+            }
+            let covered = if shared { 0..nb } else { b..b + 1 };
+            stim.extend(
+                stimulus_drives(layout, stimuli, &grid)?
+                    .into_iter()
+                    .map(|d| Drive {
+                        node: d.node,
+                        members: covered.clone(),
+                        current: d.current.into_iter().map(F::of).collect(),
+                    }),
+            );
         }
+        let stim_counts = members.iter().map(|m| m.1.len()).collect();
         let delay_steps = delay_steps(layout, grid.dt());
         let ring_len = 1 + delay_steps.iter().flatten().copied().max().unwrap_or(0) as usize;
         let (dt, celsius) = (grid.dt(), layout.celsius());
@@ -748,7 +760,10 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             }
         }
         for d in &self.stim {
-            ws.i_node[d.index] -= d.current[n];
+            let x = d.current[n];
+            for b in d.members.clone() {
+                ws.i_node[d.node * nb + b] -= x;
+            }
         }
     }
 
@@ -829,12 +844,14 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
     /// Checks that every voltage is finite and within [`MAX_ABS_VOLTAGE`]
     /// after step `n`; members are numbered from `first`.
     pub fn check_stable(&self, n: usize, state: &State<F>, first: usize) -> Result<(), SimError> {
-        // Written so that NaN fails the comparison.
+        // Written so that NaN fails the comparison; a branch-free pass
+        // first (it vectorises), the search only on failure.
         let limit = F::of(MAX_ABS_VOLTAGE);
         let ok = |x: &F| x.abs() <= limit;
-        let Some(k) = state.v.iter().position(|x| !ok(x)) else {
+        if state.v.iter().fold(true, |all, x| all & ok(x)) {
             return Ok(());
-        };
+        }
+        let k = state.v.iter().position(|x| !ok(x)).expect("a value failed");
         let (node, b) = (k / self.nb, k % self.nb);
         let mut i = node;
         while self.layout.comp_of_node()[i] == NONE {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ruxley::grad::value_and_grad;
 use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
-use ruxley::{Backend, Batch, DefaultBackend, Mse, Scheme, Traces};
+use ruxley::{Backend, Batch, DefaultBackend, Mse, Precision, Scheme, Traces};
 use ruxley_cli::model_file;
 
 #[derive(Parser)]
@@ -39,6 +39,9 @@ enum Command {
         /// Override the solver (backward_euler or crank_nicolson).
         #[arg(long)]
         solver: Option<String>,
+        /// Override the precision (f64 or f32).
+        #[arg(long)]
+        precision: Option<String>,
     },
     /// Gradient of the model file's loss with respect to its trainables.
     Grad {
@@ -78,6 +81,7 @@ fn simulate(
     t_max: Option<f64>,
     dt: Option<f64>,
     solver: Option<String>,
+    precision: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let spec = model_file::load(&model)?;
     let mut options = spec.options;
@@ -89,6 +93,10 @@ fn simulate(
     }
     if let Some(s) = solver {
         options.scheme = Scheme::parse(&s).ok_or(format!("unknown solver `{s}`"))?;
+    }
+    if let Some(p) = precision {
+        options.precision =
+            Precision::parse(&p).ok_or(format!("unknown precision `{p}` (expected f64 or f32)"))?;
     }
     let layout = spec.model.build()?;
     if layout.probes().is_empty() {
@@ -283,7 +291,8 @@ fn main() -> ExitCode {
             t_max,
             dt,
             solver,
-        } => simulate(model, out, t_max, dt, solver),
+            precision,
+        } => simulate(model, out, t_max, dt, solver, precision),
         Command::Grad { model, target, out } => grad(model, target, out),
         Command::Channels => channels(),
         Command::Info {

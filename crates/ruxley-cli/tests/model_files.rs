@@ -331,3 +331,62 @@ fn model_files_record_synapse_states() {
     ));
     assert!(e.contains("IonotropicSynapse_s"), "{e}");
 }
+
+/// Upward crossings of 0 mV (ms).
+fn spikes(v: &[f64], dt: f64) -> Vec<f64> {
+    v.windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
+        .map(|(k, w)| (k as f64 + w[0] / (w[0] - w[1])) * dt)
+        .collect()
+}
+
+#[test]
+fn precision_is_chosen_in_the_model_file_or_on_the_command_line() {
+    // In f32, W2 keeps NEURON's spikes to within 0.1 ms (measured 0.005).
+    let out = tmp("w2_f32.csv");
+    run_cli(&[
+        "simulate",
+        models_dir().join("w2.toml").to_str().unwrap(),
+        "--precision",
+        "f32",
+        "--out",
+        &out,
+    ]);
+    let ours = Table::read(&out).unwrap();
+    let want = Table::read(data_path("reference/anchors/traces/w2_nrn_bwd_notable.csv")).unwrap();
+    let v = ours.column("v_soma_mV").unwrap();
+    assert!(v.iter().all(|x| x.is_finite()));
+    let (a, b) = (
+        spikes(v, 0.025),
+        spikes(want.column("v_soma_mV").unwrap(), 0.025),
+    );
+    assert_eq!(a.len(), b.len());
+    assert!(max_abs_diff(&a, &b) < 0.1, "{a:?} vs {b:?}");
+    // The f32 run is not the f64 run.
+    assert!(max_abs_diff(v, want.column("v_soma_mV").unwrap()) > 1e-6);
+    std::fs::remove_file(out).ok();
+
+    let spec = model_file::parse(
+        &HEAD.replace("t_max = 1.0\n", "t_max = 1.0\nprecision = \"f32\"\n"),
+        Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(spec.options.precision, ruxley::Precision::F32);
+    let e = parse_err(&HEAD.replace("t_max = 1.0\n", "t_max = 1.0\nprecision = \"f16\"\n"));
+    assert!(
+        e.contains("precision") && e.contains("f16") && e.contains("f32"),
+        "{e}"
+    );
+    let e = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args([
+            "simulate",
+            models_dir().join("w1.toml").to_str().unwrap(),
+            "--precision",
+            "half",
+        ])
+        .output()
+        .unwrap();
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("half"));
+}

@@ -172,18 +172,19 @@ impl<F: Float> Program<F> {
                 }
                 _ => {
                     let mapped = op.map(|a| reg_of[a as usize] as Node);
-                    // Free operands that die here before choosing the
-                    // destination: an instruction may overwrite its operand.
+                    // The destination is never an operand's register (the
+                    // block loops rely on it), so operands that die here are
+                    // freed after it is chosen.
+                    let r = take(&mut free);
+                    reg_of[k] = r;
                     for a in op.operands() {
                         let dies =
                             last_use[a as usize] == k && !matches!(ops[a as usize], Op::Const(_));
-                        let r = reg_of[a as usize];
-                        if dies && !free.contains(&r) {
-                            free.push(r);
+                        let ra = reg_of[a as usize];
+                        if dies && !free.contains(&ra) {
+                            free.push(ra);
                         }
                     }
-                    let r = take(&mut free);
-                    reg_of[k] = r;
                     code.push(Instr::Apply { dst: r, op: mapped });
                 }
             }
@@ -271,10 +272,35 @@ ruxley_core::multiversion! {
 /// One operation over a block, as a loop the compiler vectorises.
 #[inline(always)]
 fn apply_block<F: Float>(dst: u16, op: Op, regs: &mut [[F; BLOCK]]) {
-    let mut out = [F::zero(); BLOCK];
+    let n = regs.len();
+    let check = |r: Node| {
+        assert!(
+            (r as usize) < n && r != dst as Node,
+            "register {r} (dst {dst})"
+        );
+        r as usize
+    };
+    let operands: [usize; 4] = {
+        let mut o = [0; 4];
+        for (k, a) in op.operands().enumerate() {
+            o[k] = check(a);
+        }
+        o
+    };
+    assert!((dst as usize) < n);
+    let base = regs.as_mut_ptr();
+    // SAFETY: every register index is in bounds (checked above), and the
+    // destination is distinct from every operand (checked above; the
+    // register allocator guarantees it), so the mutable reference to the
+    // destination aliases none of the shared ones.
+    let (out, reg) = unsafe {
+        (&mut *base.add(dst as usize), |k: usize| -> &[F; BLOCK] {
+            &*base.add(operands[k])
+        })
+    };
     macro_rules! unary {
-        ($a:expr, |$x:ident| $e:expr) => {{
-            let a = &regs[$a as usize];
+        (|$x:ident| $e:expr) => {{
+            let a = reg(0);
             for i in 0..BLOCK {
                 let $x = a[i];
                 out[i] = $e;
@@ -282,8 +308,8 @@ fn apply_block<F: Float>(dst: u16, op: Op, regs: &mut [[F; BLOCK]]) {
         }};
     }
     macro_rules! binary {
-        ($a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let (a, b) = (&regs[$a as usize], &regs[$b as usize]);
+        (|$x:ident, $y:ident| $e:expr) => {{
+            let (a, b) = (reg(0), reg(1));
             for i in 0..BLOCK {
                 let ($x, $y) = (a[i], b[i]);
                 out[i] = $e;
@@ -292,30 +318,25 @@ fn apply_block<F: Float>(dst: u16, op: Op, regs: &mut [[F; BLOCK]]) {
     }
     match op {
         Op::Const(_) | Op::Input(_) => unreachable!("not an instruction"),
-        Op::Add(a, b) => binary!(a, b, |x, y| x + y),
-        Op::Sub(a, b) => binary!(a, b, |x, y| x - y),
-        Op::Mul(a, b) => binary!(a, b, |x, y| x * y),
-        Op::Div(a, b) => binary!(a, b, |x, y| x / y),
-        Op::Neg(a) => unary!(a, |x| -x),
-        Op::Abs(a) => unary!(a, |x| x.abs()),
-        Op::Exp(a) => unary!(a, |x| x.exp()),
-        Op::Ln(a) => unary!(a, |x| x.ln()),
-        Op::Sqrt(a) => unary!(a, |x| x.sqrt()),
-        Op::Tanh(a) => unary!(a, |x| x.tanh()),
-        Op::Powf(a, p) => {
+        Op::Add(..) => binary!(|x, y| x + y),
+        Op::Sub(..) => binary!(|x, y| x - y),
+        Op::Mul(..) => binary!(|x, y| x * y),
+        Op::Div(..) => binary!(|x, y| x / y),
+        Op::Neg(_) => unary!(|x| -x),
+        Op::Abs(_) => unary!(|x| x.abs()),
+        Op::Exp(_) => unary!(|x| x.exp()),
+        Op::Ln(_) => unary!(|x| x.ln()),
+        Op::Sqrt(_) => unary!(|x| x.sqrt()),
+        Op::Tanh(_) => unary!(|x| x.tanh()),
+        Op::Powf(_, p) => {
             let p = F::of(f64::from_bits(p));
-            unary!(a, |x| x.powf(p))
+            unary!(|x| x.powf(p))
         }
-        Op::Powi(a, n) => unary!(a, |x| x.powi(n)),
-        Op::Spike(a, _) => unary!(a, |x| if x >= F::zero() { F::one() } else { F::zero() }),
-        Op::SelectLt(a, b, t, e) | Op::SelectEq(a, b, t, e) => {
+        Op::Powi(_, n) => unary!(|x| x.powi(n)),
+        Op::Spike(..) => unary!(|x| if x >= F::zero() { F::one() } else { F::zero() }),
+        Op::SelectLt(..) | Op::SelectEq(..) => {
             let lt = matches!(op, Op::SelectLt(..));
-            let (a, b, t, e) = (
-                &regs[a as usize],
-                &regs[b as usize],
-                &regs[t as usize],
-                &regs[e as usize],
-            );
+            let (a, b, t, e) = (reg(0), reg(1), reg(2), reg(3));
             if lt {
                 for i in 0..BLOCK {
                     out[i] = if a[i] < b[i] { t[i] } else { e[i] };
@@ -327,5 +348,4 @@ fn apply_block<F: Float>(dst: u16, op: Op, regs: &mut [[F; BLOCK]]) {
             }
         }
     }
-    regs[dst as usize] = out;
 }
