@@ -496,7 +496,7 @@ ruxley_core::multiversion! {
     }
 }
 
-/// [`crate::Channel::init_states`]: every gate at its steady state.
+/// [`crate::ChannelKernels::init_states`]: every gate at its steady state.
 pub fn init_states<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
@@ -506,7 +506,7 @@ pub fn init_states<K: GateKinetics>(
     init_dispatch(k, env, &params, &mut states);
 }
 
-/// [`crate::Channel::advance_states`]: x + (1 - exp(-dt/tau)) (x_inf - x).
+/// [`crate::ChannelKernels::advance_states`]: x + (1 - exp(-dt/tau)) (x_inf - x).
 pub fn advance_states<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
@@ -516,7 +516,7 @@ pub fn advance_states<K: GateKinetics>(
     advance_dispatch(k, env, &params, &mut states);
 }
 
-/// [`crate::Channel::current`], with NEURON's slope (see [`SLOPE_DV`]).
+/// [`crate::ChannelKernels::current`], with NEURON's slope (see [`SLOPE_DV`]).
 pub fn current<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
@@ -528,7 +528,7 @@ pub fn current<K: GateKinetics>(
     current_dispatch(k, env, &params, &states, i, di_dv);
 }
 
-/// [`crate::Channel::init_states_vjp`].
+/// [`crate::ChannelKernels::init_states_vjp`].
 pub fn init_states_vjp<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
@@ -565,7 +565,7 @@ fn init_vjp_rows<K: GateKinetics, T: Rows>(
     }
 }
 
-/// [`crate::Channel::advance_states_vjp`].
+/// [`crate::ChannelKernels::advance_states_vjp`].
 pub fn advance_states_vjp<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
@@ -621,7 +621,7 @@ fn advance_vjp_rows<K: GateKinetics, T: Rows>(
     }
 }
 
-/// [`crate::Channel::current_vjp`]: the slope's cotangent goes through both
+/// [`crate::ChannelKernels::current_vjp`]: the slope's cotangent goes through both
 /// evaluations of its forward difference.
 #[allow(clippy::too_many_arguments)]
 pub fn current_vjp<K: GateKinetics>(

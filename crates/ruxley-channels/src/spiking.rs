@@ -154,7 +154,7 @@ fn seed(x: f64, on: bool) -> Dual<f64> {
     Dual::new(x, if on { 1.0 } else { 0.0 })
 }
 
-/// [`crate::Channel::init_states`] of a [`VoltageDynamics`].
+/// [`crate::ChannelKernels::init_states`] of a [`VoltageDynamics`].
 pub fn init_states<D: VoltageDynamics>(
     d: &D,
     env: &ChannelEnv,
@@ -172,7 +172,7 @@ pub fn init_states<D: VoltageDynamics>(
     }
 }
 
-/// [`crate::Channel::init_states_vjp`] of a [`VoltageDynamics`].
+/// [`crate::ChannelKernels::init_states_vjp`] of a [`VoltageDynamics`].
 pub fn init_states_vjp<D: VoltageDynamics>(
     d: &D,
     env: &ChannelEnv,
@@ -201,7 +201,7 @@ pub fn init_states_vjp<D: VoltageDynamics>(
     }
 }
 
-/// [`crate::Channel::set_voltage`] of a [`VoltageDynamics`].
+/// [`crate::ChannelKernels::set_voltage`] of a [`VoltageDynamics`].
 pub fn set_voltage<D: VoltageDynamics>(
     d: &D,
     env: &ChannelEnv,
@@ -221,7 +221,7 @@ pub fn set_voltage<D: VoltageDynamics>(
     }
 }
 
-/// [`crate::Channel::set_voltage_vjp`] of a [`VoltageDynamics`].
+/// [`crate::ChannelKernels::set_voltage_vjp`] of a [`VoltageDynamics`].
 pub fn set_voltage_vjp<D: VoltageDynamics>(
     d: &D,
     env: &ChannelEnv,

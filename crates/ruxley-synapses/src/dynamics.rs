@@ -169,7 +169,7 @@ pub mod kernels {
     use super::*;
 
     ruxley_core::multiversion! {
-        /// [`crate::Synapse::advance_states`], [`LANES`] synapses at a time.
+        /// [`crate::SynapseKernels::advance_states`], [`LANES`] synapses at a time.
         pub fn advance_states<D: SynapseDynamics>(
             d: &D,
             env: &SynapseEnv,
@@ -181,7 +181,7 @@ pub mod kernels {
     }
 
     ruxley_core::multiversion! {
-        /// [`crate::Synapse::current`], with di/dv from a dual number, [`LANES`]
+        /// [`crate::SynapseKernels::current`], with di/dv from a dual number, [`LANES`]
         /// synapses at a time.
         pub fn current<D: SynapseDynamics>(
             d: &D,
@@ -196,7 +196,7 @@ pub mod kernels {
     }
 
     ruxley_core::multiversion! {
-        /// [`crate::Synapse::advance_states_vjp`]. Variables: the presynaptic
+        /// [`crate::SynapseKernels::advance_states_vjp`]. Variables: the presynaptic
         /// voltage, the states, the parameters.
         pub fn advance_states_vjp<D: SynapseDynamics>(
             d: &D,
@@ -211,7 +211,7 @@ pub mod kernels {
     }
 
     ruxley_core::multiversion! {
-        /// [`crate::Synapse::current_vjp`], with the mixed second derivatives
+        /// [`crate::SynapseKernels::current_vjp`], with the mixed second derivatives
         /// (for the cotangent of di/dv) from dual numbers over [`MultiDual`].
         /// Variables: the presynaptic and postsynaptic voltages, the states,
         /// the parameters.
@@ -230,7 +230,7 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::init_states`].
+    /// [`crate::SynapseKernels::init_states`].
     pub fn init_states<D: SynapseDynamics>(
         d: &D,
         env: &SynapseEnv,
@@ -336,7 +336,7 @@ pub mod kernels {
         }
     }
 
-    /// [`crate::Synapse::init_states_vjp`]. Variables: the presynaptic and
+    /// [`crate::SynapseKernels::init_states_vjp`]. Variables: the presynaptic and
     /// postsynaptic voltages, then the parameters.
     pub fn init_states_vjp<D: SynapseDynamics>(
         d: &D,

@@ -100,7 +100,7 @@ fn current_vjp_rows<T: Rows>(
 
 // The kernels `synapse!` takes, with the signatures of `kernels`.
 ruxley_core::multiversion! {
-    /// [`crate::Synapse::init_states_vjp`].
+    /// [`crate::SynapseKernels::init_states_vjp`].
     pub(crate) fn init_states_vjp(
         _synapse: &IonotropicSynapse,
         env: &SynapseEnv,
@@ -117,7 +117,7 @@ ruxley_core::multiversion! {
 }
 
 ruxley_core::multiversion! {
-    /// [`crate::Synapse::advance_states_vjp`].
+    /// [`crate::SynapseKernels::advance_states_vjp`].
     pub(crate) fn advance_states_vjp(
         _synapse: &IonotropicSynapse,
         env: &SynapseEnv,
@@ -135,7 +135,7 @@ ruxley_core::multiversion! {
 }
 
 ruxley_core::multiversion! {
-    /// [`crate::Synapse::current_vjp`].
+    /// [`crate::SynapseKernels::current_vjp`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn current_vjp(
         _synapse: &IonotropicSynapse,
