@@ -260,6 +260,7 @@ impl Probe {
 pub struct Layout {
     n_comps: usize,
     parent: Vec<u32>,
+    levels: Vec<u32>,
     node_of_comp: Vec<u32>,
     comp_of_node: Vec<u32>,
     geometry: Vec<CompGeometry>,
@@ -494,6 +495,7 @@ impl Model {
             .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Layout {
             n_comps,
+            levels: level_offsets(&parent),
             parent,
             node_of_comp,
             comp_of_node,
@@ -626,6 +628,23 @@ impl Model {
 }
 
 type Renumbered = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<[(u32, Half); 2]>);
+
+/// Where each depth begins among nodes numbered breadth first (roots at
+/// depth 0), and the end: nodes `levels[d]..levels[d + 1]` have depth d.
+fn level_offsets(parent: &[u32]) -> Vec<u32> {
+    let mut depth = vec![0u32; parent.len()];
+    let mut levels = vec![0u32];
+    for (i, &p) in parent.iter().enumerate() {
+        if p != NONE {
+            depth[i] = depth[p as usize] + 1;
+        }
+        if i > 0 && depth[i] != depth[i - 1] {
+            levels.push(i as u32);
+        }
+    }
+    levels.push(parent.len() as u32);
+    levels
+}
 
 /// Renumbers nodes breadth first from the roots (children in their old order).
 fn breadth_first(
@@ -811,6 +830,14 @@ impl Layout {
     /// precede children.
     pub fn parent(&self) -> &[u32] {
         &self.parent
+    }
+
+    /// The offsets of the tree's levels: nodes `levels()[d]..levels()[d + 1]`
+    /// are at depth d (every cell's root at depth 0) and depend only on
+    /// nodes of smaller depth, so a level-parallel solve eliminates a level
+    /// at a time.
+    pub fn levels(&self) -> &[u32] {
+        &self.levels
     }
 
     /// The node of each compartment.

@@ -279,3 +279,30 @@ fn a_nan_voltage_is_reported_where_it_appears() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn tree_levels_partition_the_nodes_by_depth() {
+    // Two cells of different shapes: both roots at depth 0.
+    let a = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 1, 2]).unwrap();
+    let b = Model::from_branches(&[None, Some(0)], &[4, 1]).unwrap();
+    let net = Model::network(vec![a, b]).unwrap();
+    let layout = net.build().unwrap();
+    let (levels, parent) = (layout.levels(), layout.parent());
+    assert_eq!(levels[0], 0);
+    assert_eq!(*levels.last().unwrap() as usize, layout.n_nodes());
+    let level_of = |i: usize| {
+        levels
+            .windows(2)
+            .position(|w| (w[0] as usize..w[1] as usize).contains(&i))
+            .unwrap()
+    };
+    for i in 0..layout.n_nodes() {
+        match parent[i] {
+            ruxley::cell::NONE => assert_eq!(level_of(i), 0, "root {i}"),
+            p => assert_eq!(level_of(i), level_of(p as usize) + 1, "node {i}"),
+        }
+    }
+    // The deepest path: branch 0 (2 compartments), its branch point,
+    // branch 1 (3), its branch point, branch 3 (2): 9 levels.
+    assert_eq!(levels.len() - 1, 9);
+}
