@@ -6,37 +6,45 @@
 //! Loops vectorise only if everything they call is inlined and branch-free;
 //! libm's `exp` is a call, so kernels use [`exp`] instead.
 
+/// ln 2 split so that k * LN2_HI is exact for |k| < 2^11: the range
+/// reduction of [`exp`].
+pub const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+/// See [`LN2_HI`].
+pub const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+
+/// The coefficients of [`exp`]'s polynomial for e^r on |r| <= ln(2)/2,
+/// highest degree first (Horner): degree 11, fitted at Chebyshev nodes
+/// (mpmath, 50 digits); its error is below 4e-18. GPU backends that build
+/// their own f64 exponential use the same.
+pub const EXP_POLY: [f64; 12] = [
+    2.511_003_760_596_377_8e-8,
+    2.763_263_963_904_103e-7,
+    2.755_724_091_857_897e-6,
+    2.480_148_548_232_849e-5,
+    1.984_126_989_004_711_4e-4,
+    1.388_888_895_231_477_5e-3,
+    8.333_333_333_319_601e-3,
+    4.166_666_666_648_809e-2,
+    1.666_666_666_666_668e-1,
+    5.000_000_000_000_018e-1,
+    1.0,
+    1.0,
+];
+
 /// e^x, within 2 ulp of the exact value, written without calls or branches so
 /// that loops over it vectorise. NaN stays NaN; the argument is clamped to
 /// [-708, 709], so results below 3.3e-308 or above 8.2e307 saturate there.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
-    // ln 2 split so that k * LN2_HI is exact for |k| < 2^11.
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // Adding 1.5 * 2^52 rounds to an integer held in the low mantissa bits.
     const MAGIC: f64 = 6_755_399_441_055_744.0;
     let x = x.clamp(-708.0, 709.0);
     let t = x * LOG2E + MAGIC;
     let k = t - MAGIC;
     let r = (x - k * LN2_HI) - k * LN2_LO;
-    // Degree-11 polynomial fitted to e^r on |r| <= ln(2)/2 at Chebyshev
-    // nodes (mpmath, 50 digits); its error is below 4e-18.
-    let mut p = 2.511_003_760_596_377_8e-8;
-    for c in [
-        2.763_263_963_904_103e-7,
-        2.755_724_091_857_897e-6,
-        2.480_148_548_232_849e-5,
-        1.984_126_989_004_711_4e-4,
-        1.388_888_895_231_477_5e-3,
-        8.333_333_333_319_601e-3,
-        4.166_666_666_648_809e-2,
-        1.666_666_666_666_668e-1,
-        5.000_000_000_000_018e-1,
-        1.0,
-        1.0,
-    ] {
+    let mut p = EXP_POLY[0];
+    for c in &EXP_POLY[1..] {
         p = p * r + c;
     }
     let k_bits = t.to_bits().wrapping_sub(MAGIC.to_bits());

@@ -1,0 +1,729 @@
+//! The kernels: one thread per batch member runs a whole simulation, the
+//! mechanisms' graphs expanded at compile time into straight-line code.
+//!
+//! Every per-member buffer is a list of columns of `m` values, member
+//! fastest (see `plan`), so the threads of a warp read adjacent values.
+
+use cubecl::prelude::*;
+
+use crate::plan::{KGraph, Kind, MechPlan, Node, Plan, ProbePlan, SynPlan, exp_consts as ec};
+
+/// The kernel buffers and sizes, grouped so helper functions take one
+/// argument.
+#[derive(CubeType, CubeLaunch)]
+pub struct Bufs<F: Float> {
+    /// Voltages `[node]`.
+    pub v: Array<F>,
+    /// Mechanism and synapse states.
+    pub st: Array<F>,
+    /// Explicit initial states (NaN for the steady state).
+    pub st0: Array<F>,
+    /// Parameters.
+    pub par: Array<F>,
+    /// Geometry: capacitance, sum of axial conductances, axial conductance
+    /// to the parent, area factor (`[4][node]`).
+    pub geo: Array<F>,
+    /// Scratch columns (see `WorkPlan`).
+    pub work: Array<F>,
+    /// Recordings `[sample][probe]`.
+    pub out: Array<F>,
+    /// Per member: the first unstable step + 1 (0 if none) and its node.
+    pub flags: Array<F>,
+    /// Shared: indices, constants, stimulus currents, clamp commands.
+    pub idx: Array<u32>,
+    /// See `idx`.
+    pub consts: Array<F>,
+    /// See `idx`.
+    pub drive: Array<F>,
+    /// See `idx`.
+    pub command: Array<F>,
+}
+
+/// Entry `col` of member `t` of `m`.
+#[cube]
+fn at(col: usize, m: usize, t: usize) -> usize {
+    col * m + t
+}
+
+/// e^x, natively or built from arithmetic with the CPU backend's
+/// polynomial (Vulkan has no f64 exp).
+#[cube]
+fn exp<F: Float>(x: F, c: &Array<F>, #[comptime] precise: bool, #[comptime] e: u32) -> F {
+    if comptime![precise] {
+        let e = comptime![e as usize];
+        let x = F::clamp(x, c[e + ec::LO as usize], c[e + ec::HI as usize]);
+        // The nearest integer to x log2(e) (ties up; any integer within one
+        // of it keeps r in the polynomial's range).
+        let kk = F::floor(x * c[e + ec::LOG2E as usize] + F::new(0.5));
+        let r = (x - kk * c[e + ec::LN2_HI as usize]) - kk * c[e + ec::LN2_LO as usize];
+        let mut p = c[e + ec::POLY as usize];
+        #[unroll]
+        for j in 1..12usize {
+            p = p * r + c[e + ec::POLY as usize + j];
+        }
+        // 2^k from the binary digits of |k| (exact products of powers of 2).
+        let neg = kk < F::new(0.0);
+        let mut a = F::abs(kk);
+        let mut s = F::new(1.0);
+        #[unroll]
+        for j in 0..10usize {
+            let b = 9 - j;
+            let bit = c[e + ec::BITS as usize + b];
+            let take = a >= bit;
+            a = select(take, a - bit, a);
+            let f = select(
+                neg,
+                c[e + ec::DOWN as usize + b],
+                c[e + ec::UP as usize + b],
+            );
+            s *= select(take, f, F::new(1.0));
+        }
+        p * s
+    } else {
+        F::exp(x)
+    }
+}
+
+/// ln x: natively, or from a single-precision start refined by two Newton
+/// steps on e^y = x.
+#[cube]
+fn ln<F: Float>(x: F, c: &Array<F>, #[comptime] precise: bool, #[comptime] e: u32) -> F {
+    if comptime![precise] {
+        let mut y = F::cast_from(f32::ln(f32::cast_from(x)));
+        #[unroll]
+        for _ in 0..2 {
+            y = y - F::new(1.0) + x * exp::<F>(-y, c, precise, e);
+        }
+        y
+    } else {
+        F::ln(x)
+    }
+}
+
+/// One node of a graph.
+#[cube]
+fn node<F: Float>(
+    vals: &Sequence<F>,
+    ins: &Sequence<F>,
+    c: &Array<F>,
+    #[comptime] n: Node,
+    #[comptime] precise: bool,
+    #[comptime] e: u32,
+) -> F {
+    match n {
+        Node::Const(k) => c[k as usize],
+        Node::Input(k) => *ins.index(k as usize),
+        Node::Add(a, b) => *vals.index(a as usize) + *vals.index(b as usize),
+        Node::Sub(a, b) => *vals.index(a as usize) - *vals.index(b as usize),
+        Node::Mul(a, b) => *vals.index(a as usize) * *vals.index(b as usize),
+        Node::Div(a, b) => *vals.index(a as usize) / *vals.index(b as usize),
+        Node::Neg(a) => -*vals.index(a as usize),
+        Node::Abs(a) => F::abs(*vals.index(a as usize)),
+        Node::Exp(a) => exp::<F>(*vals.index(a as usize), c, precise, e),
+        Node::Ln(a) => ln::<F>(*vals.index(a as usize), c, precise, e),
+        Node::Sqrt(a) => F::sqrt(*vals.index(a as usize)),
+        Node::Tanh(a) => {
+            let z = exp::<F>(*vals.index(a as usize) * F::new(2.0), c, precise, e);
+            F::new(1.0) - F::new(2.0) / (z + F::new(1.0))
+        }
+        Node::Powf(a, p) => {
+            let x = *vals.index(a as usize);
+            exp::<F>(c[p as usize] * ln::<F>(x, c, precise, e), c, precise, e)
+        }
+        Node::Powi(a, k) => {
+            let x = *vals.index(a as usize);
+            let mut y = F::new(1.0);
+            #[unroll]
+            for _ in 0..comptime![k.unsigned_abs()] {
+                y *= x;
+            }
+            if comptime![k < 0] { F::new(1.0) / y } else { y }
+        }
+        Node::SelectLt(a, b, t, f) => select(
+            *vals.index(a as usize) < *vals.index(b as usize),
+            *vals.index(t as usize),
+            *vals.index(f as usize),
+        ),
+        Node::SelectEq(a, b, t, f) => select(
+            *vals.index(a as usize) == *vals.index(b as usize),
+            *vals.index(t as usize),
+            *vals.index(f as usize),
+        ),
+        Node::Spike(a) => select(
+            *vals.index(a as usize) >= F::new(0.0),
+            F::new(1.0),
+            F::new(0.0),
+        ),
+    }
+}
+
+/// Every node of `g` on inputs `ins`.
+#[cube]
+fn eval<F: Float>(
+    ins: &Sequence<F>,
+    c: &Array<F>,
+    #[comptime] g: KGraph,
+    #[comptime] precise: bool,
+    #[comptime] e: u32,
+) -> Sequence<F> {
+    let mut vals = Sequence::<F>::new();
+    #[unroll]
+    for k in 0..comptime![g.nodes.len()] {
+        let x = node::<F>(&vals, ins, c, comptime![g.nodes[k]], precise, e);
+        vals.push(x);
+    }
+    vals
+}
+
+/// A channel graph's inputs at row `r`: v, the parameters, the states, the
+/// ion inputs (`zero_inputs` for a pool's initialisation).
+#[cube]
+fn channel_inputs<F: Float>(
+    bufs: &Bufs<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    vv: F,
+    #[comptime] mp: MechPlan,
+    #[comptime] zero_inputs: bool,
+) -> Sequence<F> {
+    let mut ins = Sequence::<F>::new();
+    ins.push(vv);
+    let rows = comptime![mp.rows as usize];
+    #[unroll]
+    for q in 0..comptime![mp.np as usize] {
+        ins.push(bufs.par[at(comptime![mp.par as usize + q * rows] + r, m, t)]);
+    }
+    #[unroll]
+    for q in 0..comptime![mp.ns as usize] {
+        ins.push(bufs.st[at(comptime![mp.st as usize + q * rows] + r, m, t)]);
+    }
+    #[unroll]
+    for j in 0..comptime![mp.inputs.len()] {
+        let ip = comptime![mp.inputs[j]];
+        if comptime![zero_inputs] {
+            ins.push(F::new(0.0));
+        } else {
+            let sr = bufs.idx[comptime![ip.rows as usize] + r] as usize;
+            ins.push(bufs.work[at(comptime![ip.col as usize] + sr, m, t)]);
+        }
+    }
+    ins
+}
+
+/// A synapse graph's inputs at row `r` in step `n` (`first` for the
+/// initialisation): v_pre, v_post, arriving spikes, parameters, states.
+#[cube]
+fn synapse_inputs<F: Float>(
+    bufs: &Bufs<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    n: usize,
+    #[comptime] sp: SynPlan,
+    #[comptime] plan: Plan,
+    #[comptime] first: bool,
+) -> Sequence<F> {
+    let mut ins = Sequence::<F>::new();
+    let pre = bufs.idx[comptime![sp.pre as usize] + r] as usize;
+    let post = bufs.idx[comptime![sp.post as usize] + r] as usize;
+    ins.push(bufs.v[at(pre, m, t)]);
+    ins.push(bufs.v[at(post, m, t)]);
+    let mut ev = F::new(0.0);
+    if comptime![sp.spikes.is_some() && !first] {
+        let (src_at, delay_at) = comptime![sp.spikes.unwrap()];
+        let src = bufs.idx[comptime![src_at as usize] + r] as usize;
+        let d = bufs.idx[comptime![delay_at as usize] + r] as usize;
+        if n > d {
+            let ring = comptime![plan.ring as usize];
+            let sources = comptime![plan.sources.2 as usize];
+            let pos = (n - 1 - d) % ring;
+            ev = bufs.work[at(
+                comptime![plan.work.ring as usize] + pos * sources + src,
+                m,
+                t,
+            )];
+        }
+    }
+    ins.push(ev);
+    let rows = comptime![sp.rows as usize];
+    #[unroll]
+    for q in 0..comptime![sp.np as usize] {
+        ins.push(bufs.par[at(comptime![sp.par as usize + q * rows] + r, m, t)]);
+    }
+    #[unroll]
+    for q in 0..comptime![sp.ns as usize] {
+        ins.push(bufs.st[at(comptime![sp.st as usize + q * rows] + r, m, t)]);
+    }
+    ins
+}
+
+/// Reversal potentials and inside concentrations of every ion: Nernst from
+/// the pools' states, the sites' parameters elsewhere.
+#[cube]
+fn ion_values<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, #[comptime] plan: Plan) {
+    #[unroll]
+    for i in 0..comptime![plan.ions.len()] {
+        let ip = comptime![plan.ions[i].clone()];
+        let rows = comptime![ip.rows as usize];
+        let k = bufs.consts[comptime![ip.nernst as usize]];
+        for r in 0..rows {
+            let slot = bufs.idx[comptime![ip.pools as usize] + r];
+            let par = comptime![ip.par as usize];
+            if slot == u32::MAX {
+                bufs.work[at(comptime![ip.e as usize] + r, m, t)] = bufs.par[at(par + r, m, t)];
+                bufs.work[at(comptime![ip.ci as usize] + r, m, t)] =
+                    bufs.par[at(par + rows + r, m, t)];
+            } else {
+                let ci = bufs.st[at(slot as usize, m, t)];
+                let co = bufs.par[at(par + 2 * rows + r, m, t)];
+                bufs.work[at(comptime![ip.ci as usize] + r, m, t)] = ci;
+                let e = k * ln::<F>(
+                    co / ci,
+                    &bufs.consts,
+                    comptime![plan.precise],
+                    comptime![plan.k.exp],
+                );
+                // NEURON: +1e6 mV where ci <= 0.
+                bufs.work[at(comptime![ip.e as usize] + r, m, t)] =
+                    select(ci <= F::new(0.0), F::new(1000000.0), e);
+            }
+        }
+    }
+}
+
+/// Writes every probe of sample `s`.
+#[cube]
+fn record<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, s: usize, #[comptime] plan: Plan) {
+    let probes = comptime![plan.probes.len()];
+    #[unroll]
+    for k in 0..probes {
+        let x = match comptime![plan.probes[k]] {
+            ProbePlan::Voltage(node) => bufs.v[at(node as usize, m, t)],
+            ProbePlan::State(col) => bufs.st[at(col as usize, m, t)],
+            ProbePlan::Param(col) => bufs.par[at(col as usize, m, t)],
+            ProbePlan::Work(col) => bufs.work[at(col as usize, m, t)],
+        };
+        bufs.out[at(s * probes + k, m, t)] = x;
+    }
+}
+
+/// Replaces explicitly set initial states (non-NaN in `st0`).
+#[cube]
+fn explicit<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    #[comptime] first: u32,
+    #[comptime] count: u32,
+) {
+    for c in comptime![first as usize]..comptime![(first + count) as usize] {
+        let given = bufs.st0[at(c, m, t)];
+        if given == given {
+            bufs.st[at(c, m, t)] = given;
+        }
+    }
+}
+
+/// Every channel's current at its states: into its work columns, and the
+/// carried ions' summed currents.
+#[cube]
+fn currents_for_record<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, #[comptime] plan: Plan) {
+    #[unroll]
+    for i in 0..comptime![plan.ions.len()] {
+        let ip = comptime![plan.ions[i].clone()];
+        for r in 0..comptime![ip.rows as usize] {
+            bufs.work[at(comptime![ip.ii as usize] + r, m, t)] = F::new(0.0);
+        }
+    }
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![mp.kind == Kind::Channel] {
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![mp.current.clone()],
+                    comptime![plan.precise],
+                    comptime![plan.k.exp],
+                );
+                let i = *vals.index(comptime![mp.current.outputs[0] as usize]);
+                bufs.work[at(comptime![mp.cur as usize] + r, m, t)] = i;
+                if comptime![mp.carries.is_some()] {
+                    let (col, rows_at) = comptime![mp.carries.unwrap()];
+                    let sr = bufs.idx[comptime![rows_at as usize] + r] as usize;
+                    bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
+                }
+            }
+        }
+    }
+}
+
+/// The initial state: pools at the ions' inside concentrations, states at
+/// their steady state unless set, recordings of sample 0.
+#[cube(launch)]
+pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan: Plan) {
+    let t = ABSOLUTE_POS;
+    let m = members as usize;
+    if t >= m {
+        terminate!();
+    }
+    let precise = comptime![plan.precise];
+    let e = comptime![plan.k.exp];
+    // Pools: state 0 at the ion's inside concentration, the rest from
+    // their graph without ion inputs.
+    #[unroll]
+    for i in 0..comptime![plan.ions.len()] {
+        let ip = comptime![plan.ions[i].clone()];
+        let rows = comptime![ip.rows as usize];
+        for r in 0..rows {
+            let slot = bufs.idx[comptime![ip.pools as usize] + r];
+            if slot != u32::MAX {
+                bufs.st[at(slot as usize, m, t)] =
+                    bufs.par[at(comptime![ip.par as usize] + rows + r, m, t)];
+            }
+        }
+    }
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![mp.kind == Kind::Pool] {
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), true);
+                let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
+                #[unroll]
+                for q in 1..comptime![mp.ns as usize] {
+                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![mp.init.outputs[q] as usize]);
+                }
+            }
+            explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
+        }
+    }
+    ion_values::<F>(bufs, m, t, plan.clone());
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![(mp.kind == Kind::Channel || mp.kind == Kind::Voltage) && mp.ns > 0] {
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
+                #[unroll]
+                for q in 0..comptime![mp.ns as usize] {
+                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![mp.init.outputs[q] as usize]);
+                }
+            }
+            explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
+        }
+    }
+    #[unroll]
+    for g in 0..comptime![plan.syns.len()] {
+        let sp = comptime![plan.syns[g].clone()];
+        if comptime![sp.ns > 0] {
+            for r in 0..comptime![sp.rows as usize] {
+                let ins = synapse_inputs::<F>(bufs, m, t, r, 0, sp.clone(), plan.clone(), true);
+                let vals = eval::<F>(&ins, &bufs.consts, comptime![sp.init.clone()], precise, e);
+                #[unroll]
+                for q in 0..comptime![sp.ns as usize] {
+                    bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![sp.init.outputs[q] as usize]);
+                }
+            }
+            explicit::<F>(bufs, m, t, sp.st, comptime![sp.ns * sp.rows]);
+        }
+    }
+    currents_for_record::<F>(bufs, m, t, plan.clone());
+    record::<F>(bufs, m, t, 0, plan.clone());
+    bufs.flags[at(0, m, t)] = F::new(0.0);
+    bufs.flags[at(1, m, t)] = F::new(0.0);
+}
+
+/// Steps `first..first + count`, recording after each.
+#[cube(launch)]
+pub fn step_kernel<F: Float>(
+    bufs: &mut Bufs<F>,
+    members: u32,
+    first: u32,
+    count: u32,
+    steps: u32,
+    #[comptime] plan: Plan,
+) {
+    let t = ABSOLUTE_POS;
+    let m = members as usize;
+    if t >= m {
+        terminate!();
+    }
+    for step_k in 0..count as usize {
+        let n = first as usize + step_k;
+        step::<F>(bufs, m, t, n, steps as usize, plan.clone());
+        record::<F>(bufs, m, t, n + 1, plan.clone());
+    }
+}
+
+/// One step n.
+#[cube]
+fn step<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    n: usize,
+    steps: usize,
+    #[comptime] plan: Plan,
+) {
+    let precise = comptime![plan.precise];
+    let e = comptime![plan.k.exp];
+    let nodes = comptime![plan.nodes as usize];
+    let w = comptime![plan.work];
+    // Voltage-setting mechanisms act first.
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![mp.kind == Kind::Voltage] {
+            let g = comptime![mp.set_voltage.clone().unwrap()];
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(&ins, &bufs.consts, g.clone(), precise, e);
+                bufs.v[at(node, m, t)] = *vals.index(comptime![g.outputs[0] as usize]);
+                #[unroll]
+                for q in 0..comptime![mp.ns as usize] {
+                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![g.outputs[q + 1] as usize]);
+                }
+            }
+        }
+    }
+    for i in 0..nodes {
+        bufs.work[at(w.i as usize + i, m, t)] = F::new(0.0);
+        bufs.work[at(w.g as usize + i, m, t)] = F::new(0.0);
+    }
+    ion_values::<F>(bufs, m, t, plan.clone());
+    #[unroll]
+    for i in 0..comptime![plan.ions.len()] {
+        let ip = comptime![plan.ions[i].clone()];
+        for r in 0..comptime![ip.rows as usize] {
+            bufs.work[at(comptime![ip.ii as usize] + r, m, t)] = F::new(0.0);
+        }
+    }
+    // Channels: states, then current and slope at the new states.
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![mp.kind == Kind::Channel] {
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![mp.advance.clone()],
+                    precise,
+                    e,
+                );
+                #[unroll]
+                for q in 0..comptime![mp.ns as usize] {
+                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![mp.advance.outputs[q] as usize]);
+                }
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![mp.current.clone()],
+                    precise,
+                    e,
+                );
+                let i = *vals.index(comptime![mp.current.outputs[0] as usize]);
+                let g = *vals.index(comptime![mp.current.outputs[1] as usize]);
+                let a = bufs.geo[at(3 * nodes + node, m, t)];
+                bufs.work[at(w.i as usize + node, m, t)] += i * a;
+                bufs.work[at(w.g as usize + node, m, t)] += g * a;
+                bufs.work[at(comptime![mp.cur as usize] + r, m, t)] = i;
+                if comptime![mp.carries.is_some()] {
+                    let (col, rows_at) = comptime![mp.carries.unwrap()];
+                    let sr = bufs.idx[comptime![rows_at as usize] + r] as usize;
+                    bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
+                }
+            }
+        }
+    }
+    // Synapses.
+    #[unroll]
+    for gi in 0..comptime![plan.syns.len()] {
+        let sp = comptime![plan.syns[gi].clone()];
+        for r in 0..comptime![sp.rows as usize] {
+            let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
+            let vals = eval::<F>(
+                &ins,
+                &bufs.consts,
+                comptime![sp.advance.clone()],
+                precise,
+                e,
+            );
+            #[unroll]
+            for q in 0..comptime![sp.ns as usize] {
+                bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
+                    *vals.index(comptime![sp.advance.outputs[q] as usize]);
+            }
+            let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
+            let vals = eval::<F>(
+                &ins,
+                &bufs.consts,
+                comptime![sp.current.clone()],
+                precise,
+                e,
+            );
+            let post = bufs.idx[comptime![sp.post as usize] + r] as usize;
+            bufs.work[at(w.i as usize + post, m, t)] +=
+                *vals.index(comptime![sp.current.outputs[0] as usize]);
+            bufs.work[at(w.g as usize + post, m, t)] +=
+                *vals.index(comptime![sp.current.outputs[1] as usize]);
+        }
+    }
+    // Pools, with this step's ion currents.
+    #[unroll]
+    for mi in 0..comptime![plan.mechs.len()] {
+        let mp = comptime![plan.mechs[mi].clone()];
+        if comptime![mp.kind == Kind::Pool] {
+            for r in 0..comptime![mp.rows as usize] {
+                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let vv = bufs.v[at(node, m, t)];
+                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![mp.advance.clone()],
+                    precise,
+                    e,
+                );
+                #[unroll]
+                for q in 0..comptime![mp.ns as usize] {
+                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![mp.advance.outputs[q] as usize]);
+                }
+            }
+        }
+    }
+    // Stimuli.
+    let (stim_at, stims) = comptime![plan.stims];
+    for k in 0..comptime![stims as usize] {
+        let node = bufs.idx[comptime![stim_at as usize] + k] as usize;
+        let x = if comptime![plan.stim_per_member] {
+            bufs.drive[at(k * steps + n, m, t)]
+        } else {
+            bufs.drive[k * steps + n]
+        };
+        bufs.work[at(w.i as usize + node, m, t)] -= x;
+    }
+    // The voltage system.
+    let inv_h = bufs.consts[comptime![plan.k.inv_h as usize]];
+    for i in 0..nodes {
+        let c = bufs.geo[at(i, m, t)] * inv_h;
+        let gn = bufs.work[at(w.g as usize + i, m, t)];
+        bufs.work[at(w.d as usize + i, m, t)] = c + gn + bufs.geo[at(nodes + i, m, t)];
+        bufs.work[at(w.b as usize + i, m, t)] =
+            (c + gn) * bufs.v[at(i, m, t)] - bufs.work[at(w.i as usize + i, m, t)];
+        bufs.work[at(w.gx as usize + i, m, t)] = bufs.geo[at(2 * nodes + i, m, t)];
+    }
+    #[unroll]
+    for ci in 0..comptime![plan.clamps.len()] {
+        let cp = comptime![plan.clamps[ci].clone()];
+        let command = bufs.command[ci * steps + n];
+        if command == command {
+            let node = comptime![cp.node as usize];
+            let target = if comptime![plan.cn] {
+                F::new(0.5) * (command + bufs.v[at(node, m, t)])
+            } else {
+                command
+            };
+            bufs.work[at(w.d as usize + node, m, t)] = F::new(1.0);
+            bufs.work[at(w.b as usize + node, m, t)] = target;
+            if comptime![cp.parent != u32::MAX] {
+                let p = comptime![cp.parent as usize];
+                let gx = bufs.work[at(w.gx as usize + node, m, t)];
+                bufs.work[at(w.b as usize + p, m, t)] += gx * target;
+                bufs.work[at(w.gx as usize + node, m, t)] = F::new(0.0);
+            }
+            #[unroll]
+            for j in 0..comptime![cp.children.len()] {
+                let ch = comptime![cp.children[j] as usize];
+                let gx = bufs.work[at(w.gx as usize + ch, m, t)];
+                bufs.work[at(w.b as usize + ch, m, t)] += gx * target;
+                bufs.work[at(w.gx as usize + ch, m, t)] = F::new(0.0);
+            }
+        }
+    }
+    // Hines: elimination from the leaves, substitution from the roots.
+    let parent_at = comptime![plan.parent as usize];
+    for k in 0..nodes {
+        let i = nodes - 1 - k;
+        let inv = F::new(1.0) / bufs.work[at(w.d as usize + i, m, t)];
+        bufs.work[at(w.d as usize + i, m, t)] = inv;
+        let p = bufs.idx[parent_at + i];
+        if p != u32::MAX {
+            let p = p as usize;
+            let g = bufs.work[at(w.gx as usize + i, m, t)];
+            let f = g * inv;
+            bufs.work[at(w.d as usize + p, m, t)] -= f * g;
+            let bi = bufs.work[at(w.b as usize + i, m, t)];
+            bufs.work[at(w.b as usize + p, m, t)] += f * bi;
+        }
+    }
+    for i in 0..nodes {
+        let p = bufs.idx[parent_at + i];
+        let mut coupled = F::new(0.0);
+        if p != u32::MAX {
+            coupled = bufs.work[at(w.gx as usize + i, m, t)]
+                * bufs.work[at(w.b as usize + p as usize, m, t)];
+        }
+        bufs.work[at(w.b as usize + i, m, t)] = (bufs.work[at(w.b as usize + i, m, t)] + coupled)
+            * bufs.work[at(w.d as usize + i, m, t)];
+    }
+    // Spike sources see the voltage before and after the update.
+    let (src_at, thr_at, sources) = comptime![plan.sources];
+    for k in 0..comptime![sources as usize] {
+        let node = bufs.idx[comptime![src_at as usize] + k] as usize;
+        bufs.work[at(w.src_v as usize + k, m, t)] = bufs.v[at(node, m, t)];
+    }
+    let limit = bufs.consts[comptime![plan.k.limit as usize]];
+    for i in 0..nodes {
+        let x = bufs.work[at(w.b as usize + i, m, t)];
+        let vn = if comptime![plan.cn] {
+            F::new(2.0) * x - bufs.v[at(i, m, t)]
+        } else {
+            x
+        };
+        bufs.v[at(i, m, t)] = vn;
+        // NaN fails the comparison.
+        let ok = F::abs(vn) <= limit;
+        if !ok && bufs.flags[at(0, m, t)] == F::new(0.0) {
+            bufs.flags[at(0, m, t)] = F::cast_from(n + 1);
+            bufs.flags[at(1, m, t)] = F::cast_from(i);
+        }
+    }
+    let ring = comptime![plan.ring as usize];
+    let pos = n % ring;
+    for k in 0..comptime![sources as usize] {
+        let node = bufs.idx[comptime![src_at as usize] + k] as usize;
+        let th = bufs.consts[comptime![thr_at as usize] + k];
+        let before = bufs.work[at(w.src_v as usize + k, m, t)];
+        let after = bufs.v[at(node, m, t)];
+        let spiked = before < th && after >= th;
+        bufs.work[at(
+            w.ring as usize + pos * comptime![sources as usize] + k,
+            m,
+            t,
+        )] = select(spiked, F::new(1.0), F::new(0.0));
+    }
+}
