@@ -138,6 +138,27 @@ impl<R: GpuRuntime> GpuBackend<R> {
         batch: Batch,
         options: &RunOptions,
     ) -> Result<(Vec<Traces>, Timing), SimError> {
+        self.run_members(layout, batch, options, true)
+    }
+
+    /// Runs every member, leaving the recordings on the device (for timing
+    /// the kernels of batches whose traces need not come back).
+    pub fn run_on_device(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+    ) -> Result<Timing, SimError> {
+        Ok(self.run_members(layout, batch, options, false)?.1)
+    }
+
+    fn run_members(
+        &self,
+        layout: &Layout,
+        batch: Batch,
+        options: &RunOptions,
+        download: bool,
+    ) -> Result<(Vec<Traces>, Timing), SimError> {
         self.capabilities()
             .check(self.name(), layout, options, Request::Simulate)?;
         let grid = options.grid()?;
@@ -148,8 +169,8 @@ impl<R: GpuRuntime> GpuBackend<R> {
         let members: Vec<(&Parameters, &[Stimulus])> =
             (0..n).map(|k| batch.member(k, layout)).collect();
         match options.precision {
-            Precision::F64 => self.run::<f64>(layout, &members, options, grid),
-            Precision::F32 => self.run::<f32>(layout, &members, options, grid),
+            Precision::F64 => self.run::<f64>(layout, &members, options, grid, download),
+            Precision::F32 => self.run::<f32>(layout, &members, options, grid, download),
         }
     }
 
@@ -159,6 +180,7 @@ impl<R: GpuRuntime> GpuBackend<R> {
         members: &[(&Parameters, &[Stimulus])],
         options: &RunOptions,
         grid: ruxley_core::TimeGrid,
+        download: bool,
     ) -> Result<(Vec<Traces>, Timing), SimError>
     where
         F: FromF64,
@@ -306,10 +328,13 @@ impl<R: GpuRuntime> GpuBackend<R> {
         cubecl::future::block_on(c.sync())
             .map_err(|e| SimError::Unsupported(format!("the device failed: {e:?}")))?;
         let ran = Instant::now();
-        let out = c.read_one_unchecked(h_out);
         let flags = c.read_one_unchecked(h_flags);
-        let out = F::from_bytes(&out);
         let flags = F::from_bytes(&flags);
+        let out = if download {
+            F::from_bytes(&c.read_one_unchecked(h_out)).to_vec()
+        } else {
+            Vec::new()
+        };
         let done = Instant::now();
         let timing = Timing {
             upload: uploaded - start,
@@ -333,6 +358,9 @@ impl<R: GpuRuntime> GpuBackend<R> {
                     value: f64::NAN,
                 });
             }
+        }
+        if !download {
+            return Ok((Vec::new(), timing));
         }
         let names: Vec<String> = layout.probes().iter().map(|p| p.column_name()).collect();
         let probes = names.len();

@@ -5,9 +5,13 @@ use std::path::{Path, PathBuf};
 
 /// This crate's `data/` folder (reference traces, gradients, the W3
 /// morphology), found from the crate itself, so that a backend outside this
-/// repository can run the suite.
+/// repository can run the suite; `RUXLEY_CONFORMANCE_DATA` points elsewhere
+/// (for a test binary copied to another machine).
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+    match std::env::var_os("RUXLEY_CONFORMANCE_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+    }
 }
 
 /// A path under [`data_dir`].

@@ -1,0 +1,216 @@
+//! The GPU backend on a GPU machine: the conformance checks first, then
+//! timings of the workloads of the GPU issue, as JSON (stdout and
+//! `$OUT/gpu_bench.json` when OUT is set). Build here, run there:
+//!
+//! ```sh
+//! CUDARC_CUDA_VERSION=13000 cargo build --release -p ruxley-cubecl --features cuda --example gpu_bench
+//! RUXLEY_CONFORMANCE_DATA=crates/ruxley-conformance/data target/release/examples/gpu_bench
+//! ```
+//!
+//! Without a CUDA device it prints an error and exits with status 2. Built
+//! without `cuda` (`--features wgpu`) it runs on lavapipe, for trying it.
+
+use std::time::Instant;
+
+use ruxley_backend::{Backend, Batch, RunOptions};
+use ruxley_cell::{Layout, Parameters};
+use ruxley_conformance::conformance;
+use ruxley_core::Precision;
+use ruxley_cubecl::GpuBackend;
+
+#[cfg(feature = "cuda")]
+type Gpu = GpuBackend<cubecl::cuda::CudaRuntime>;
+#[cfg(not(feature = "cuda"))]
+type Gpu = GpuBackend<cubecl::wgpu::WgpuRuntime>;
+
+/// The backend: CUDA device 0, or (built without `cuda`) lavapipe, for
+/// trying the script.
+fn backend() -> Result<Gpu, ruxley_backend::SimError> {
+    #[cfg(feature = "cuda")]
+    {
+        GpuBackend::cuda(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        GpuBackend::wgpu(cubecl::wgpu::WgpuDevice::Cpu, true)
+    }
+}
+
+/// Median of `reps` timed runs (after one warm-up) of the kernels and of
+/// the whole call with traces downloaded (when `download`).
+fn time(
+    gpu: &Gpu,
+    layout: &Layout,
+    params: &[Parameters],
+    options: &RunOptions,
+    reps: usize,
+    download: bool,
+) -> Result<(f64, f64), String> {
+    let batch = Batch::params(params);
+    gpu.run_on_device(layout, batch, options)
+        .map_err(|e| e.to_string())?;
+    let mut kernels = Vec::new();
+    let mut whole = Vec::new();
+    for _ in 0..reps {
+        let t = gpu
+            .run_on_device(layout, batch, options)
+            .map_err(|e| e.to_string())?;
+        kernels.push(t.kernels.as_secs_f64());
+        if download {
+            let start = Instant::now();
+            let r = gpu
+                .simulate(layout, batch, options)
+                .map_err(|e| e.to_string())?;
+            whole.push(start.elapsed().as_secs_f64());
+            std::hint::black_box(r.len());
+        }
+    }
+    let median = |mut x: Vec<f64>| {
+        if x.is_empty() {
+            return f64::NAN;
+        }
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    Ok((median(kernels), median(whole)))
+}
+
+/// `n` parameter sets of `layout` with HH_gNa scaled by U(0.8, 1.2)
+/// (member 0 at the base value).
+fn sets(layout: &Layout, n: usize) -> Vec<Parameters> {
+    let mut state: u64 = 7;
+    let base: Vec<f64> = layout.parameters().get("HH_gNa").expect("HH").to_vec();
+    (0..n)
+        .map(|k| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let f = if k == 0 {
+                1.0
+            } else {
+                0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let mut p = layout.parameters().clone();
+            let block = p.layout().find("HH_gNa").next().expect("HH").range.clone();
+            for (i, b) in block.zip(&base) {
+                p.values_mut()[i] = b * f;
+            }
+            p
+        })
+        .collect()
+}
+
+fn main() {
+    // BENCH_SCALE divides the batch sizes (to try the script on lavapipe).
+    let scale: usize = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let gpu = match backend() {
+        Ok(g) => g,
+        Err(e) => {
+            println!("{{\"error\": \"{e}\"}}");
+            std::process::exit(2);
+        }
+    };
+    let mut json = Vec::new();
+    json.push(format!("\"device\": \"{}\"", gpu.device()));
+    // Conformance first.
+    let start = Instant::now();
+    let mut checks = Vec::new();
+    let guarded = |f: &dyn Fn() -> Result<Vec<conformance::Check>, String>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err("panicked".into()))
+    };
+    for p in [Precision::F64, Precision::F32] {
+        match guarded(&|| conformance::traces(&gpu, p)) {
+            Ok(c) => checks.extend(c),
+            Err(e) => json.push(format!("\"traces_error_{p}\": \"{e}\"")),
+        }
+        match guarded(&|| conformance::batches(&gpu, p)) {
+            Ok(c) => checks.extend(c),
+            Err(e) => json.push(format!("\"batches_error_{p}\": \"{e}\"")),
+        }
+    }
+    let errors = guarded(&|| conformance::errors(&gpu).map(|()| Vec::new()));
+    for c in &checks {
+        eprintln!(
+            "{}: {:.3e} (bar {:.0e}) {}",
+            c.name,
+            c.measured,
+            c.tolerance,
+            if c.passed() { "ok" } else { "FAILED" }
+        );
+    }
+    json.push(format!(
+        "\"checks\": [{}]",
+        checks
+            .iter()
+            .map(|c| format!(
+                "{{\"name\": \"{}\", \"measured\": {:e}, \"bar\": {:e}, \"passed\": {}}}",
+                c.name,
+                c.measured,
+                c.tolerance,
+                c.passed()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    json.push(format!("\"errors_check\": \"{errors:?}\""));
+    json.push(format!(
+        "\"conformance_s\": {:.2}",
+        start.elapsed().as_secs_f64()
+    ));
+    // Timings.
+    let w1 = ruxley_conformance::workloads::w1().expect("W1");
+    let w2 = ruxley_conformance::workloads::w2().expect("W2");
+    let w3 = ruxley_conformance::workloads::w3().expect("W3");
+    let w6 = ruxley_conformance::workloads::w6().expect("W6");
+    let l1 = w1.model.build().expect("W1");
+    let l2 = w2.model.build().expect("W2");
+    let l3 = w3.model.build().expect("W3");
+    let l6 = w6.model.build().expect("W6");
+    let cases: Vec<(&str, &Layout, &RunOptions, usize, usize, bool)> = vec![
+        ("w2_x100", &l2, &w2.options, 100, 3, true),
+        ("w2_x1000", &l2, &w2.options, 1000, 3, true),
+        ("w2_x10000", &l2, &w2.options, 10_000, 3, true),
+        ("w1_x1000000", &l1, &w1.options, 1_000_000, 3, false),
+        ("w3_x1", &l3, &w3.options, 1, 1, true),
+        ("w6_x1", &l6, &w6.options, 1, 1, true),
+        ("w6_x1000", &l6, &w6.options, 1000, 2, false),
+    ];
+    for (name, layout, options, n, reps, download) in cases {
+        let n = (n / scale).max(1);
+        let params = sets(layout, n);
+        for p in [Precision::F64, Precision::F32] {
+            let o = options.with_precision(p);
+            let steps = o.grid().expect("grid").n_steps() as f64;
+            let start = Instant::now();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                time(&gpu, layout, &params, &o, reps, download)
+            }))
+            .unwrap_or_else(|_| Err("panicked".into()));
+            match result {
+                Ok((k, whole)) => {
+                    let ns = k * 1e9 / (layout.n_comps() as f64 * steps * n as f64);
+                    eprintln!(
+                        "{name} {p}: kernels {k:.4} s ({ns:.4} ns per comp-step per member), with traces {whole:.4} s"
+                    );
+                    json.push(format!(
+                        "\"{name}_{p}\": {{\"kernels_s\": {k:e}, \"with_traces_s\": {whole:e}, \"ns_per_comp_step_member\": {ns:e}, \"wall_s\": {:.2}}}",
+                        start.elapsed().as_secs_f64()
+                    ));
+                }
+                Err(e) => json.push(format!("\"{name}_{p}\": {{\"error\": \"{e}\"}}")),
+            }
+        }
+    }
+    let text = format!("{{{}}}", json.join(",\n"));
+    println!("{text}");
+    if let Some(out) = std::env::var_os("OUT") {
+        std::fs::write(std::path::Path::new(&out).join("gpu_bench.json"), &text)
+            .expect("write results");
+    }
+}
