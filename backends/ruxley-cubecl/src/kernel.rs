@@ -308,7 +308,9 @@ fn record<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, s: usize, #[comptime
     }
 }
 
-/// Replaces explicitly set initial states (non-NaN in `st0`).
+/// Replaces explicitly set initial states (non-NaN in `st0`). `x == x` is
+/// the NaN test: `is_nan` has no `!` for a generic `F` in CubeCL 0.10.
+#[allow(clippy::eq_op)]
 #[cube]
 fn explicit<F: Float>(
     bufs: &mut Bufs<F>,
@@ -469,7 +471,9 @@ pub fn step_kernel<F: Float>(
     }
 }
 
-/// One step n.
+/// One step n. (A clamp's command is NaN where it is off; `x == x` is the
+/// NaN test.)
+#[allow(clippy::eq_op)]
 #[cube]
 fn step<F: Float>(
     bufs: &mut Bufs<F>,

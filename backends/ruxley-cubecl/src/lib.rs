@@ -21,6 +21,9 @@
 mod kernel;
 mod plan;
 
+/// The CubeCL crate this backend is built on (to name devices and runtimes).
+pub use cubecl;
+
 use std::time::{Duration, Instant};
 
 use cubecl::prelude::*;
@@ -108,14 +111,17 @@ impl GpuBackend<cubecl::cuda::CudaRuntime> {
 #[cfg(feature = "wgpu")]
 impl GpuBackend<cubecl::wgpu::WgpuRuntime> {
     /// The backend on the wgpu device `device` (through SPIR-V); an error
-    /// where it is missing. `f64` says whether to offer f64 (the device must
-    /// support it: Mesa's lavapipe does).
-    pub fn wgpu(device: cubecl::wgpu::WgpuDevice, f64: bool) -> Result<Self, SimError> {
+    /// where it is missing. It offers f64 where the device supports it
+    /// (Mesa's lavapipe does; many consumer GPUs do not), f32 everywhere.
+    pub fn wgpu(device: cubecl::wgpu::WgpuDevice) -> Result<Self, SimError> {
         let name = format!("wgpu {device:?}");
         let client = std::panic::catch_unwind(|| cubecl::wgpu::WgpuRuntime::client(&device))
             .map_err(|_| {
                 SimError::Unsupported(format!("the wgpu device {device:?} is not available"))
             })?;
+        let f64 = client
+            .properties()
+            .supports_type(cubecl::ir::ElemType::Float(cubecl::ir::FloatKind::F64));
         Ok(Self::with_client(client, name, "wgpu", f64))
     }
 }
@@ -174,17 +180,14 @@ impl<R: GpuRuntime> GpuBackend<R> {
         }
     }
 
-    fn run<F: Float + CubeElement>(
+    fn run<F: Float + CubeElement + FromF64>(
         &self,
         layout: &Layout,
         members: &[(&Parameters, &[Stimulus])],
         options: &RunOptions,
         grid: ruxley_core::TimeGrid,
         download: bool,
-    ) -> Result<(Vec<Traces>, Timing), SimError>
-    where
-        F: FromF64,
-    {
+    ) -> Result<(Vec<Traces>, Timing), SimError> {
         let precise = R::NEEDS_OWN_F64_MATH && std::mem::size_of::<F>() == 8;
         let (plan, shared) = plan::plan(layout, members, &grid, options.scheme, precise)?;
         let m = members.len();

@@ -13,8 +13,8 @@ use ruxley_conformance::reference::max_abs_diff;
 use ruxley_cpu::CpuBackend;
 use ruxley_cubecl::GpuBackend;
 
-fn gpu() -> GpuBackend<cubecl::wgpu::WgpuRuntime> {
-    GpuBackend::wgpu(cubecl::wgpu::WgpuDevice::Cpu, true).expect("a Vulkan device")
+fn gpu() -> GpuBackend<ruxley_cubecl::cubecl::wgpu::WgpuRuntime> {
+    GpuBackend::wgpu(ruxley_cubecl::cubecl::wgpu::WgpuDevice::Cpu).expect("a Vulkan device")
 }
 
 fn clamped_cell() -> Model {

@@ -5,8 +5,9 @@
 
 use ruxley_cubecl::GpuBackend;
 
-fn backend() -> GpuBackend<cubecl::wgpu::WgpuRuntime> {
-    GpuBackend::wgpu(cubecl::wgpu::WgpuDevice::Cpu, true).expect("a Vulkan device (lavapipe in CI)")
+fn backend() -> GpuBackend<ruxley_cubecl::cubecl::wgpu::WgpuRuntime> {
+    GpuBackend::wgpu(ruxley_cubecl::cubecl::wgpu::WgpuDevice::Cpu)
+        .expect("a Vulkan device (lavapipe in CI)")
 }
 
 ruxley_conformance::conformance_tests!(backend());

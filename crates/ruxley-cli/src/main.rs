@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ruxley::grad::value_and_grad;
 use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
-use ruxley::{Backend, Batch, DefaultBackend, Mse, Precision, Scheme, Traces};
+use ruxley::{Batch, DefaultBackend, Mse, Precision, Scheme, Traces};
 use ruxley_cli::model_file;
 
 #[derive(Parser)]
@@ -42,6 +42,11 @@ enum Command {
         /// Override the precision (f64 or f32).
         #[arg(long)]
         precision: Option<String>,
+        /// The backend: cpu, cuda or wgpu (the GPU ones need the
+        /// `cubecl-cuda` / `cubecl-wgpu` features). Default: the best one
+        /// built in whose device is present.
+        #[arg(long)]
+        backend: Option<String>,
     },
     /// Gradient of the model file's loss with respect to its trainables.
     Grad {
@@ -82,6 +87,7 @@ fn simulate(
     dt: Option<f64>,
     solver: Option<String>,
     precision: Option<String>,
+    backend: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let spec = model_file::load(&model)?;
     let mut options = spec.options;
@@ -102,7 +108,11 @@ fn simulate(
     if layout.probes().is_empty() {
         return Err("the model records nothing; add a [[record]] entry".into());
     }
-    let traces = DefaultBackend::new().simulate(&layout, Batch::single(), &options)?;
+    let backend = match backend {
+        Some(name) => ruxley::backend(&name)?,
+        None => ruxley::default_backend()?,
+    };
+    let traces = backend.simulate(&layout, Batch::single(), &options)?;
     match out {
         Some(path) => {
             let file = std::fs::File::create(&path)
@@ -292,7 +302,8 @@ fn main() -> ExitCode {
             dt,
             solver,
             precision,
-        } => simulate(model, out, t_max, dt, solver, precision),
+            backend,
+        } => simulate(model, out, t_max, dt, solver, precision, backend),
         Command::Grad { model, target, out } => grad(model, target, out),
         Command::Channels => channels(),
         Command::Info {

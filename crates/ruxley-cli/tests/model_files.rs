@@ -390,3 +390,39 @@ fn precision_is_chosen_in_the_model_file_or_on_the_command_line() {
     assert!(!e.status.success());
     assert!(String::from_utf8_lossy(&e.stderr).contains("half"));
 }
+
+#[test]
+fn the_backend_is_chosen_by_name_and_a_missing_one_is_explained() {
+    let w1 = models_dir().join("w1.toml");
+    let w1 = w1.to_str().unwrap();
+    let (by_name, by_default) = (tmp("w1_cpu.csv"), tmp("w1_default.csv"));
+    run_cli(&["simulate", w1, "--backend", "cpu", "--out", &by_name]);
+    run_cli(&["simulate", w1, "--out", &by_default]);
+    let a = Table::read(&by_name).unwrap();
+    let want = Table::read(data_path("reference/anchors/traces/w1_nrn_bwd_notable.csv")).unwrap();
+    let v = a.column("v_soma_mV").unwrap();
+    assert!(max_abs_diff(v, want.column("v_soma_mV").unwrap()) < 2e-9);
+    if !cfg!(any(feature = "cubecl-cuda", feature = "cubecl-wgpu")) {
+        // Without GPU features the default is the CPU backend: the same run.
+        let b = Table::read(&by_default).unwrap();
+        assert_eq!(max_abs_diff(v, b.column("v_soma_mV").unwrap()), 0.0);
+    }
+    for file in [by_name, by_default] {
+        std::fs::remove_file(file).ok();
+    }
+
+    let fails = |name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+            .args(["simulate", w1, "--backend", name])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = fails("tpu");
+    assert!(e.contains("tpu") && e.contains("cpu, cuda or wgpu"), "{e}");
+    if !cfg!(feature = "cubecl-cuda") {
+        let e = fails("cuda");
+        assert!(e.contains("cubecl-cuda"), "{e}");
+    }
+}

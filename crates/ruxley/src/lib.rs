@@ -54,21 +54,72 @@ pub type DefaultBackend = ruxley_cpu::CpuBackend;
 #[cfg(feature = "cpu")]
 pub use ruxley_cpu as cpu;
 
+/// The GPU backend (feature `cubecl-cuda` or `cubecl-wgpu`).
+#[cfg(any(feature = "cubecl-cuda", feature = "cubecl-wgpu"))]
+pub use ruxley_cubecl as gpu;
+
+/// A backend by name: `cpu`, `cuda` (CUDA device 0) or `wgpu` (the default
+/// wgpu device); an error naming the feature it needs when it is not built
+/// in, or why its device is missing.
+pub fn backend(name: &str) -> Result<Box<dyn Backend>, SimError> {
+    let missing = |feature: &str| {
+        Err(SimError::Unsupported(format!(
+            "the {name} backend is not built in: enable the `{feature}` feature"
+        )))
+    };
+    match name {
+        "cpu" => {
+            #[cfg(feature = "cpu")]
+            return Ok(Box::new(ruxley_cpu::CpuBackend::new()));
+            #[cfg(not(feature = "cpu"))]
+            return missing("cpu");
+        }
+        "cuda" => {
+            #[cfg(feature = "cubecl-cuda")]
+            return Ok(Box::new(ruxley_cubecl::GpuBackend::cuda(0)?));
+            #[cfg(not(feature = "cubecl-cuda"))]
+            return missing("cubecl-cuda");
+        }
+        "wgpu" => {
+            #[cfg(feature = "cubecl-wgpu")]
+            return Ok(Box::new(ruxley_cubecl::GpuBackend::wgpu(
+                Default::default(),
+            )?));
+            #[cfg(not(feature = "cubecl-wgpu"))]
+            return missing("cubecl-wgpu");
+        }
+        other => Err(SimError::Unsupported(format!(
+            "unknown backend `{other}` (cpu, cuda or wgpu)"
+        ))),
+    }
+}
+
 /// The best backend the enabled features provide, in this order of
-/// preference: a GPU backend whose device is present, then the CPU backend.
-/// A GPU backend's constructor fails where its device is missing; the next
-/// one is tried, and the errors are reported if none is left.
+/// preference: CUDA, wgpu (each only if its device is present), then the
+/// CPU backend. A GPU backend's constructor fails where its device is
+/// missing and the next one is tried; the errors are reported if none is
+/// left.
 pub fn default_backend() -> Result<Box<dyn Backend>, SimError> {
-    #[cfg(feature = "cpu")]
-    {
-        Ok(Box::new(ruxley_cpu::CpuBackend::new()))
+    let mut errors = Vec::new();
+    for name in ["cuda", "wgpu", "cpu"] {
+        let built = match name {
+            "cuda" => cfg!(feature = "cubecl-cuda"),
+            "wgpu" => cfg!(feature = "cubecl-wgpu"),
+            _ => cfg!(feature = "cpu"),
+        };
+        if !built {
+            continue;
+        }
+        match backend(name) {
+            Ok(b) => return Ok(b),
+            Err(e) => errors.push(e.to_string()),
+        }
     }
-    #[cfg(not(feature = "cpu"))]
-    {
-        Err(SimError::Unsupported(
-            "no backend is enabled: build with the `cpu` feature".into(),
-        ))
-    }
+    Err(SimError::Unsupported(if errors.is_empty() {
+        "no backend is enabled: build with the `cpu`, `cubecl-cuda` or `cubecl-wgpu` feature".into()
+    } else {
+        errors.join("; ")
+    }))
 }
 
 /// The names most programs need.

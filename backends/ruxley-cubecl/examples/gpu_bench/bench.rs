@@ -1,14 +1,4 @@
-//! The GPU backend on a GPU machine: the conformance checks first, then
-//! timings of the workloads of the GPU issue, as JSON (stdout and
-//! `$OUT/gpu_bench.json` when OUT is set). Build here, run there:
-//!
-//! ```sh
-//! CUDARC_CUDA_VERSION=13000 cargo build --release -p ruxley-cubecl --features cuda --example gpu_bench
-//! RUXLEY_CONFORMANCE_DATA=crates/ruxley-conformance/data target/release/examples/gpu_bench
-//! ```
-//!
-//! Without a CUDA device it prints an error and exits with status 2. Built
-//! without `cuda` (`--features wgpu`) it runs on lavapipe, for trying it.
+//! The benchmark proper (built with a runtime feature).
 
 use std::time::Instant;
 
@@ -19,9 +9,9 @@ use ruxley_core::Precision;
 use ruxley_cubecl::GpuBackend;
 
 #[cfg(feature = "cuda")]
-type Gpu = GpuBackend<cubecl::cuda::CudaRuntime>;
+type Gpu = GpuBackend<ruxley_cubecl::cubecl::cuda::CudaRuntime>;
 #[cfg(not(feature = "cuda"))]
-type Gpu = GpuBackend<cubecl::wgpu::WgpuRuntime>;
+type Gpu = GpuBackend<ruxley_cubecl::cubecl::wgpu::WgpuRuntime>;
 
 /// The backend: CUDA device 0, or (built without `cuda`) lavapipe, for
 /// trying the script.
@@ -32,7 +22,7 @@ fn backend() -> Result<Gpu, ruxley_backend::SimError> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        GpuBackend::wgpu(cubecl::wgpu::WgpuDevice::Cpu, true)
+        GpuBackend::wgpu(ruxley_cubecl::cubecl::wgpu::WgpuDevice::Cpu)
     }
 }
 
@@ -102,7 +92,7 @@ fn sets(layout: &Layout, n: usize) -> Vec<Parameters> {
         .collect()
 }
 
-fn main() {
+pub fn main() {
     // BENCH_SCALE divides the batch sizes (to try the script on lavapipe).
     let scale: usize = std::env::var("BENCH_SCALE")
         .ok()
