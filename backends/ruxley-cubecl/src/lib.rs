@@ -180,6 +180,31 @@ impl<R: GpuRuntime> GpuBackend<R> {
         }
     }
 
+    /// The largest buffer the device allocates at once (bytes). Each
+    /// per-member quantity (the recordings, the states) lives in one buffer
+    /// across the batch, which bounds the members of one run.
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.client.properties().memory.max_page_size
+    }
+
+    /// An error unless every per-member buffer (`columns` values per member)
+    /// fits the device's largest allocation.
+    fn check_fits<F>(&self, members: usize, columns: &[(&str, usize)]) -> Result<(), SimError> {
+        let page = self.max_buffer_bytes();
+        for &(what, cols) in columns {
+            let bytes = (cols * members * std::mem::size_of::<F>()) as u64;
+            if bytes > page {
+                return Err(SimError::Batch(format!(
+                    "the {what} of {members} members take {:.1} MB in one buffer, more than \
+                     the {:.1} MB the device allocates at once: run the batch in parts",
+                    bytes as f64 / 1e6,
+                    page as f64 / 1e6
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn run<F: Float + CubeElement + FromF64>(
         &self,
         layout: &Layout,
@@ -194,6 +219,16 @@ impl<R: GpuRuntime> GpuBackend<R> {
         let nodes = layout.n_nodes();
         let steps = grid.n_steps();
         let samples = grid.n_samples();
+        self.check_fits::<F>(
+            m,
+            &[
+                ("recordings", samples * plan.probes.len()),
+                ("geometry", 4 * nodes),
+                ("work", plan.work.columns as usize),
+                ("states", shared.st_cols as usize),
+                ("parameters", shared.par_cols as usize),
+            ],
+        )?;
         let side = |cols: usize, f: &dyn Fn(usize, &mut [f64])| -> Vec<F> {
             let mut out = vec![F::from_f64(0.0); cols * m];
             let mut col = vec![0.0; cols];

@@ -100,3 +100,25 @@ fn members_with_their_own_stimuli_run_as_alone() {
     }
     assert!(max_abs_diff(all[0].data(), all[4].data()) > 1.0);
 }
+
+#[test]
+fn a_batch_larger_than_a_device_buffer_is_refused_before_it_runs() {
+    let w = ruxley_conformance::workloads::w1().unwrap();
+    let layout = w.model.build().unwrap();
+    let gpu = gpu();
+    let per_member = 8 * w.options.grid().unwrap().n_samples() as u64;
+    let members = (gpu.max_buffer_bytes() / per_member + 1) as usize;
+    eprintln!(
+        "largest buffer {} MB: {members} members",
+        gpu.max_buffer_bytes() / 1_000_000
+    );
+    let params = vec![layout.parameters().clone(); members];
+    let e = gpu
+        .simulate(&layout, Batch::params(&params), &w.options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("recordings") && e.contains(&format!("{members} members")),
+        "{e}"
+    );
+}
