@@ -101,12 +101,12 @@ pub fn backend(name: &str) -> Result<Box<dyn Backend>, SimError> {
 /// left.
 pub fn default_backend() -> Result<Box<dyn Backend>, SimError> {
     let mut errors = Vec::new();
-    for name in ["cuda", "wgpu", "cpu"] {
-        let built = match name {
-            "cuda" => cfg!(feature = "cubecl-cuda"),
-            "wgpu" => cfg!(feature = "cubecl-wgpu"),
-            _ => cfg!(feature = "cpu"),
-        };
+    let preference = [
+        ("cuda", cfg!(feature = "cubecl-cuda")),
+        ("wgpu", cfg!(feature = "cubecl-wgpu")),
+        ("cpu", cfg!(feature = "cpu")),
+    ];
+    for (name, built) in preference {
         if !built {
             continue;
         }
