@@ -109,7 +109,7 @@ fn simulate(
         return Err("the model records nothing; add a [[record]] entry".into());
     }
     let backend = match backend {
-        Some(name) => ruxley::backend(&name)?,
+        Some(name) => ruxley::backend_by_name(&name)?,
         None => ruxley::default_backend()?,
     };
     let traces = backend.simulate(&layout, Batch::single(), &options)?;

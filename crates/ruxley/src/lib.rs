@@ -61,7 +61,7 @@ pub use ruxley_cubecl as gpu;
 /// A backend by name: `cpu`, `cuda` (CUDA device 0) or `wgpu` (the default
 /// wgpu device); an error naming the feature it needs when it is not built
 /// in, or why its device is missing.
-pub fn backend(name: &str) -> Result<Box<dyn Backend>, SimError> {
+pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>, SimError> {
     let missing = |feature: &str| {
         Err(SimError::Unsupported(format!(
             "the {name} backend is not built in: enable the `{feature}` feature"
@@ -110,7 +110,7 @@ pub fn default_backend() -> Result<Box<dyn Backend>, SimError> {
         if !built {
             continue;
         }
-        match backend(name) {
+        match backend_by_name(name) {
             Ok(b) => return Ok(b),
             Err(e) => errors.push(e.to_string()),
         }
