@@ -261,13 +261,20 @@ fn synapse_inputs<F: Float>(
 /// Reversal potentials and inside concentrations of every ion: Nernst from
 /// the pools' states, the sites' parameters elsewhere.
 #[cube]
-fn ion_values<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, #[comptime] plan: Plan) {
+fn ion_values<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    lane: usize,
+    #[comptime] lanes: u32,
+    #[comptime] plan: Plan,
+) {
     #[unroll]
     for i in 0..comptime![plan.ions.len()] {
         let ip = comptime![plan.ions[i].clone()];
         let rows = comptime![ip.rows as usize];
         let k = bufs.consts[comptime![ip.nernst as usize]];
-        for r in 0..rows {
+        for r in range_stepped(lane, rows, comptime![lanes as usize]) {
             let slot = bufs.idx[comptime![ip.pools as usize] + r];
             let par = comptime![ip.par as usize];
             if slot == u32::MAX {
@@ -408,7 +415,7 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
             explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
         }
     }
-    ion_values::<F>(bufs, m, t, plan.clone());
+    ion_values::<F>(bufs, m, t, 0usize, 1u32, plan.clone());
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
@@ -449,7 +456,11 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
     bufs.flags[at(1, m, t)] = F::new(0.0);
 }
 
-/// Steps `first..first + count`, recording after each.
+/// Steps `first..first + count`, recording after each. With `lanes == 1`
+/// one thread runs one member; otherwise a cube of `lanes` threads runs one
+/// member, the rows and nodes of each phase split across its threads and
+/// the sequential parts (synapses, stimuli, clamps, the tree solve) on its
+/// first.
 #[cube(launch)]
 pub fn step_kernel<F: Float>(
     bufs: &mut Bufs<F>,
@@ -457,17 +468,41 @@ pub fn step_kernel<F: Float>(
     first: u32,
     count: u32,
     steps: u32,
+    #[comptime] lanes: u32,
     #[comptime] plan: Plan,
 ) {
-    let t = ABSOLUTE_POS;
+    let t = if comptime![lanes > 1] {
+        CUBE_POS
+    } else {
+        ABSOLUTE_POS
+    };
+    let mut lane = 0usize;
+    if comptime![lanes > 1] {
+        lane = UNIT_POS as usize;
+    }
     let m = members as usize;
     if t >= m {
         terminate!();
     }
     for step_k in 0..count as usize {
         let n = first as usize + step_k;
-        step::<F>(bufs, m, t, n, steps as usize, plan.clone());
-        record::<F>(bufs, m, t, n + 1, plan.clone());
+        step::<F>(bufs, m, t, n, steps as usize, lane, lanes, plan.clone());
+        if lane == 0 {
+            record::<F>(bufs, m, t, n + 1, plan.clone());
+        }
+        sync(lanes);
+    }
+}
+
+/// The most nodes whose system (three values each) a cube solves in shared
+/// memory (48 KiB in f64).
+const SHARED_SOLVE_NODES: u32 = 2000;
+
+/// A barrier across the cube's threads when a cube runs one member.
+#[cube]
+fn sync(#[comptime] lanes: u32) {
+    if comptime![lanes > 1] {
+        sync_cube();
     }
 }
 
@@ -475,14 +510,18 @@ pub fn step_kernel<F: Float>(
 /// NaN test.)
 #[allow(clippy::eq_op)]
 #[cube]
+#[allow(clippy::too_many_arguments)]
 fn step<F: Float>(
     bufs: &mut Bufs<F>,
     m: usize,
     t: usize,
     n: usize,
     steps: usize,
+    lane: usize,
+    #[comptime] lanes: u32,
     #[comptime] plan: Plan,
 ) {
+    let stride = comptime![lanes as usize];
     let precise = comptime![plan.precise];
     let e = comptime![plan.k.exp];
     let nodes = comptime![plan.nodes as usize];
@@ -493,7 +532,7 @@ fn step<F: Float>(
         let mp = comptime![plan.mechs[mi].clone()];
         if comptime![mp.kind == Kind::Voltage] {
             let g = comptime![mp.set_voltage.clone().unwrap()];
-            for r in 0..comptime![mp.rows as usize] {
+            for r in range_stepped(lane, comptime![mp.rows as usize], stride) {
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
@@ -507,24 +546,28 @@ fn step<F: Float>(
             }
         }
     }
-    for i in 0..nodes {
+    sync(lanes);
+    for i in range_stepped(lane, nodes, stride) {
         bufs.work[at(w.i as usize + i, m, t)] = F::new(0.0);
         bufs.work[at(w.g as usize + i, m, t)] = F::new(0.0);
     }
-    ion_values::<F>(bufs, m, t, plan.clone());
+    ion_values::<F>(bufs, m, t, lane, lanes, plan.clone());
     #[unroll]
     for i in 0..comptime![plan.ions.len()] {
         let ip = comptime![plan.ions[i].clone()];
-        for r in 0..comptime![ip.rows as usize] {
+        for r in range_stepped(lane, comptime![ip.rows as usize], stride) {
             bufs.work[at(comptime![ip.ii as usize] + r, m, t)] = F::new(0.0);
         }
     }
+    sync(lanes);
     // Channels: states, then current and slope at the new states.
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
         if comptime![mp.kind == Kind::Channel] {
-            for r in 0..comptime![mp.rows as usize] {
+            // Rows of one mechanism sit on distinct nodes and ion rows; the
+            // mechanisms after one another add into the same ones.
+            for r in range_stepped(lane, comptime![mp.rows as usize], stride) {
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
@@ -560,47 +603,51 @@ fn step<F: Float>(
                     bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
                 }
             }
+            sync(lanes);
         }
     }
-    // Synapses.
-    #[unroll]
-    for gi in 0..comptime![plan.syns.len()] {
-        let sp = comptime![plan.syns[gi].clone()];
-        for r in 0..comptime![sp.rows as usize] {
-            let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
-            let vals = eval::<F>(
-                &ins,
-                &bufs.consts,
-                comptime![sp.advance.clone()],
-                precise,
-                e,
-            );
-            #[unroll]
-            for q in 0..comptime![sp.ns as usize] {
-                bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
-                    *vals.index(comptime![sp.advance.outputs[q] as usize]);
+    // Synapses (several may end on one node: sequential).
+    if lane == 0 {
+        #[unroll]
+        for gi in 0..comptime![plan.syns.len()] {
+            let sp = comptime![plan.syns[gi].clone()];
+            for r in 0..comptime![sp.rows as usize] {
+                let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![sp.advance.clone()],
+                    precise,
+                    e,
+                );
+                #[unroll]
+                for q in 0..comptime![sp.ns as usize] {
+                    bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
+                        *vals.index(comptime![sp.advance.outputs[q] as usize]);
+                }
+                let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
+                let vals = eval::<F>(
+                    &ins,
+                    &bufs.consts,
+                    comptime![sp.current.clone()],
+                    precise,
+                    e,
+                );
+                let post = bufs.idx[comptime![sp.post as usize] + r] as usize;
+                bufs.work[at(w.i as usize + post, m, t)] +=
+                    *vals.index(comptime![sp.current.outputs[0] as usize]);
+                bufs.work[at(w.g as usize + post, m, t)] +=
+                    *vals.index(comptime![sp.current.outputs[1] as usize]);
             }
-            let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
-            let vals = eval::<F>(
-                &ins,
-                &bufs.consts,
-                comptime![sp.current.clone()],
-                precise,
-                e,
-            );
-            let post = bufs.idx[comptime![sp.post as usize] + r] as usize;
-            bufs.work[at(w.i as usize + post, m, t)] +=
-                *vals.index(comptime![sp.current.outputs[0] as usize]);
-            bufs.work[at(w.g as usize + post, m, t)] +=
-                *vals.index(comptime![sp.current.outputs[1] as usize]);
         }
     }
+
     // Pools, with this step's ion currents.
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
         if comptime![mp.kind == Kind::Pool] {
-            for r in 0..comptime![mp.rows as usize] {
+            for r in range_stepped(lane, comptime![mp.rows as usize], stride) {
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
@@ -619,20 +666,23 @@ fn step<F: Float>(
             }
         }
     }
-    // Stimuli.
+    // Stimuli (several may sit on one node: sequential).
     let (stim_at, stims) = comptime![plan.stims];
-    for k in 0..comptime![stims as usize] {
-        let node = bufs.idx[comptime![stim_at as usize] + k] as usize;
-        let x = if comptime![plan.stim_per_member] {
-            bufs.drive[at(k * steps + n, m, t)]
-        } else {
-            bufs.drive[k * steps + n]
-        };
-        bufs.work[at(w.i as usize + node, m, t)] -= x;
+    if lane == 0 {
+        for k in 0..comptime![stims as usize] {
+            let node = bufs.idx[comptime![stim_at as usize] + k] as usize;
+            let x = if comptime![plan.stim_per_member] {
+                bufs.drive[at(k * steps + n, m, t)]
+            } else {
+                bufs.drive[k * steps + n]
+            };
+            bufs.work[at(w.i as usize + node, m, t)] -= x;
+        }
     }
     // The voltage system.
+    sync(lanes);
     let inv_h = bufs.consts[comptime![plan.k.inv_h as usize]];
-    for i in 0..nodes {
+    for i in range_stepped(lane, nodes, stride) {
         let c = bufs.geo[at(i, m, t)] * inv_h;
         let gn = bufs.work[at(w.g as usize + i, m, t)];
         bufs.work[at(w.d as usize + i, m, t)] = c + gn + bufs.geo[at(nodes + i, m, t)];
@@ -640,6 +690,53 @@ fn step<F: Float>(
             (c + gn) * bufs.v[at(i, m, t)] - bufs.work[at(w.i as usize + i, m, t)];
         bufs.work[at(w.gx as usize + i, m, t)] = bufs.geo[at(2 * nodes + i, m, t)];
     }
+    sync(lanes);
+    if comptime![lanes > 1 && plan.nodes <= SHARED_SOLVE_NODES] {
+        // The cube's first thread solves in shared memory.
+        let mut sh = SharedMemory::<F>::new(comptime![3 * nodes]);
+        for i in range_stepped(lane, nodes, stride) {
+            sh[i] = bufs.work[at(w.d as usize + i, m, t)];
+            sh[nodes + i] = bufs.work[at(w.b as usize + i, m, t)];
+            sh[2 * nodes + i] = bufs.work[at(w.gx as usize + i, m, t)];
+        }
+        sync_cube();
+        if lane == 0 {
+            let mut sys = sh.to_slice_mut();
+            let cols = comptime![(0u32, plan.nodes, 2 * plan.nodes)];
+            solve::<F>(&mut sys, 1, 0, cols, bufs, m, t, n, steps, plan.clone());
+        }
+        sync_cube();
+        for i in range_stepped(lane, nodes, stride) {
+            bufs.work[at(w.b as usize + i, m, t)] = sh[nodes + i];
+        }
+    } else if lane == 0 {
+        let mut sys = bufs.work.to_slice_mut();
+        let cols = comptime![(w.d, w.b, w.gx)];
+        solve::<F>(&mut sys, m, t, cols, bufs, m, t, n, steps, plan.clone());
+    }
+    sync(lanes);
+    update::<F>(bufs, m, t, n, lane, lanes, plan.clone());
+}
+
+/// Clamps, then the tree solve of the assembled system (one thread). Node
+/// `i` of column `c` (`cols`: d, b, gx) is `sys[at(c + i, stride, base)]`:
+/// the member's work columns, or a cube's shared memory.
+#[allow(clippy::eq_op, clippy::too_many_arguments)]
+#[cube]
+fn solve<F: Float>(
+    sys: &mut SliceMut<F>,
+    stride: usize,
+    base: usize,
+    #[comptime] cols: (u32, u32, u32),
+    bufs: &Bufs<F>,
+    m: usize,
+    t: usize,
+    n: usize,
+    steps: usize,
+    #[comptime] plan: Plan,
+) {
+    let nodes = comptime![plan.nodes as usize];
+    let (cd, cb, cg) = comptime![(cols.0 as usize, cols.1 as usize, cols.2 as usize)];
     #[unroll]
     for ci in 0..comptime![plan.clamps.len()] {
         let cp = comptime![plan.clamps[ci].clone()];
@@ -651,20 +748,20 @@ fn step<F: Float>(
             } else {
                 command
             };
-            bufs.work[at(w.d as usize + node, m, t)] = F::new(1.0);
-            bufs.work[at(w.b as usize + node, m, t)] = target;
+            sys[at(cd + node, stride, base)] = F::new(1.0);
+            sys[at(cb + node, stride, base)] = target;
             if comptime![cp.parent != u32::MAX] {
                 let p = comptime![cp.parent as usize];
-                let gx = bufs.work[at(w.gx as usize + node, m, t)];
-                bufs.work[at(w.b as usize + p, m, t)] += gx * target;
-                bufs.work[at(w.gx as usize + node, m, t)] = F::new(0.0);
+                let gx = sys[at(cg + node, stride, base)];
+                sys[at(cb + p, stride, base)] = sys[at(cb + p, stride, base)] + gx * target;
+                sys[at(cg + node, stride, base)] = F::new(0.0);
             }
             #[unroll]
             for j in 0..comptime![cp.children.len()] {
                 let ch = comptime![cp.children[j] as usize];
-                let gx = bufs.work[at(w.gx as usize + ch, m, t)];
-                bufs.work[at(w.b as usize + ch, m, t)] += gx * target;
-                bufs.work[at(w.gx as usize + ch, m, t)] = F::new(0.0);
+                let gx = sys[at(cg + ch, stride, base)];
+                sys[at(cb + ch, stride, base)] = sys[at(cb + ch, stride, base)] + gx * target;
+                sys[at(cg + ch, stride, base)] = F::new(0.0);
             }
         }
     }
@@ -672,36 +769,53 @@ fn step<F: Float>(
     let parent_at = comptime![plan.parent as usize];
     for k in 0..nodes {
         let i = nodes - 1 - k;
-        let inv = F::new(1.0) / bufs.work[at(w.d as usize + i, m, t)];
-        bufs.work[at(w.d as usize + i, m, t)] = inv;
+        let inv = F::new(1.0) / sys[at(cd + i, stride, base)];
+        sys[at(cd + i, stride, base)] = inv;
         let p = bufs.idx[parent_at + i];
         if p != u32::MAX {
             let p = p as usize;
-            let g = bufs.work[at(w.gx as usize + i, m, t)];
+            let g = sys[at(cg + i, stride, base)];
             let f = g * inv;
-            bufs.work[at(w.d as usize + p, m, t)] -= f * g;
-            let bi = bufs.work[at(w.b as usize + i, m, t)];
-            bufs.work[at(w.b as usize + p, m, t)] += f * bi;
+            sys[at(cd + p, stride, base)] = sys[at(cd + p, stride, base)] - f * g;
+            let bi = sys[at(cb + i, stride, base)];
+            sys[at(cb + p, stride, base)] = sys[at(cb + p, stride, base)] + f * bi;
         }
     }
     for i in 0..nodes {
         let p = bufs.idx[parent_at + i];
         let mut coupled = F::new(0.0);
         if p != u32::MAX {
-            coupled = bufs.work[at(w.gx as usize + i, m, t)]
-                * bufs.work[at(w.b as usize + p as usize, m, t)];
+            coupled = sys[at(cg + i, stride, base)] * sys[at(cb + p as usize, stride, base)];
         }
-        bufs.work[at(w.b as usize + i, m, t)] = (bufs.work[at(w.b as usize + i, m, t)] + coupled)
-            * bufs.work[at(w.d as usize + i, m, t)];
+        sys[at(cb + i, stride, base)] =
+            (sys[at(cb + i, stride, base)] + coupled) * sys[at(cd + i, stride, base)];
     }
+}
+
+/// The new voltages, the first unstable node, the spike ring.
+#[cube]
+fn update<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    n: usize,
+    lane: usize,
+    #[comptime] lanes: u32,
+    #[comptime] plan: Plan,
+) {
+    let stride = comptime![lanes as usize];
+    let nodes = comptime![plan.nodes as usize];
+    let w = comptime![plan.work];
     // Spike sources see the voltage before and after the update.
     let (src_at, thr_at, sources) = comptime![plan.sources];
-    for k in 0..comptime![sources as usize] {
+    for k in range_stepped(lane, comptime![sources as usize], stride) {
         let node = bufs.idx[comptime![src_at as usize] + k] as usize;
         bufs.work[at(w.src_v as usize + k, m, t)] = bufs.v[at(node, m, t)];
     }
+    sync(lanes);
     let limit = bufs.consts[comptime![plan.k.limit as usize]];
-    for i in 0..nodes {
+    let fresh = bufs.flags[at(0, m, t)] == F::new(0.0);
+    for i in range_stepped(lane, nodes, stride) {
         let x = bufs.work[at(w.b as usize + i, m, t)];
         let vn = if comptime![plan.cn] {
             F::new(2.0) * x - bufs.v[at(i, m, t)]
@@ -711,14 +825,32 @@ fn step<F: Float>(
         bufs.v[at(i, m, t)] = vn;
         // NaN fails the comparison.
         let ok = F::abs(vn) <= limit;
-        if !ok && bufs.flags[at(0, m, t)] == F::new(0.0) {
-            bufs.flags[at(0, m, t)] = F::cast_from(n + 1);
-            bufs.flags[at(1, m, t)] = F::cast_from(i);
+        if !ok && fresh {
+            if comptime![lanes > 1] {
+                // Marked here; the first node is found below.
+                bufs.flags[at(1, m, t)] = F::new(-1.0);
+            } else if bufs.flags[at(0, m, t)] == F::new(0.0) {
+                bufs.flags[at(0, m, t)] = F::cast_from(n + 1);
+                bufs.flags[at(1, m, t)] = F::cast_from(i);
+            }
+        }
+    }
+    if comptime![lanes > 1] {
+        sync_cube();
+        if lane == 0 && fresh && bufs.flags[at(1, m, t)] == F::new(-1.0) {
+            for i in 0..nodes {
+                let ok = F::abs(bufs.v[at(i, m, t)]) <= limit;
+                if !ok {
+                    bufs.flags[at(0, m, t)] = F::cast_from(n + 1);
+                    bufs.flags[at(1, m, t)] = F::cast_from(i);
+                    break;
+                }
+            }
         }
     }
     let ring = comptime![plan.ring as usize];
     let pos = n % ring;
-    for k in 0..comptime![sources as usize] {
+    for k in range_stepped(lane, comptime![sources as usize], stride) {
         let node = bufs.idx[comptime![src_at as usize] + k] as usize;
         let th = bufs.consts[comptime![thr_at as usize] + k];
         let before = bufs.work[at(w.src_v as usize + k, m, t)];

@@ -70,6 +70,10 @@ pub struct GpuBackend<R: GpuRuntime> {
     f64: bool,
     /// Steps per kernel launch.
     pub steps_per_launch: usize,
+    /// Threads per member: 1 (a thread runs a member), a power of two up
+    /// to 256 (a cube of them runs a member), or `None` to choose by the
+    /// batch size (see [`GpuBackend::lanes_for`]).
+    pub threads_per_member: Option<u32>,
 }
 
 impl<R: GpuRuntime> std::fmt::Debug for GpuBackend<R> {
@@ -134,6 +138,7 @@ impl<R: GpuRuntime> GpuBackend<R> {
             name: format!("cubecl-{name}"),
             f64,
             steps_per_launch: 1000,
+            threads_per_member: None,
         }
     }
 
@@ -177,6 +182,23 @@ impl<R: GpuRuntime> GpuBackend<R> {
         match options.precision {
             Precision::F64 => self.run::<f64>(layout, &members, options, grid, download),
             Precision::F32 => self.run::<f32>(layout, &members, options, grid, download),
+        }
+    }
+
+    /// Threads per member for a batch of `members` members of `layout`
+    /// (unless `threads_per_member` says): one thread per member from 2,048
+    /// members on, where the batch alone fills the device; below, a cube per
+    /// member with a thread per row (node or mechanism instance), 32 to 256.
+    pub fn lanes_for(&self, members: usize, layout: &Layout) -> u32 {
+        if let Some(lanes) = self.threads_per_member {
+            return lanes;
+        }
+        let rows = layout.mechs().iter().map(|m| m.nodes.len());
+        let rows = rows.max().unwrap_or(0).max(layout.n_nodes());
+        if members >= 2048 {
+            1
+        } else {
+            rows.next_power_of_two().clamp(32, 256) as u32
         }
     }
 
@@ -347,6 +369,12 @@ impl<R: GpuRuntime> GpuBackend<R> {
             }
             None => self.steps_per_launch,
         };
+        let lanes = self.lanes_for(m, layout);
+        let (count, dim) = if lanes == 1 {
+            (count, dim)
+        } else {
+            (CubeCount::Static(m as u32, 1, 1), CubeDim::new_1d(lanes))
+        };
         let mut first = 0;
         while first < steps {
             let k = per_launch.min(steps - first);
@@ -359,6 +387,7 @@ impl<R: GpuRuntime> GpuBackend<R> {
                 first as u32,
                 k as u32,
                 steps as u32,
+                lanes,
                 plan.clone(),
             );
             first += k;

@@ -5,7 +5,7 @@
 
 #![cfg(feature = "wgpu")]
 
-use ruxley_backend::{Backend, Batch, RunOptions, Scheme};
+use ruxley_backend::{Backend, Batch, RunOptions, Scheme, SimError};
 use ruxley_cell::{Model, Waveform};
 use ruxley_channels::spiking::{Fire, Izhikevich};
 use ruxley_conformance::models::{spiking_cell, synapse_network};
@@ -13,8 +13,20 @@ use ruxley_conformance::reference::max_abs_diff;
 use ruxley_cpu::CpuBackend;
 use ruxley_cubecl::GpuBackend;
 
-fn gpu() -> GpuBackend<ruxley_cubecl::cubecl::wgpu::WgpuRuntime> {
+type Gpu = GpuBackend<ruxley_cubecl::cubecl::wgpu::WgpuRuntime>;
+
+fn gpu() -> Gpu {
     GpuBackend::wgpu(ruxley_cubecl::cubecl::wgpu::WgpuDevice::Cpu).expect("a Vulkan device")
+}
+
+/// The backend with one thread per member, and with a cube of 32 threads
+/// per member (fewer than the rows: each thread takes several).
+fn every_shape() -> [Gpu; 2] {
+    [1, 32].map(|lanes| {
+        let mut g = gpu();
+        g.threads_per_member = Some(lanes);
+        g
+    })
 }
 
 fn clamped_cell() -> Model {
@@ -57,7 +69,7 @@ fn the_gpu_agrees_with_the_cpu_where_no_reference_exists() {
         ("clamped cell", clamped_cell(), 5.0),
         ("calcium cell", calcium, 10.0),
     ];
-    let gpu = gpu();
+    let shapes = every_shape();
     for (name, model, t_max) in cases {
         let layout = model.build().unwrap();
         for scheme in [Scheme::BackwardEuler, Scheme::CrankNicolson] {
@@ -65,12 +77,55 @@ fn the_gpu_agrees_with_the_cpu_where_no_reference_exists() {
             let a = CpuBackend::new()
                 .simulate(&layout, Batch::single(), &options)
                 .unwrap();
-            let b = gpu.simulate(&layout, Batch::single(), &options).unwrap();
+            let b = shapes[0]
+                .simulate(&layout, Batch::single(), &options)
+                .unwrap();
             assert_eq!(a[0].names(), b[0].names());
             let d = max_abs_diff(a[0].data(), b[0].data());
             println!("{name} {scheme:?}: {d:.2e}");
             assert!(d <= 1e-9, "{name} {scheme:?}: {d:e}");
+            // A cube per member does the same arithmetic in the same order.
+            for g in &shapes[1..] {
+                let c = g.simulate(&layout, Batch::single(), &options).unwrap();
+                let d = max_abs_diff(b[0].data(), c[0].data());
+                assert!(
+                    d == 0.0,
+                    "{name} {scheme:?}, {:?}: {d:e}",
+                    g.threads_per_member
+                );
+            }
         }
+    }
+}
+
+#[test]
+fn every_kernel_shape_reports_the_same_first_unstable_site() {
+    // Two stimuli on one compartment drive the cell beyond any bound in
+    // step 7.
+    let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[3, 2, 4]).unwrap();
+    m.insert(ruxley_channels::Hh::new()).unwrap();
+    let mut series = vec![0.0; 40];
+    series[7] = 1e306;
+    for _ in 0..2 {
+        m.branch(2)
+            .comp(3)
+            .stimulate(Waveform::Series(series.clone()))
+            .unwrap();
+    }
+    m.branch(0).comp(0).record("v").unwrap();
+    let layout = m.build().unwrap();
+    let options = RunOptions::new(0.025, 1.0);
+    let site = |r: Result<Vec<ruxley_backend::Traces>, SimError>| match r {
+        Err(SimError::Unstable {
+            member, step, site, ..
+        }) => (member, step, site),
+        other => panic!("{other:?}"),
+    };
+    let want = site(CpuBackend::new().simulate(&layout, Batch::single(), &options));
+    assert_eq!(want.1, 7);
+    for g in every_shape() {
+        let got = site(g.simulate(&layout, Batch::single(), &options));
+        assert_eq!(got, want, "{:?}", g.threads_per_member);
     }
 }
 
@@ -89,16 +144,17 @@ fn members_with_their_own_stimuli_run_as_alone() {
         params: &[],
         stimuli: &stimuli,
     };
-    let gpu = gpu();
-    let all = gpu.simulate(&layout, batch, &w.options).unwrap();
     let cpu = CpuBackend::new()
         .simulate(&layout, batch, &w.options)
         .unwrap();
-    for k in 0..5 {
-        let d = max_abs_diff(all[k].data(), cpu[k].data());
-        assert!(d <= 1e-9, "member {k}: {d:e}");
+    for gpu in every_shape() {
+        let all = gpu.simulate(&layout, batch, &w.options).unwrap();
+        for k in 0..5 {
+            let d = max_abs_diff(all[k].data(), cpu[k].data());
+            assert!(d <= 1e-9, "member {k}, {:?}: {d:e}", gpu.threads_per_member);
+        }
+        assert!(max_abs_diff(all[0].data(), all[4].data()) > 1.0);
     }
-    assert!(max_abs_diff(all[0].data(), all[4].data()) > 1.0);
 }
 
 #[test]
@@ -121,4 +177,33 @@ fn a_batch_larger_than_a_device_buffer_is_refused_before_it_runs() {
         e.contains("recordings") && e.contains(&format!("{members} members")),
         "{e}"
     );
+}
+
+#[test]
+fn a_cell_too_large_for_shared_memory_is_solved_in_device_memory() {
+    // 2,100 compartments: more than a cube solves in shared memory.
+    let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[700, 700, 700]).unwrap();
+    m.insert(ruxley_channels::Hh::new()).unwrap();
+    m.branch(1)
+        .comp(3)
+        .stimulate(Waveform::step(0.1, 0.5, 2.0))
+        .unwrap();
+    m.branch(0).comp(0).record("v").unwrap();
+    m.branch(2).comp(699).record("v").unwrap();
+    let layout = m.build().unwrap();
+    assert!(layout.n_nodes() > 2000);
+    let options = RunOptions::new(0.025, 1.0);
+    let cpu = CpuBackend::new()
+        .simulate(&layout, Batch::single(), &options)
+        .unwrap();
+    let [thread, cube] = every_shape();
+    let a = thread.simulate(&layout, Batch::single(), &options).unwrap();
+    let b = cube.simulate(&layout, Batch::single(), &options).unwrap();
+    let d = max_abs_diff(cpu[0].data(), a[0].data());
+    assert!(d <= 1e-9, "{d:e}");
+    assert!(max_abs_diff(a[0].data(), b[0].data()) == 0.0);
+    // The stimulus moved the voltage (the comparison is not of resting
+    // traces).
+    let v = a[0].trace(0);
+    assert!(v.iter().cloned().fold(f64::MIN, f64::max) > v[0] + 1.0);
 }

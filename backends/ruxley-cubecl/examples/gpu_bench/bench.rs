@@ -162,16 +162,49 @@ pub fn main() {
     let l2 = w2.model.build().expect("W2");
     let l3 = w3.model.build().expect("W3");
     let l6 = w6.model.build().expect("W6");
-    let cases: Vec<(&str, &Layout, &RunOptions, usize, usize, bool)> = vec![
-        ("w2_x100", &l2, &w2.options, 100, 3, true),
-        ("w2_x1000", &l2, &w2.options, 1000, 3, true),
-        ("w2_x10000", &l2, &w2.options, 10_000, 3, true),
-        ("w1_x1000000", &l1, &w1.options, 1_000_000, 3, false),
-        ("w3_x1", &l3, &w3.options, 1, 1, true),
-        ("w6_x1", &l6, &w6.options, 1, 1, true),
-        ("w6_x1000", &l6, &w6.options, 1000, 2, false),
+    // Name, model, members, repetitions, download, threads per member
+    // (`_thread`: one; `_cube`: a cube per member).
+    type Case<'a> = (&'a str, &'a Layout, &'a RunOptions, usize, usize, bool, u32);
+    let cube = |layout: &Layout| gpu.lanes_for(1, layout);
+    let cases: Vec<Case> = vec![
+        ("w2_x100_cube", &l2, &w2.options, 100, 3, true, cube(&l2)),
+        ("w2_x1000_cube", &l2, &w2.options, 1000, 3, true, cube(&l2)),
+        (
+            "w2_x10000_cube",
+            &l2,
+            &w2.options,
+            10_000,
+            3,
+            false,
+            cube(&l2),
+        ),
+        ("w3_x1_cube", &l3, &w3.options, 1, 2, true, cube(&l3)),
+        ("w6_x1_cube", &l6, &w6.options, 1, 3, true, cube(&l6)),
+        ("w6_x1000_cube", &l6, &w6.options, 1000, 2, false, cube(&l6)),
+        ("w2_x100_thread", &l2, &w2.options, 100, 3, true, 1),
+        ("w2_x1000_thread", &l2, &w2.options, 1000, 3, true, 1),
+        ("w2_x10000_thread", &l2, &w2.options, 10_000, 3, true, 1),
+        (
+            "w1_x1000000_thread",
+            &l1,
+            &w1.options,
+            1_000_000,
+            3,
+            false,
+            1,
+        ),
+        ("w3_x1_thread", &l3, &w3.options, 1, 1, true, 1),
+        ("w6_x1_thread", &l6, &w6.options, 1, 1, true, 1),
+        ("w6_x1000_thread", &l6, &w6.options, 1000, 2, false, 1),
     ];
-    for (name, layout, options, n, reps, download) in cases {
+    // BENCH_ONLY keeps the cases whose names contain it.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (name, layout, options, n, reps, download, lanes) in cases {
+        if !name.contains(&only) {
+            continue;
+        }
+        let mut gpu = gpu.clone();
+        gpu.threads_per_member = Some(lanes);
         let n = (n / scale).max(1);
         let params = sets(layout, n);
         for p in [Precision::F64, Precision::F32] {
