@@ -70,9 +70,9 @@ pub struct GpuBackend<R: GpuRuntime> {
     f64: bool,
     /// Steps per kernel launch.
     pub steps_per_launch: usize,
-    /// Threads per member: 1 (a thread runs a member), a power of two up
-    /// to 256 (a cube of them runs a member), or `None` to choose by the
-    /// batch size (see [`GpuBackend::lanes_for`]).
+    /// Threads per member: 1 (a thread runs a member), 2 to 1024 (a cube of
+    /// them runs a member), or `None` to choose by the batch size (see
+    /// [`GpuBackend::lanes_for`]).
     pub threads_per_member: Option<u32>,
 }
 
@@ -251,6 +251,12 @@ impl<R: GpuRuntime> GpuBackend<R> {
                 ("parameters", shared.par_cols as usize),
             ],
         )?;
+        let lanes = self.lanes_for(m, layout);
+        if !(1..=1024).contains(&lanes) {
+            return Err(SimError::Unsupported(format!(
+                "threads_per_member is {lanes}; it must be 1 to 1024"
+            )));
+        }
         let side = |cols: usize, f: &dyn Fn(usize, &mut [f64])| -> Vec<F> {
             let mut out = vec![F::from_f64(0.0); cols * m];
             let mut col = vec![0.0; cols];
@@ -369,7 +375,6 @@ impl<R: GpuRuntime> GpuBackend<R> {
             }
             None => self.steps_per_launch,
         };
-        let lanes = self.lanes_for(m, layout);
         let (count, dim) = if lanes == 1 {
             (count, dim)
         } else {

@@ -207,3 +207,21 @@ fn a_cell_too_large_for_shared_memory_is_solved_in_device_memory() {
     let v = a[0].trace(0);
     assert!(v.iter().cloned().fold(f64::MIN, f64::max) > v[0] + 1.0);
 }
+
+#[test]
+fn an_impossible_cube_is_an_error() {
+    let w = ruxley_conformance::workloads::w1().unwrap();
+    let layout = w.model.build().unwrap();
+    for lanes in [0, 2048] {
+        let mut g = gpu();
+        g.threads_per_member = Some(lanes);
+        let e = g
+            .simulate(&layout, Batch::single(), &w.options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("threads_per_member") && e.contains(&lanes.to_string()),
+            "{e}"
+        );
+    }
+}

@@ -98,15 +98,24 @@ pub fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let gpu = match backend() {
+    let mut gpu = match backend() {
         Ok(g) => g,
         Err(e) => {
             println!("{{\"error\": \"{e}\"}}");
             std::process::exit(2);
         }
     };
+    // BENCH_LANES fixes the threads per member of the conformance checks
+    // (else chosen by batch size).
+    gpu.threads_per_member = std::env::var("BENCH_LANES")
+        .ok()
+        .and_then(|s| s.parse().ok());
     let mut json = Vec::new();
-    json.push(format!("\"device\": \"{}\"", gpu.device()));
+    json.push(format!(
+        "\"device\": \"{}\", \"conformance_threads_per_member\": \"{:?}\"",
+        gpu.device(),
+        gpu.threads_per_member
+    ));
     // Conformance first.
     let start = Instant::now();
     let mut checks = Vec::new();
@@ -165,10 +174,15 @@ pub fn main() {
     // Name, model, members, repetitions, download, threads per member
     // (`_thread`: one; `_cube`: a cube per member).
     type Case<'a> = (&'a str, &'a Layout, &'a RunOptions, usize, usize, bool, u32);
-    let cube = |layout: &Layout| gpu.lanes_for(1, layout);
+    // A cube per member as the backend chooses it for a small batch (not
+    // the conformance checks' BENCH_LANES).
+    let mut chooser = gpu.clone();
+    chooser.threads_per_member = None;
+    let cube = |layout: &Layout| chooser.lanes_for(1, layout);
     let cases: Vec<Case> = vec![
         ("w2_x100_cube", &l2, &w2.options, 100, 3, true, cube(&l2)),
         ("w2_x1000_cube", &l2, &w2.options, 1000, 3, true, cube(&l2)),
+        ("w2_x3000_cube", &l2, &w2.options, 3000, 3, false, cube(&l2)),
         (
             "w2_x10000_cube",
             &l2,
@@ -180,9 +194,11 @@ pub fn main() {
         ),
         ("w3_x1_cube", &l3, &w3.options, 1, 2, true, cube(&l3)),
         ("w6_x1_cube", &l6, &w6.options, 1, 3, true, cube(&l6)),
+        ("w6_x100_cube", &l6, &w6.options, 100, 2, false, cube(&l6)),
         ("w6_x1000_cube", &l6, &w6.options, 1000, 2, false, cube(&l6)),
         ("w2_x100_thread", &l2, &w2.options, 100, 3, true, 1),
         ("w2_x1000_thread", &l2, &w2.options, 1000, 3, true, 1),
+        ("w2_x3000_thread", &l2, &w2.options, 3000, 3, false, 1),
         ("w2_x10000_thread", &l2, &w2.options, 10_000, 3, true, 1),
         (
             "w1_x1000000_thread",
@@ -195,12 +211,14 @@ pub fn main() {
         ),
         ("w3_x1_thread", &l3, &w3.options, 1, 1, true, 1),
         ("w6_x1_thread", &l6, &w6.options, 1, 1, true, 1),
+        ("w6_x100_thread", &l6, &w6.options, 100, 2, false, 1),
         ("w6_x1000_thread", &l6, &w6.options, 1000, 2, false, 1),
     ];
-    // BENCH_ONLY keeps the cases whose names contain it.
+    // BENCH_ONLY (comma-separated) keeps the cases whose names contain one
+    // of its parts.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for (name, layout, options, n, reps, download, lanes) in cases {
-        if !name.contains(&only) {
+        if !only.split(',').any(|part| name.contains(part)) {
             continue;
         }
         let mut gpu = gpu.clone();
