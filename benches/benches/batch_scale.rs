@@ -5,13 +5,13 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ruxley::cpu::CpuBackend;
 use ruxley::{Backend, Batch, Precision};
-use ruxley_benches::{prepare, w1_batch_params};
+use ruxley_benches::{gna_batch_params, prepare};
 use ruxley_conformance::workloads;
 
 fn batch_scale(c: &mut Criterion) {
     let p = prepare(workloads::w1().expect("W1 builds"));
     let n = 1_000_000;
-    let sets = w1_batch_params(&p.layout, n);
+    let sets = gna_batch_params(&p.layout, n);
     let mut g = c.benchmark_group("batch_scale");
     g.sample_size(10);
     g.throughput(Throughput::Elements(p.comp_steps * n as u64));

@@ -68,10 +68,19 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
         .collect()
 }
 
-/// `n` parameter sets of W1 as Jaxley's batch benchmark draws them: HH_gNa
-/// scaled by U(0.8, 1.2), member 0 at the base value.
-pub fn w1_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
+/// `n` parameter sets of `layout` as Jaxley's batch benchmarks draw them:
+/// every HH_gNa value scaled by one factor from U(0.8, 1.2) per member,
+/// member 0 at the base values.
+pub fn gna_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
     let mut state: u64 = 7;
+    let block = layout
+        .parameters()
+        .layout()
+        .find("HH_gNa")
+        .next()
+        .expect("HH_gNa exists")
+        .range
+        .clone();
     (0..n)
         .map(|k| {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -85,7 +94,9 @@ pub fn w1_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
                 0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
             };
             let mut p = layout.parameters().clone();
-            p.set("HH_gNa", 0.12 * f).expect("HH_gNa exists");
+            for i in block.clone() {
+                p.values_mut()[i] *= f;
+            }
             p
         })
         .collect()

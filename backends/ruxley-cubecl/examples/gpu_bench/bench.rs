@@ -65,33 +65,6 @@ fn time(
     Ok((median(kernels), median(whole)))
 }
 
-/// `n` parameter sets of `layout` with HH_gNa scaled by U(0.8, 1.2)
-/// (member 0 at the base value).
-fn sets(layout: &Layout, n: usize) -> Vec<Parameters> {
-    let mut state: u64 = 7;
-    let base: Vec<f64> = layout.parameters().get("HH_gNa").expect("HH").to_vec();
-    (0..n)
-        .map(|k| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            let f = if k == 0 {
-                1.0
-            } else {
-                0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
-            };
-            let mut p = layout.parameters().clone();
-            let block = p.layout().find("HH_gNa").next().expect("HH").range.clone();
-            for (i, b) in block.zip(&base) {
-                p.values_mut()[i] = b * f;
-            }
-            p
-        })
-        .collect()
-}
-
 pub fn main() {
     // BENCH_SCALE divides the batch sizes (to try the script on lavapipe).
     let scale: usize = std::env::var("BENCH_SCALE")
@@ -224,7 +197,7 @@ pub fn main() {
         let mut gpu = gpu.clone();
         gpu.threads_per_member = Some(lanes);
         let n = (n / scale).max(1);
-        let params = sets(layout, n);
+        let params = ruxley_benches::gna_batch_params(layout, n);
         for p in [Precision::F64, Precision::F32] {
             let o = options.with_precision(p);
             let steps = o.grid().expect("grid").n_steps() as f64;
