@@ -292,6 +292,18 @@ fn in_workspace(p: &Probe) -> bool {
     )
 }
 
+/// The parameter a probe of a fixed ion concentration records at every
+/// sample (its index in a member's parameters).
+fn fixed_param(layout: &Layout, p: &Probe) -> Option<usize> {
+    match p.source {
+        Source::IonInside { ion, row } => {
+            let site = &layout.mechs()[layout.ions()[ion].site];
+            Some(site.params.start + site.rows() + row)
+        }
+        _ => None,
+    }
+}
+
 /// Runs a block of members, evaluates the loss on each and returns their
 /// gradients.
 #[allow(clippy::too_many_arguments)]
@@ -380,10 +392,8 @@ fn grad_block<F: CpuFloat>(
         .map(|(((mut grad, traces), dtraces), loss)| {
             // A recorded fixed concentration is its parameter at every sample.
             for (j, p) in probes.iter().enumerate() {
-                if let Source::IonInside { ion, row } = p.source {
-                    let site = &layout.mechs()[layout.ions()[ion].site];
-                    grad.params[site.params.start + site.rows() + row] +=
-                        dtraces.trace(j).iter().sum::<f64>();
+                if let Some(i) = fixed_param(layout, p) {
+                    grad.params[i] += dtraces.trace(j).iter().sum::<f64>();
                 }
             }
             ValueAndGrad {
@@ -448,11 +458,15 @@ fn jvp_block<F: CpuFloat>(
     }
     let traces = rec.into_traces(grid.dt());
     let mut tangents = trec.into_traces(grid.dt());
-    // Currents and reversal potentials have no tangent here.
+    // Currents and reversal potentials have no tangent here; a fixed
+    // concentration's is its parameter's direction.
     for t in &mut tangents {
         for (k, p) in layout.probes().iter().enumerate() {
             if in_workspace(p) {
                 t.trace_mut(k).fill(f64::NAN);
+            } else if let Some(i) = fixed_param(layout, p) {
+                let d = request.params.as_ref().map_or(0.0, |d| d[i]);
+                t.trace_mut(k).fill(d);
             }
         }
     }
