@@ -17,7 +17,7 @@ mod tree;
 use rayon::prelude::*;
 use ruxley_backend::{
     Backend, Batch, Capabilities, Feature, JvpRequest, JvpResult, Request, RunOptions, Schedule,
-    SimError, TangentStart, TraceLoss, Traces, ValueAndGrad, validate_params,
+    SimError, TangentStart, TraceLoss, Traces, ValueAndGrad, check_run,
 };
 use ruxley_cell::{Layout, NONE, Parameters, Probe, Source, Stimulus};
 use ruxley_core::{Par, Precision, TimeGrid};
@@ -72,6 +72,14 @@ impl CpuBackend {
         }
     }
 
+    /// The threads the blocks run on.
+    fn threads(&self) -> usize {
+        match self.par {
+            Par::Seq => 1,
+            Par::Rayon => rayon::current_num_threads(),
+        }
+    }
+
     /// The blocks (ranges of members) to run `n` members of `layout` in:
     /// enough members side by side to fill SIMD lanes while the block's
     /// state stays in the second-level cache, and enough blocks for the
@@ -81,11 +89,7 @@ impl CpuBackend {
             // About 4096 node-members per block (2048 with a tape).
             let target = if gradient { 2048 } else { 4096 };
             let by_size = (target / layout.n_nodes().max(1)).clamp(1, 1024);
-            let threads = match self.par {
-                Par::Seq => 1,
-                Par::Rayon => rayon::current_num_threads(),
-            };
-            let by_threads = n.div_ceil(threads);
+            let by_threads = n.div_ceil(self.threads());
             let nb = by_size.min(by_threads).max(1);
             // Whole SIMD registers of members where there are enough.
             if nb >= 8 { nb / 8 * 8 } else { nb }
@@ -110,34 +114,6 @@ impl CpuBackend {
         }
         Ok(out)
     }
-}
-
-/// The members of a block: each one's parameters and stimuli.
-fn members<'a>(
-    batch: &Batch<'a>,
-    layout: &'a Layout,
-    range: std::ops::Range<usize>,
-) -> Vec<(&'a Parameters, &'a [Stimulus])> {
-    range.map(|k| batch.member(k, layout)).collect()
-}
-
-/// Checks the batch and the request, and returns the grid and the size.
-fn prepare(
-    backend: &CpuBackend,
-    layout: &Layout,
-    batch: &Batch,
-    options: &RunOptions,
-    request: Request,
-) -> Result<(TimeGrid, usize), SimError> {
-    backend
-        .capabilities()
-        .check(backend.name(), layout, options, request)?;
-    let grid = options.grid()?;
-    let n = batch.len()?;
-    for p in batch.params {
-        validate_params(layout, p)?;
-    }
-    Ok((grid, n))
 }
 
 /// Per-member recordings of a block, `[probe][sample][member]`, written
@@ -524,11 +500,7 @@ impl Backend for CpuBackend {
     }
 
     fn device(&self) -> String {
-        let threads = match self.par {
-            Par::Seq => 1,
-            Par::Rayon => rayon::current_num_threads(),
-        };
-        format!("CPU ({threads} threads)")
+        format!("CPU ({} threads)", self.threads())
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -546,11 +518,11 @@ impl Backend for CpuBackend {
         batch: Batch,
         options: &RunOptions,
     ) -> Result<Vec<Traces>, SimError> {
-        let (grid, n) = prepare(self, layout, &batch, options, Request::Simulate)?;
+        let (grid, n) = check_run(self, layout, &batch, options, Request::Simulate)?;
         let blocks = self.blocks(layout, n, false);
         self.per_block(&blocks, |range| {
             let first = range.start;
-            let m = members(&batch, layout, range);
+            let m = batch.members(range, layout);
             match options.precision {
                 Precision::F64 => run_block::<f64>(layout, &m, grid, options, self.kernels, first),
                 Precision::F32 => run_block::<f32>(layout, &m, grid, options, self.kernels, first),
@@ -566,11 +538,11 @@ impl Backend for CpuBackend {
         loss: &dyn TraceLoss,
         schedule: &Schedule,
     ) -> Result<Vec<ValueAndGrad>, SimError> {
-        let (grid, n) = prepare(self, layout, &batch, options, Request::Gradient)?;
+        let (grid, n) = check_run(self, layout, &batch, options, Request::Gradient)?;
         let blocks = self.blocks(layout, n, true);
         self.per_block(&blocks, |range| {
             let first = range.start;
-            let m = members(&batch, layout, range);
+            let m = batch.members(range, layout);
             let k = self.kernels;
             match options.precision {
                 Precision::F64 => {
@@ -590,11 +562,11 @@ impl Backend for CpuBackend {
         options: &RunOptions,
         request: &JvpRequest,
     ) -> Result<Vec<JvpResult>, SimError> {
-        let (grid, n) = prepare(self, layout, &batch, options, Request::Jvp)?;
+        let (grid, n) = check_run(self, layout, &batch, options, Request::Jvp)?;
         let blocks = self.blocks(layout, n, true);
         self.per_block(&blocks, |range| {
             let first = range.start;
-            let m = members(&batch, layout, range);
+            let m = batch.members(range, layout);
             let k = self.kernels;
             match options.precision {
                 Precision::F64 => jvp_block::<f64>(layout, &m, grid, options, k, request, first),

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use cubecl::prelude::*;
 use ruxley_backend::lower::Geometry;
 use ruxley_backend::{
-    Backend, Batch, Capabilities, Feature, Request, RunOptions, SimError, Traces, validate_params,
+    Backend, Batch, Capabilities, Feature, Request, RunOptions, SimError, Traces, check_run,
 };
 use ruxley_cell::{Layout, NONE, Parameters, Stimulus};
 use ruxley_core::Precision;
@@ -170,15 +170,8 @@ impl<R: GpuRuntime> GpuBackend<R> {
         options: &RunOptions,
         download: bool,
     ) -> Result<(Vec<Traces>, Timing), SimError> {
-        self.capabilities()
-            .check(self.name(), layout, options, Request::Simulate)?;
-        let grid = options.grid()?;
-        let n = batch.len()?;
-        for p in batch.params {
-            validate_params(layout, p)?;
-        }
-        let members: Vec<(&Parameters, &[Stimulus])> =
-            (0..n).map(|k| batch.member(k, layout)).collect();
+        let (grid, n) = check_run(self, layout, &batch, options, Request::Simulate)?;
+        let members = batch.members(0..n, layout);
         match options.precision {
             Precision::F64 => self.run::<f64>(layout, &members, options, grid, download),
             Precision::F32 => self.run::<f32>(layout, &members, options, grid, download),

@@ -12,7 +12,7 @@
 use ruxley_backend::lower::{ClampDrive, Geometry, clamp_drives, delay_steps, stimulus_drives};
 use ruxley_backend::{
     Backend, Batch, Capabilities, Feature, MAX_ABS_VOLTAGE, Request, RunOptions, Scheme, SimError,
-    Traces, validate_params,
+    Traces, check_run,
 };
 use ruxley_cell::{Layout, MechKind, NONE, Parameters, Source, Stimulus};
 use ruxley_channels::IonVar;
@@ -48,12 +48,7 @@ impl Backend for ReferenceBackend {
         batch: Batch,
         options: &RunOptions,
     ) -> Result<Vec<Traces>, SimError> {
-        self.capabilities()
-            .check(self.name(), layout, options, Request::Simulate)?;
-        let n = batch.len()?;
-        for p in batch.params {
-            validate_params(layout, p)?;
-        }
+        let (_, n) = check_run(self, layout, &batch, options, Request::Simulate)?;
         (0..n)
             .map(|k| {
                 let (params, stimuli) = batch.member(k, layout);

@@ -146,6 +146,15 @@ impl<'a> Batch<'a> {
         };
         (params, stimuli)
     }
+
+    /// The parameters and stimuli of members `range`.
+    pub fn members(
+        &self,
+        range: std::ops::Range<usize>,
+        layout: &'a Layout,
+    ) -> Vec<(&'a Parameters, &'a [Stimulus])> {
+        range.map(|k| self.member(k, layout)).collect()
+    }
 }
 
 /// Why a simulation failed.
@@ -204,6 +213,27 @@ impl std::error::Error for SimError {}
 
 /// Voltages beyond this magnitude (mV) stop a simulation as unstable.
 pub const MAX_ABS_VOLTAGE: f64 = 1e6;
+
+/// What every backend checks before a run: the request against its
+/// capabilities, the time grid, the pairing of the batch and every
+/// parameter set. Returns the grid and the number of members.
+pub fn check_run<B: Backend + ?Sized>(
+    backend: &B,
+    layout: &Layout,
+    batch: &Batch,
+    options: &RunOptions,
+    request: Request,
+) -> Result<(TimeGrid, usize), SimError> {
+    backend
+        .capabilities()
+        .check(backend.name(), layout, options, request)?;
+    let grid = options.grid()?;
+    let n = batch.len()?;
+    for p in batch.params {
+        validate_params(layout, p)?;
+    }
+    Ok((grid, n))
+}
 
 /// Checks that `params` fits `layout` and holds valid values.
 pub fn validate_params(layout: &Layout, params: &Parameters) -> Result<(), SimError> {
