@@ -348,7 +348,7 @@ fn currents_for_record<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, #[compt
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
-        if comptime![mp.kind == Kind::Channel] {
+        if comptime![mp.kind.is_channel()] {
             for r in 0..comptime![mp.rows as usize] {
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
@@ -419,7 +419,7 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
-        if comptime![(mp.kind == Kind::Channel || mp.kind == Kind::Voltage) && mp.ns > 0] {
+        if comptime![mp.kind.is_channel() && mp.ns > 0] {
             for r in 0..comptime![mp.rows as usize] {
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
@@ -564,7 +564,7 @@ fn step<F: Float>(
     #[unroll]
     for mi in 0..comptime![plan.mechs.len()] {
         let mp = comptime![plan.mechs[mi].clone()];
-        if comptime![mp.kind == Kind::Channel] {
+        if comptime![mp.kind.is_channel()] {
             // Rows of one mechanism sit on distinct nodes and ion rows; the
             // mechanisms after one another add into the same ones.
             for r in range_stepped(lane, comptime![mp.rows as usize], stride) {

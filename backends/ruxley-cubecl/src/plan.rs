@@ -50,13 +50,24 @@ pub struct KGraph {
 }
 
 /// What a mechanism is in the step.
-#[allow(missing_docs)]
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Kind {
+    /// A membrane mechanism: its states advance, it carries a current.
     Channel,
+    /// An ion pool: advances after the currents, carries none.
     Pool,
+    /// An ion's site: no math of its own.
     Site,
+    /// A channel that also sets the voltage at the start of each step.
     Voltage,
+}
+
+impl Kind {
+    /// Whether its states advance with the channels' and it carries a
+    /// membrane current.
+    pub fn is_channel(self) -> bool {
+        matches!(self, Kind::Channel | Kind::Voltage)
+    }
 }
 
 /// Where an ion input of a mechanism comes from: the ion's reversal

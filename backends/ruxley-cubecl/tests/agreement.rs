@@ -1,14 +1,13 @@
 //! The GPU backend agrees with the CPU backend where the suite has no
-//! reference data: spike-driven synapses with delays, gap junctions,
-//! voltage-setting neurons, clamps, recorded currents and ion quantities,
-//! both schemes, a batch with per-member stimuli.
+//! reference data (`ruxley_conformance::models::agreement_cases`, both
+//! schemes, both kernel shapes), on a batch with per-member stimuli, on
+//! unstable runs and on cells too large for shared memory.
 
 #![cfg(feature = "wgpu")]
 
 use ruxley_backend::{Backend, Batch, RunOptions, Scheme, SimError};
 use ruxley_cell::{Model, Waveform};
-use ruxley_channels::spiking::{Fire, Izhikevich};
-use ruxley_conformance::models::{spiking_cell, synapse_network};
+use ruxley_conformance::models::agreement_cases;
 use ruxley_conformance::reference::max_abs_diff;
 use ruxley_cpu::CpuBackend;
 use ruxley_cubecl::GpuBackend;
@@ -29,48 +28,10 @@ fn every_shape() -> [Gpu; 2] {
     })
 }
 
-fn clamped_cell() -> Model {
-    let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 2]).unwrap();
-    m.insert(ruxley_channels::Hh::new()).unwrap();
-    m.set("axial_resistivity", 120.0).unwrap();
-    m.branch(1)
-        .loc(1.0)
-        .clamp(Waveform::step(1.0, 2.5, -20.0))
-        .unwrap();
-    m.branch(0).comp(0).record("v").unwrap();
-    m.branch(3).comp(1).record("v").unwrap();
-    m.branch(0).comp(0).record("HH_m").unwrap();
-    m.branch(0).comp(0).record("i_HH").unwrap();
-    m
-}
-
 #[test]
 fn the_gpu_agrees_with_the_cpu_where_no_reference_exists() {
-    let mut net = synapse_network().unwrap();
-    net.synapse_type("ExpSynapse")
-        .record("ExpSynapse_g")
-        .unwrap();
-    let mut calcium = ruxley_conformance::l5pc::calcium_cell(false).unwrap();
-    for what in ["cai", "eca", "ica"] {
-        calcium.comp(0).record(what).unwrap();
-    }
-    let cases = [
-        ("synapse network", net, 10.0),
-        (
-            "LIF",
-            spiking_cell(Box::new(Fire::new()), true, 0.3).unwrap(),
-            30.0,
-        ),
-        (
-            "Izhikevich",
-            spiking_cell(Box::new(Izhikevich::new()), false, 0.125).unwrap(),
-            30.0,
-        ),
-        ("clamped cell", clamped_cell(), 5.0),
-        ("calcium cell", calcium, 10.0),
-    ];
     let shapes = every_shape();
-    for (name, model, t_max) in cases {
+    for (name, model, t_max) in agreement_cases().unwrap() {
         let layout = model.build().unwrap();
         for scheme in [Scheme::BackwardEuler, Scheme::CrankNicolson] {
             let options = RunOptions::new(0.025, t_max).with_scheme(scheme);
