@@ -494,10 +494,6 @@ pub fn step_kernel<F: Float>(
     }
 }
 
-/// The most nodes whose system (three values each) a cube solves in shared
-/// memory (48 KiB in f64).
-const SHARED_SOLVE_NODES: u32 = 2000;
-
 /// A barrier across the cube's threads when a cube runs one member.
 #[cube]
 fn sync(#[comptime] lanes: u32) {
@@ -691,7 +687,7 @@ fn step<F: Float>(
         bufs.work[at(w.gx as usize + i, m, t)] = bufs.geo[at(2 * nodes + i, m, t)];
     }
     sync(lanes);
-    if comptime![lanes > 1 && plan.nodes <= SHARED_SOLVE_NODES] {
+    if comptime![lanes > 1 && plan.shared_solve] {
         // The cube's first thread solves in shared memory.
         let mut sh = SharedMemory::<F>::new(comptime![3 * nodes]);
         for i in range_stepped(lane, nodes, stride) {

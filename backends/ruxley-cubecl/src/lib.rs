@@ -70,9 +70,9 @@ pub struct GpuBackend<R: GpuRuntime> {
     f64: bool,
     /// Steps per kernel launch.
     pub steps_per_launch: usize,
-    /// Threads per member: 1 (a thread runs a member), 2 to 1024 (a cube of
-    /// them runs a member), or `None` to choose by the batch size (see
-    /// [`GpuBackend::lanes_for`]).
+    /// Threads per member: 1 (a thread runs a member), 2 up to the device's
+    /// most threads per cube (a cube of them runs a member), or `None` to
+    /// choose by the batch size (see [`GpuBackend::lanes_for`]).
     pub threads_per_member: Option<u32>,
 }
 
@@ -202,6 +202,13 @@ impl<R: GpuRuntime> GpuBackend<R> {
         self.client.properties().memory.max_page_size
     }
 
+    /// The most nodes whose tree a cube per member solves in shared memory
+    /// in precision `F` (three values per node); larger cells are solved in
+    /// device memory.
+    pub fn shared_solve_nodes<F>(&self) -> usize {
+        self.client.properties().hardware.max_shared_memory_size / (3 * std::mem::size_of::<F>())
+    }
+
     /// An error unless every per-member buffer (`columns` values per member)
     /// fits the device's largest allocation.
     fn check_fits<F>(&self, members: usize, columns: &[(&str, usize)]) -> Result<(), SimError> {
@@ -228,10 +235,30 @@ impl<R: GpuRuntime> GpuBackend<R> {
         grid: ruxley_core::TimeGrid,
         download: bool,
     ) -> Result<(Vec<Traces>, Timing), SimError> {
-        let precise = R::NEEDS_OWN_F64_MATH && std::mem::size_of::<F>() == 8;
-        let (plan, shared) = plan::plan(layout, members, &grid, options.scheme, precise)?;
         let m = members.len();
         let nodes = layout.n_nodes();
+        let lanes = self.lanes_for(m, layout);
+        let most = self.client.properties().hardware.max_units_per_cube;
+        if !(1..=most).contains(&lanes) {
+            return Err(SimError::Unsupported(format!(
+                "threads_per_member is {lanes}; it must be 1 to {most} on this device"
+            )));
+        }
+        if self.steps_per_launch == 0 {
+            return Err(SimError::Unsupported(
+                "steps_per_launch is 0; it must be at least 1".into(),
+            ));
+        }
+        let precise = R::NEEDS_OWN_F64_MATH && std::mem::size_of::<F>() == 8;
+        let shared_solve = lanes > 1 && nodes <= self.shared_solve_nodes::<F>();
+        let (plan, shared) = plan::plan(
+            layout,
+            members,
+            &grid,
+            options.scheme,
+            precise,
+            shared_solve,
+        )?;
         let steps = grid.n_steps();
         let samples = grid.n_samples();
         self.check_fits::<F>(
@@ -242,14 +269,16 @@ impl<R: GpuRuntime> GpuBackend<R> {
                 ("work", plan.work.columns as usize),
                 ("states", shared.st_cols as usize),
                 ("parameters", shared.par_cols as usize),
+                (
+                    "stimulus currents",
+                    if plan.stim_per_member {
+                        plan.stims.1 as usize * steps
+                    } else {
+                        0
+                    },
+                ),
             ],
         )?;
-        let lanes = self.lanes_for(m, layout);
-        if !(1..=1024).contains(&lanes) {
-            return Err(SimError::Unsupported(format!(
-                "threads_per_member is {lanes}; it must be 1 to 1024"
-            )));
-        }
         let side = |cols: usize, f: &dyn Fn(usize, &mut [f64])| -> Vec<F> {
             let mut out = vec![F::from_f64(0.0); cols * m];
             let mut col = vec![0.0; cols];

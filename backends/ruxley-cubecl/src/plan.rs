@@ -195,6 +195,9 @@ pub struct Plan {
     /// Use exp/ln built from arithmetic (f64 where the runtime's are
     /// missing or inexact: Vulkan).
     pub precise: bool,
+    /// A cube per member solves the tree in shared memory (the system of
+    /// three values per node fits the device's shared memory).
+    pub shared_solve: bool,
     /// The mechanisms.
     pub mechs: Vec<MechPlan>,
     /// The synapse groups.
@@ -376,6 +379,7 @@ pub fn plan(
     grid: &TimeGrid,
     scheme: Scheme,
     precise: bool,
+    shared_solve: bool,
 ) -> Result<(Plan, Shared), SimError> {
     let (dt, celsius) = (grid.dt(), layout.celsius());
     let mut b = Builder {
@@ -603,6 +607,7 @@ pub fn plan(
         nodes: n,
         cn: scheme == Scheme::CrankNicolson,
         precise,
+        shared_solve,
         mechs,
         syns,
         ions: ion_plans,

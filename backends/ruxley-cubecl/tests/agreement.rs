@@ -142,17 +142,24 @@ fn a_batch_larger_than_a_device_buffer_is_refused_before_it_runs() {
 
 #[test]
 fn a_cell_too_large_for_shared_memory_is_solved_in_device_memory() {
-    // 2,100 compartments: more than a cube solves in shared memory.
-    let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[700, 700, 700]).unwrap();
+    // Three branches of more compartments in all than a cube solves in
+    // shared memory.
+    let limit = gpu().shared_solve_nodes::<f64>();
+    let per_branch = limit / 3 + 10;
+    let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[per_branch; 3]).unwrap();
     m.insert(ruxley_channels::Hh::new()).unwrap();
     m.branch(1)
         .comp(3)
         .stimulate(Waveform::step(0.1, 0.5, 2.0))
         .unwrap();
     m.branch(0).comp(0).record("v").unwrap();
-    m.branch(2).comp(699).record("v").unwrap();
+    m.branch(2).comp(per_branch - 1).record("v").unwrap();
     let layout = m.build().unwrap();
-    assert!(layout.n_nodes() > 2000);
+    eprintln!(
+        "shared memory holds {limit} nodes; the cell has {}",
+        layout.n_nodes()
+    );
+    assert!(layout.n_nodes() > limit);
     let options = RunOptions::new(0.025, 1.0);
     let cpu = CpuBackend::new()
         .simulate(&layout, Batch::single(), &options)
@@ -173,7 +180,7 @@ fn a_cell_too_large_for_shared_memory_is_solved_in_device_memory() {
 fn an_impossible_cube_is_an_error() {
     let w = ruxley_conformance::workloads::w1().unwrap();
     let layout = w.model.build().unwrap();
-    for lanes in [0, 2048] {
+    for lanes in [0, 1 << 20] {
         let mut g = gpu();
         g.threads_per_member = Some(lanes);
         let e = g
@@ -185,4 +192,17 @@ fn an_impossible_cube_is_an_error() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn no_steps_per_launch_is_an_error() {
+    let w = ruxley_conformance::workloads::w1().unwrap();
+    let layout = w.model.build().unwrap();
+    let mut g = gpu();
+    g.steps_per_launch = 0;
+    let e = g
+        .simulate(&layout, Batch::single(), &w.options)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("steps_per_launch"), "{e}");
 }
