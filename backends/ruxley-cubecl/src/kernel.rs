@@ -175,6 +175,47 @@ fn eval<F: Float>(
     vals
 }
 
+/// Pushes row `r` of `count` columns of `buf`, `rows` apart from column
+/// `first`: a mechanism's parameters or states.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn push_rows<F: Float>(
+    ins: &mut Sequence<F>,
+    buf: &Array<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    #[comptime] first: u32,
+    #[comptime] count: u32,
+    #[comptime] rows: u32,
+) {
+    #[unroll]
+    for q in 0..comptime![count as usize] {
+        ins.push(buf[at(comptime![first as usize + q * rows as usize] + r, m, t)]);
+    }
+}
+
+/// Writes graph outputs `outs` (of the graph's values `vals`) to row `r`
+/// of consecutive state columns, `rows` apart from column `first`.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn store_rows<F: Float>(
+    st: &mut Array<F>,
+    vals: &Sequence<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    #[comptime] outs: Vec<u32>,
+    #[comptime] first: u32,
+    #[comptime] rows: u32,
+) {
+    #[unroll]
+    for q in 0..comptime![outs.len()] {
+        st[at(comptime![first as usize + q * rows as usize] + r, m, t)] =
+            *vals.index(comptime![outs[q] as usize]);
+    }
+}
+
 /// A channel graph's inputs at row `r`: v, the parameters, the states, the
 /// ion inputs (`zero_inputs` for a pool's initialisation).
 #[cube]
@@ -189,15 +230,8 @@ fn channel_inputs<F: Float>(
 ) -> Sequence<F> {
     let mut ins = Sequence::<F>::new();
     ins.push(vv);
-    let rows = comptime![mp.rows as usize];
-    #[unroll]
-    for q in 0..comptime![mp.np as usize] {
-        ins.push(bufs.par[at(comptime![mp.par as usize + q * rows] + r, m, t)]);
-    }
-    #[unroll]
-    for q in 0..comptime![mp.ns as usize] {
-        ins.push(bufs.st[at(comptime![mp.st as usize + q * rows] + r, m, t)]);
-    }
+    push_rows::<F>(&mut ins, &bufs.par, m, t, r, mp.par, mp.np, mp.rows);
+    push_rows::<F>(&mut ins, &bufs.st, m, t, r, mp.st, mp.ns, mp.rows);
     #[unroll]
     for j in 0..comptime![mp.inputs.len()] {
         let ip = comptime![mp.inputs[j]];
@@ -246,15 +280,8 @@ fn synapse_inputs<F: Float>(
         }
     }
     ins.push(ev);
-    let rows = comptime![sp.rows as usize];
-    #[unroll]
-    for q in 0..comptime![sp.np as usize] {
-        ins.push(bufs.par[at(comptime![sp.par as usize + q * rows] + r, m, t)]);
-    }
-    #[unroll]
-    for q in 0..comptime![sp.ns as usize] {
-        ins.push(bufs.st[at(comptime![sp.st as usize + q * rows] + r, m, t)]);
-    }
+    push_rows::<F>(&mut ins, &bufs.par, m, t, r, sp.par, sp.np, sp.rows);
+    push_rows::<F>(&mut ins, &bufs.st, m, t, r, sp.st, sp.ns, sp.rows);
     ins
 }
 
@@ -406,11 +433,16 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), true);
                 let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
-                #[unroll]
-                for q in 1..comptime![mp.ns as usize] {
-                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![mp.init.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![mp.init.outputs[1..mp.ns as usize].to_vec()],
+                    comptime![mp.st + mp.rows],
+                    mp.rows,
+                );
             }
             explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
         }
@@ -425,11 +457,16 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
                 let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
-                #[unroll]
-                for q in 0..comptime![mp.ns as usize] {
-                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![mp.init.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![mp.init.outputs.clone()],
+                    comptime![mp.st],
+                    mp.rows,
+                );
             }
             explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
         }
@@ -441,11 +478,16 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
             for r in 0..comptime![sp.rows as usize] {
                 let ins = synapse_inputs::<F>(bufs, m, t, r, 0, sp.clone(), plan.clone(), true);
                 let vals = eval::<F>(&ins, &bufs.consts, comptime![sp.init.clone()], precise, e);
-                #[unroll]
-                for q in 0..comptime![sp.ns as usize] {
-                    bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![sp.init.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![sp.init.outputs.clone()],
+                    comptime![sp.st],
+                    sp.rows,
+                );
             }
             explicit::<F>(bufs, m, t, sp.st, comptime![sp.ns * sp.rows]);
         }
@@ -534,11 +576,16 @@ fn step<F: Float>(
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
                 let vals = eval::<F>(&ins, &bufs.consts, g.clone(), precise, e);
                 bufs.v[at(node, m, t)] = *vals.index(comptime![g.outputs[0] as usize]);
-                #[unroll]
-                for q in 0..comptime![mp.ns as usize] {
-                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![g.outputs[q + 1] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![g.outputs[1..].to_vec()],
+                    comptime![mp.st],
+                    mp.rows,
+                );
             }
         }
     }
@@ -574,11 +621,16 @@ fn step<F: Float>(
                     precise,
                     e,
                 );
-                #[unroll]
-                for q in 0..comptime![mp.ns as usize] {
-                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![mp.advance.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![mp.advance.outputs.clone()],
+                    comptime![mp.st],
+                    mp.rows,
+                );
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
                 let vals = eval::<F>(
                     &ins,
@@ -616,11 +668,16 @@ fn step<F: Float>(
                     precise,
                     e,
                 );
-                #[unroll]
-                for q in 0..comptime![sp.ns as usize] {
-                    bufs.st[at(comptime![sp.st as usize + q * sp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![sp.advance.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![sp.advance.outputs.clone()],
+                    comptime![sp.st],
+                    sp.rows,
+                );
                 let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
                 let vals = eval::<F>(
                     &ins,
@@ -654,11 +711,16 @@ fn step<F: Float>(
                     precise,
                     e,
                 );
-                #[unroll]
-                for q in 0..comptime![mp.ns as usize] {
-                    bufs.st[at(comptime![mp.st as usize + q * mp.rows as usize] + r, m, t)] =
-                        *vals.index(comptime![mp.advance.outputs[q] as usize]);
-                }
+                store_rows::<F>(
+                    &mut bufs.st,
+                    &vals,
+                    m,
+                    t,
+                    r,
+                    comptime![mp.advance.outputs.clone()],
+                    comptime![mp.st],
+                    mp.rows,
+                );
             }
         }
     }
