@@ -90,11 +90,11 @@ pub struct MechPlan {
     pub rows: u32,
     /// Index offset of the node of each row.
     pub nodes: u32,
-    /// First parameter column (`[param][row]`) and count.
+    /// First parameter column (`[param][row]`).
     pub par: u32,
     /// The number of parameters.
     pub np: u32,
-    /// First state column (`[state][row]`) and count.
+    /// First state column (`[state][row]`).
     pub st: u32,
     /// The number of states.
     pub ns: u32,
@@ -127,11 +127,11 @@ pub struct SynPlan {
     /// For spike-driven groups: index offsets of each row's spike source
     /// and delay (steps).
     pub spikes: Option<(u32, u32)>,
-    /// First parameter column and count.
+    /// First parameter column (`[param][row]`).
     pub par: u32,
     /// The number of parameters.
     pub np: u32,
-    /// First state column and count.
+    /// First state column (`[state][row]`).
     pub st: u32,
     /// The number of states.
     pub ns: u32,
@@ -163,13 +163,17 @@ pub struct IonPlan {
     pub nernst: u32,
 }
 
-/// What a recording reads.
-#[allow(missing_docs)]
+/// What a recording reads: a column of the voltages, states, parameters
+/// or work buffer.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum ProbePlan {
+    /// The voltage of a node.
     Voltage(u32),
+    /// A state column.
     State(u32),
+    /// A parameter column.
     Param(u32),
+    /// A work column (a current, an ion quantity).
     Work(u32),
 }
 
@@ -205,14 +209,13 @@ pub struct Plan {
     /// The ions.
     pub ions: Vec<IonPlan>,
     /// Spike sources: index offset of their nodes, constant index of their
-    /// thresholds, count, and the ring length (steps).
+    /// thresholds, and their count.
     pub sources: (u32, u32, u32),
-    /// See `sources`.
+    /// The length of the spike ring (steps).
     pub ring: u32,
-    /// The stimuli: index offset of their nodes, count, and whether each
-    /// member has its own currents.
+    /// The stimuli: index offset of their nodes, and their count.
     pub stims: (u32, u32),
-    /// See `stims`.
+    /// Whether each member has its own stimulus currents.
     pub stim_per_member: bool,
     /// The clamps.
     pub clamps: Vec<ClampPlan>,
@@ -224,7 +227,7 @@ pub struct Plan {
     /// per node the solve uses, the spike sources' voltages before the
     /// solve, the spike ring (`[slot][source]`).
     pub work: WorkPlan,
-    /// Constant indices: 1/h, 2, 0.5, 1e6 and the exponential's.
+    /// Where constants sit in the constant buffer.
     pub k: ConstPlan,
 }
 
@@ -240,28 +243,36 @@ impl Plan {
     }
 }
 
-/// Work column offsets.
-#[allow(missing_docs)]
+/// The first work column of each per-node or per-source quantity.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct WorkPlan {
+    /// The diagonal of the voltage system.
     pub d: u32,
+    /// Its right-hand side.
     pub b: u32,
+    /// The summed membrane current.
     pub i: u32,
+    /// The summed membrane conductance (slope).
     pub g: u32,
+    /// The coupling to the parent the solve eliminates with.
     pub gx: u32,
+    /// The spike sources' voltages before the solve.
     pub src_v: u32,
+    /// The spike ring, `[slot][source]`.
     pub ring: u32,
+    /// The number of work columns.
     pub columns: u32,
 }
 
-/// Constant indices.
-#[allow(missing_docs)]
+/// Where constants sit in the constant buffer.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct ConstPlan {
+    /// 1/h, h the implicit part of the step (dt, or dt/2 for
+    /// Crank-Nicolson).
     pub inv_h: u32,
+    /// The voltage magnitude beyond which a run is unstable.
     pub limit: u32,
-    /// The exponential: log2(e), ln 2 (high, low), the clamp bounds, the 12 polynomial coefficients, then the
-    /// powers 2^(2^b) and 2^-(2^b) and the bits 2^b for b = 0..10.
+    /// The first of the exponential's constants (see [`exp_consts`]).
     pub exp: u32,
 }
 
@@ -300,9 +311,9 @@ pub struct Shared {
     pub drive: Vec<f64>,
     /// Clamp commands `[clamp][step]` (NaN where off).
     pub command: Vec<f64>,
-    /// The number of state, parameter and geometry columns.
+    /// The number of state columns per member.
     pub st_cols: u32,
-    /// See `st_cols`.
+    /// The number of parameter columns per member.
     pub par_cols: u32,
 }
 
