@@ -17,6 +17,9 @@ pub enum Fault {
     Offset(f64),
     /// The members of a batch come back in reverse order.
     SwappedMembers,
+    /// In a batch of several members, one sample of the first member's
+    /// first trace becomes NaN (a member run alone is right).
+    NanInFirstMember,
     /// Every gradient value is scaled by this factor.
     GradientScale(f64),
     /// Every seventh gradient value becomes NaN.
@@ -53,6 +56,12 @@ impl<B> Broken<B> {
                 }
             }
             Fault::SwappedMembers => traces.reverse(),
+            Fault::NanInFirstMember => {
+                if traces.len() > 1 {
+                    let k = traces[0].n_samples() / 2;
+                    traces[0].trace_mut(0)[k] = f64::NAN;
+                }
+            }
             Fault::GradientScale(_) | Fault::NanGradient | Fault::SwallowErrors => {}
         }
     }
@@ -119,6 +128,11 @@ impl<B: Backend> Backend for Broken<B> {
                 }
             }
             Fault::SwappedMembers => g.reverse(),
+            Fault::NanInFirstMember => {
+                if g.len() > 1 {
+                    g[0].params[0] = f64::NAN;
+                }
+            }
             Fault::NanSample | Fault::Offset(_) | Fault::SwallowErrors => {}
         }
         Ok(g)

@@ -70,6 +70,16 @@ impl Table {
     }
 }
 
+/// The larger of two deviations, NaN if either is NaN (`f64::max` drops
+/// a NaN): the fold for worst cases.
+pub fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// The largest absolute difference between two series: NaN if a value of
 /// either is NaN (or both are the same infinity), infinite if their lengths
 /// differ or one value is infinite, so that `diff <= tolerance` fails.
@@ -124,6 +134,18 @@ mod tests {
         assert!(!passes(max_abs_diff(&[f64::NAN; 3], &[0.0; 3])));
         assert!(!passes(max_rel_diff(&[f64::NAN], &[1.0], 1e-12)));
         assert_eq!(max_rel_diff(&[2.0, 1e-20], &[1.0, 0.0], 1e-12), 1.0);
+    }
+
+    #[test]
+    fn the_worst_case_fold_keeps_a_nan_wherever_it_comes() {
+        assert_eq!([0.5, 2.0, 1.0].into_iter().fold(0.0, nan_max), 2.0);
+        for at in 0..3 {
+            let mut d = [0.5, 2.0, 1.0];
+            d[at] = f64::NAN;
+            assert!(d.into_iter().fold(0.0, nan_max).is_nan(), "NaN at {at}");
+            // What `f64::max` would have done with a NaN first.
+            assert!(!d.into_iter().fold(0.0, f64::max).is_nan());
+        }
     }
 
     #[test]

@@ -49,6 +49,13 @@ fn swapped_members_fail_the_batch_checks() {
 }
 
 #[test]
+fn a_nan_in_the_first_member_of_a_batch_fails_the_batch_checks() {
+    let checks = conformance::batches(&broken(Fault::NanInFirstMember), Precision::F64).unwrap();
+    assert!(failed(&checks, "batch of 11").measured.is_nan());
+    assert!(failed(&checks, "batch gradients").measured.is_nan());
+}
+
+#[test]
 fn wrong_gradients_fail_the_gradient_checks() {
     let checks =
         conformance::gradients(&broken(Fault::GradientScale(1.0 + 1e-8)), Precision::F64).unwrap();

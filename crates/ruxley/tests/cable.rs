@@ -3,6 +3,7 @@
 //! order convergence of the compartmental solution to it.
 
 use ruxley::prelude::*;
+use ruxley_conformance::reference::nan_max;
 
 /// Length, radius (um), axial resistivity (ohm cm), leak (S/cm2), current (nA).
 const L: f64 = 1000.0;
@@ -45,7 +46,7 @@ fn max_error(n: usize) -> f64 {
             let v = t.trace(k)[t.n_samples() - 1] + 70.0;
             (v - analytic(x)).abs() / analytic(x)
         })
-        .fold(0.0, f64::max)
+        .fold(0.0, nan_max)
 }
 
 #[test]

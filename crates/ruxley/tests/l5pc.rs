@@ -9,7 +9,7 @@
 
 use ruxley::backend::Traces;
 use ruxley_conformance::l5pc::{l5pc_w2, single, single_reference, single_tests};
-use ruxley_conformance::reference::Table;
+use ruxley_conformance::reference::{Table, nan_max};
 
 /// Max |ours - NEURON| per reference column (gates shifted by one row).
 fn compare(ours: &Traces, reference: &Table) -> Vec<(String, f64, f64)> {
@@ -30,7 +30,7 @@ fn compare(ours: &Traces, reference: &Table) -> Vec<(String, f64, f64)> {
         } else {
             mine.iter().copied().zip(col.iter().copied()).collect()
         };
-        let diff = pairs.iter().map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let diff = pairs.iter().map(|(a, b)| (a - b).abs()).fold(0.0, nan_max);
         let scale = col.iter().map(|x| x.abs()).fold(0.0, f64::max);
         out.push((name.clone(), diff, scale));
     }

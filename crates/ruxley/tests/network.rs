@@ -1,6 +1,6 @@
 //! Networks: W6 against Jaxley, connection helpers, synapse gradients.
 
-use ruxley_conformance::reference::{Table, data_path, max_abs_diff};
+use ruxley_conformance::reference::{Table, data_path, max_abs_diff, nan_max};
 use ruxley_conformance::workloads::w6;
 
 #[test]
@@ -12,7 +12,7 @@ fn w6_matches_jaxley() {
     let mut worst: f64 = 0.0;
     for name in &want.names[1..] {
         let d = max_abs_diff(ours.get(name).unwrap(), want.column(name).unwrap());
-        worst = worst.max(d);
+        worst = nan_max(worst, d);
     }
     eprintln!(
         "W6 vs Jaxley: max |dV| = {worst:.2e} mV over {} cells",
