@@ -46,7 +46,9 @@ pub use ruxley_backend::{
 pub use ruxley_cell::{Layout, Model, ModelError, Parameters, SwcImport, Waveform};
 pub use ruxley_core::Precision;
 
-/// The backend selected by the enabled features (the CPU backend by default).
+/// The CPU backend, which runs everything (simulations, gradients, JVPs)
+/// without a device; [`default_backend`] picks a GPU where one is built in
+/// and present.
 #[cfg(feature = "cpu")]
 pub type DefaultBackend = ruxley_cpu::CpuBackend;
 
@@ -62,34 +64,27 @@ pub use ruxley_cubecl as gpu;
 /// wgpu device); an error naming the feature it needs when it is not built
 /// in, or why its device is missing.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>, SimError> {
-    let missing = |feature: &str| {
-        Err(SimError::Unsupported(format!(
-            "the {name} backend is not built in: enable the `{feature}` feature"
-        )))
+    let feature = match name {
+        "cpu" => "cpu",
+        "cuda" => "cubecl-cuda",
+        "wgpu" => "cubecl-wgpu",
+        other => {
+            return Err(SimError::Unsupported(format!(
+                "unknown backend `{other}` (cpu, cuda or wgpu)"
+            )));
+        }
     };
     match name {
-        "cpu" => {
-            #[cfg(feature = "cpu")]
-            return Ok(Box::new(ruxley_cpu::CpuBackend::new()));
-            #[cfg(not(feature = "cpu"))]
-            return missing("cpu");
-        }
-        "cuda" => {
-            #[cfg(feature = "cubecl-cuda")]
-            return Ok(Box::new(ruxley_cubecl::GpuBackend::cuda(0)?));
-            #[cfg(not(feature = "cubecl-cuda"))]
-            return missing("cubecl-cuda");
-        }
-        "wgpu" => {
-            #[cfg(feature = "cubecl-wgpu")]
-            return Ok(Box::new(ruxley_cubecl::GpuBackend::wgpu(
-                Default::default(),
-            )?));
-            #[cfg(not(feature = "cubecl-wgpu"))]
-            return missing("cubecl-wgpu");
-        }
-        other => Err(SimError::Unsupported(format!(
-            "unknown backend `{other}` (cpu, cuda or wgpu)"
+        #[cfg(feature = "cpu")]
+        "cpu" => Ok(Box::new(ruxley_cpu::CpuBackend::new())),
+        #[cfg(feature = "cubecl-cuda")]
+        "cuda" => Ok(Box::new(ruxley_cubecl::GpuBackend::cuda(0)?)),
+        #[cfg(feature = "cubecl-wgpu")]
+        "wgpu" => Ok(Box::new(ruxley_cubecl::GpuBackend::wgpu(
+            Default::default(),
+        )?)),
+        _ => Err(SimError::Unsupported(format!(
+            "the {name} backend is not built in: enable the `{feature}` feature"
         ))),
     }
 }
