@@ -159,24 +159,6 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
         }
     }
 
-    /// A zero cotangent of the state.
-    pub fn zero_state(&self) -> State<F> {
-        State {
-            v: vec![F::zero(); self.x.len()],
-            mech: self
-                .s_new
-                .iter()
-                .map(|s| vec![F::zero(); s.len()])
-                .collect(),
-            syn: self
-                .syn_new
-                .iter()
-                .map(|s| vec![F::zero(); s.len()])
-                .collect(),
-            spikes: Vec::new(),
-        }
-    }
-
     /// Pulls `cot`, the cotangent of the state after step `n`, back to the
     /// state before it (`state`), accumulating the parameters' cotangents;
     /// `after`, if given, must be the state after step `n`. Allocates nothing.
@@ -723,7 +705,6 @@ impl<'s, 'a, F: CpuFloat> Adjoint<'s, 'a, F> {
                     g_axial: member(&self.lam_axial),
                 };
                 st.geometry[b].vjp(lay, params, &cot, &mut grad);
-                debug_assert_eq!(stimuli.len(), st.stim_counts[b]);
                 Gradient {
                     params: grad,
                     stimuli,

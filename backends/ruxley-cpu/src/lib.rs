@@ -338,7 +338,7 @@ fn grad_block<F: CpuFloat>(
         .iter()
         .map(|p| (0..nb).map(|b| stepper.state_entry(p, b)).collect())
         .collect();
-    let mut cot = sim.adjoint.zero_state();
+    let mut cot = x0.zeros_like();
     let stats = ruxley_tape::reverse(
         &mut sim,
         tape,

@@ -147,8 +147,6 @@ pub struct Stepper<'a, F: CpuFloat> {
     pub(crate) kernels: Vec<ChannelKernel<'a, F>>,
     pub(crate) syn_kernels: Vec<SynapseKernel<'a, F>>,
     pub(crate) stim: Vec<Drive<F>>,
-    /// The number of stimuli of each member.
-    pub(crate) stim_counts: Vec<usize>,
     pub(crate) clamps: Vec<ClampDrive>,
     /// Per synapse group: the delay of each row in steps.
     pub(crate) delay_steps: Vec<Vec<u32>>,
@@ -205,7 +203,6 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
                     }),
             );
         }
-        let stim_counts = members.iter().map(|m| m.1.len()).collect();
         let delay_steps = delay_steps(layout, grid.dt());
         let ring_len = 1 + delay_steps.iter().flatten().copied().max().unwrap_or(0) as usize;
         let (dt, celsius) = (grid.dt(), layout.celsius());
@@ -252,7 +249,6 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             params,
             geometry,
             stim,
-            stim_counts,
             clamps: clamp_drives(layout, &grid)?,
             delay_steps,
             ring_len,
@@ -265,16 +261,6 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
                 .map(|(k, _)| k)
                 .collect(),
         })
-    }
-
-    /// The time grid.
-    pub fn grid(&self) -> &TimeGrid {
-        &self.grid
-    }
-
-    /// The number of members.
-    pub fn members(&self) -> usize {
-        self.nb
     }
 
     /// The rows of mechanism `m` times the members: the length of its

@@ -12,9 +12,10 @@ fn read(path: &str) -> String {
 /// The seconds at `path` (slash-separated keys) of Jaxley's run in
 /// `precision`.
 fn jaxley_seconds(precision: &str, path: &str) -> f64 {
-    let json: Value =
-        serde_json::from_str(&read(&format!("results/jaxley/jaxley_gpu_{precision}.json")))
-            .unwrap();
+    let json: Value = serde_json::from_str(&read(&format!(
+        "results/jaxley/jaxley_gpu_{precision}.json"
+    )))
+    .unwrap();
     let mut v = &json["items"];
     for key in path.split('/') {
         v = &v[key];
