@@ -468,18 +468,9 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
     pub fn init(&self, ws: &mut Workspace<F>) -> State<F> {
         let (lay, nb) = (self.layout, self.nb);
         let mut v = vec![F::zero(); lay.n_nodes() * nb];
-        for (c, &node) in lay.node_of_comp().iter().enumerate() {
-            let node = node as usize;
-            v[node * nb..(node + 1) * nb].copy_from_slice(&self.v0[c * nb..(c + 1) * nb]);
-        }
-        // A branch point starts at its parent's voltage (it carries no state).
-        for (i, &c) in lay.comp_of_node().iter().enumerate() {
-            if c == NONE {
-                let p = lay.parent()[i] as usize;
-                for b in 0..nb {
-                    v[i * nb + b] = v[p * nb + b];
-                }
-            }
+        for (node, v) in v.chunks_exact_mut(nb).enumerate() {
+            let c = lay.comp_at_node(node);
+            v.copy_from_slice(&self.v0[c * nb..(c + 1) * nb]);
         }
         let mut mech: Vec<Vec<F>> = lay
             .mechs()
@@ -839,15 +830,11 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
         }
         let k = state.v.iter().position(|x| !ok(x)).expect("a value failed");
         let (node, b) = (k / self.nb, k % self.nb);
-        let mut i = node;
-        while self.layout.comp_of_node()[i] == NONE {
-            i = self.layout.parent()[i] as usize;
-        }
         Err(SimError::Unstable {
             member: first + b,
             step: n,
             time: self.grid.time(n + 1),
-            site: self.layout.site(self.layout.comp_of_node()[i] as usize),
+            site: self.layout.site(self.layout.comp_at_node(node)),
             value: state.v[k].to_f64(),
         })
     }

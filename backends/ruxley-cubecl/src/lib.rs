@@ -31,7 +31,7 @@ use ruxley_backend::lower::Geometry;
 use ruxley_backend::{
     Backend, Batch, Capabilities, Feature, Request, RunOptions, SimError, Traces, check_run,
 };
-use ruxley_cell::{Layout, NONE, Parameters, Stimulus};
+use ruxley_cell::{Layout, Parameters, Stimulus};
 use ruxley_core::Precision;
 
 use kernel::{BufsLaunch, init_kernel, step_kernel};
@@ -324,13 +324,8 @@ impl<R: GpuRuntime> GpuBackend<R> {
         });
         let v0 = side(nodes, &|t, col| {
             let v0 = &members[t].0.values()[layout.initial_voltage_range()];
-            for (c, &node) in layout.node_of_comp().iter().enumerate() {
-                col[node as usize] = v0[c];
-            }
-            for (i, &c) in layout.comp_of_node().iter().enumerate() {
-                if c == NONE {
-                    col[i] = col[layout.parent()[i] as usize];
-                }
+            for (node, v) in col.iter_mut().enumerate() {
+                *v = v0[layout.comp_at_node(node)];
             }
         });
         let to_f = |x: &[f64]| -> Vec<F> { x.iter().map(|&v| F::from_f64(v)).collect() };
@@ -439,16 +434,13 @@ impl<R: GpuRuntime> GpuBackend<R> {
         for t in 0..m {
             let step = flags[t].to_f64();
             if step != 0.0 {
-                let mut node = flags[m + t].to_f64() as usize;
-                while layout.comp_of_node()[node] == NONE {
-                    node = layout.parent()[node] as usize;
-                }
+                let node = flags[m + t].to_f64() as usize;
                 let step = step as usize - 1;
                 return Err(SimError::Unstable {
                     member: t,
                     step,
                     time: grid.time(step + 1),
-                    site: layout.site(layout.comp_of_node()[node] as usize),
+                    site: layout.site(layout.comp_at_node(node)),
                     value: f64::NAN,
                 });
             }

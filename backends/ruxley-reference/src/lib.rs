@@ -279,13 +279,8 @@ impl<'a> Run<'a> {
     fn init(&mut self) {
         let lay = self.layout;
         let v0 = &self.params.values()[lay.initial_voltage_range()];
-        for (c, &node) in lay.node_of_comp().iter().enumerate() {
-            self.v[node as usize] = v0[c];
-        }
-        for (i, &c) in lay.comp_of_node().iter().enumerate() {
-            if c == NONE {
-                self.v[i] = self.v[lay.parent()[i] as usize];
-            }
+        for (node, v) in self.v.iter_mut().enumerate() {
+            *v = v0[lay.comp_at_node(node)];
         }
         let explicit = |values: &[f64], range: std::ops::Range<usize>, states: &mut [Vec<f64>]| {
             for (k, &x) in values[range].iter().enumerate() {
@@ -514,15 +509,11 @@ impl<'a> Run<'a> {
             self.step(n);
             let within = |x: &f64| x.abs() <= MAX_ABS_VOLTAGE;
             if let Some(node) = self.v.iter().position(|x| !within(x)) {
-                let mut i = node;
-                while self.layout.comp_of_node()[i] == NONE {
-                    i = self.layout.parent()[i] as usize;
-                }
                 return Err(SimError::Unstable {
                     member,
                     step: n,
                     time: (n + 1) as f64 * self.options.dt,
-                    site: self.layout.site(self.layout.comp_of_node()[i] as usize),
+                    site: self.layout.site(self.layout.comp_at_node(node)),
                     value: self.v[node],
                 });
             }

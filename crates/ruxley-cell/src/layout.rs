@@ -850,6 +850,17 @@ impl Layout {
         &self.comp_of_node
     }
 
+    /// The compartment whose voltage node `node` carries: its own, or for
+    /// a branch point that of its nearest ancestor with one (where the
+    /// branch point starts, and where an instability there is reported).
+    pub fn comp_at_node(&self, node: usize) -> usize {
+        let mut i = node;
+        while self.comp_of_node[i] == NONE {
+            i = self.parent[i] as usize;
+        }
+        self.comp_of_node[i] as usize
+    }
+
     /// The geometry of each compartment.
     pub fn geometry(&self) -> &[CompGeometry] {
         &self.geometry

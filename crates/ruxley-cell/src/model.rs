@@ -689,6 +689,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_branch_point_is_carried_by_the_compartment_it_ends() {
+        // Branch 0 (3 compartments) forks into branches 1 and 2.
+        let m = Model::from_branches(&[None, Some(0), Some(0)], &[3, 2, 2]).unwrap();
+        let lay = m.build().unwrap();
+        let points: Vec<usize> = (0..lay.n_nodes())
+            .filter(|&i| lay.comp_of_node()[i] == crate::NONE)
+            .collect();
+        assert!(!points.is_empty());
+        for i in points {
+            assert_eq!(lay.site(lay.comp_at_node(i)), (0, 0, 2), "node {i}");
+        }
+        for c in 0..lay.n_comps() {
+            assert_eq!(lay.comp_at_node(lay.node_of_comp()[c] as usize), c);
+        }
+    }
+
+    #[test]
     fn path_distance_runs_from_the_middle_of_the_root() {
         // Root of 2 x 10 um, child of 3 x 5 um at its end, grandchild 1 x 4 um.
         let mut m = Model::from_branches(&[None, Some(0), Some(1)], &[2, 3, 1]).unwrap();
