@@ -7,6 +7,7 @@ use ruxley_cell::{Layout, Parameters};
 use ruxley_conformance::conformance;
 use ruxley_core::Precision;
 use ruxley_cubecl::GpuBackend;
+use serde_json::{Map, Value, json};
 
 #[cfg(feature = "cuda")]
 type Gpu = GpuBackend<ruxley_cubecl::cubecl::cuda::CudaRuntime>;
@@ -74,7 +75,7 @@ pub fn main() {
     let mut gpu = match backend() {
         Ok(g) => g,
         Err(e) => {
-            println!("{{\"error\": \"{e}\"}}");
+            println!("{}", json!({ "error": e.to_string() }));
             std::process::exit(2);
         }
     };
@@ -83,12 +84,17 @@ pub fn main() {
     gpu.threads_per_member = std::env::var("BENCH_LANES")
         .ok()
         .and_then(|s| s.parse().ok());
-    let mut json = Vec::new();
-    json.push(format!(
-        "\"device\": \"{}\", \"conformance_threads_per_member\": \"{:?}\"",
-        gpu.device(),
-        gpu.threads_per_member
-    ));
+    let mut json = Map::new();
+    let mut put = |key: String, value: Value| {
+        json.insert(key, value);
+    };
+    put("device".into(), json!(gpu.device()));
+    put(
+        "conformance_threads_per_member".into(),
+        json!(gpu.threads_per_member),
+    );
+    // Whether every check ran and passed.
+    let mut conforms = true;
     // Conformance first.
     let start = Instant::now();
     let mut checks = Vec::new();
@@ -99,11 +105,17 @@ pub fn main() {
     for p in [Precision::F64, Precision::F32] {
         match guarded(&|| conformance::traces(&gpu, p)) {
             Ok(c) => checks.extend(c),
-            Err(e) => json.push(format!("\"traces_error_{p}\": \"{e}\"")),
+            Err(e) => {
+                conforms = false;
+                put(format!("traces_error_{p}"), json!(e));
+            }
         }
         match guarded(&|| conformance::batches(&gpu, p)) {
             Ok(c) => checks.extend(c),
-            Err(e) => json.push(format!("\"batches_error_{p}\": \"{e}\"")),
+            Err(e) => {
+                conforms = false;
+                put(format!("batches_error_{p}"), json!(e));
+            }
         }
     }
     let errors = guarded(&|| conformance::errors(&gpu).map(|()| Vec::new()));
@@ -116,25 +128,23 @@ pub fn main() {
             if c.passed() { "ok" } else { "FAILED" }
         );
     }
-    json.push(format!(
-        "\"checks\": [{}]",
-        checks
-            .iter()
-            .map(|c| format!(
-                "{{\"name\": \"{}\", \"measured\": {:e}, \"bar\": {:e}, \"passed\": {}}}",
-                c.name,
-                c.measured,
-                c.tolerance,
-                c.passed()
-            ))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    json.push(format!("\"errors_check\": \"{errors:?}\""));
-    json.push(format!(
-        "\"conformance_s\": {:.2}",
-        start.elapsed().as_secs_f64()
-    ));
+    conforms &= errors.is_ok() && checks.iter().all(|c| c.passed());
+    // A measured NaN is written as null.
+    let checks: Vec<Value> = checks
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "measured": c.measured,
+                "bar": c.tolerance,
+                "passed": c.passed(),
+            })
+        })
+        .collect();
+    put("checks".into(), json!(checks));
+    put("errors_check".into(), json!(format!("{errors:?}")));
+    put("conforms".into(), json!(conforms));
+    put("conformance_s".into(), json!(start.elapsed().as_secs_f64()));
     // Timings.
     let w1 = ruxley_conformance::workloads::w1().expect("W1");
     let w2 = ruxley_conformance::workloads::w2().expect("W2");
@@ -212,19 +222,28 @@ pub fn main() {
                     eprintln!(
                         "{name} {p}: kernels {k:.4} s ({ns:.4} ns per comp-step per member), with traces {whole:.4} s"
                     );
-                    json.push(format!(
-                        "\"{name}_{p}\": {{\"kernels_s\": {k:e}, \"with_traces_s\": {whole:e}, \"ns_per_comp_step_member\": {ns:e}, \"wall_s\": {:.2}}}",
-                        start.elapsed().as_secs_f64()
-                    ));
+                    put(
+                        format!("{name}_{p}"),
+                        json!({
+                            "kernels_s": k,
+                            "with_traces_s": whole,
+                            "ns_per_comp_step_member": ns,
+                            "wall_s": start.elapsed().as_secs_f64(),
+                        }),
+                    );
                 }
-                Err(e) => json.push(format!("\"{name}_{p}\": {{\"error\": \"{e}\"}}")),
+                Err(e) => put(format!("{name}_{p}"), json!({ "error": e })),
             }
         }
     }
-    let text = format!("{{{}}}", json.join(",\n"));
+    let text = serde_json::to_string_pretty(&Value::Object(json)).expect("JSON");
     println!("{text}");
     if let Some(out) = std::env::var_os("OUT") {
         std::fs::write(std::path::Path::new(&out).join("gpu_bench.json"), &text)
             .expect("write results");
+    }
+    if !conforms {
+        eprintln!("the conformance checks failed (see above)");
+        std::process::exit(1);
     }
 }

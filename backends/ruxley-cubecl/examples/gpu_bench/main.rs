@@ -7,7 +7,9 @@
 //! RUXLEY_CONFORMANCE_DATA=crates/ruxley-conformance/data target/release/examples/gpu_bench
 //! ```
 //!
-//! Without a CUDA device it prints an error and exits with status 2. Built
+//! Without a CUDA device it prints an error and exits with status 2; if a
+//! conformance check fails it still runs the timings, then exits with
+//! status 1. Built
 //! without `cuda` (`--features wgpu`) it runs on lavapipe, for trying it.
 
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
