@@ -61,19 +61,25 @@ fn the_gpu_agrees_with_the_cpu_where_no_reference_exists() {
 
 #[test]
 fn every_kernel_shape_reports_the_same_first_unstable_site() {
-    // Two stimuli on one compartment drive the cell beyond any bound in
-    // step 7.
-    let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[3, 2, 4]).unwrap();
-    m.insert(ruxley_channels::Hh::new()).unwrap();
+    // Two cells, uncoupled: two stimuli on one compartment of the second
+    // drive it beyond any bound in step 7 while the first stays at rest,
+    // so the first unstable node is not node 0.
+    let cell = || {
+        let mut m = Model::from_branches(&[None, Some(0), Some(0)], &[3, 2, 4]).unwrap();
+        m.insert(ruxley_channels::Hh::new()).unwrap();
+        m
+    };
+    let mut m = Model::network(vec![cell(), cell()]).unwrap();
     let mut series = vec![0.0; 40];
     series[7] = 1e306;
     for _ in 0..2 {
-        m.branch(2)
+        m.cell(1)
+            .branch(2)
             .comp(3)
             .stimulate(Waveform::Series(series.clone()))
             .unwrap();
     }
-    m.branch(0).comp(0).record("v").unwrap();
+    m.cell(0).branch(0).comp(0).record("v").unwrap();
     let layout = m.build().unwrap();
     let options = RunOptions::new(0.025, 1.0);
     let site = |r: Result<Vec<ruxley_backend::Traces>, SimError>| match r {
@@ -83,7 +89,7 @@ fn every_kernel_shape_reports_the_same_first_unstable_site() {
         other => panic!("{other:?}"),
     };
     let want = site(CpuBackend::new().simulate(&layout, Batch::single(), &options));
-    assert_eq!(want.1, 7);
+    assert_eq!((want.1, want.2.0), (7, 1), "{want:?}");
     for g in every_shape() {
         let got = site(g.simulate(&layout, Batch::single(), &options));
         assert_eq!(got, want, "{:?}", g.threads_per_member);
