@@ -49,8 +49,10 @@ pub struct CompiledChannel<F: Float> {
 impl<F: Float> CompiledChannel<F> {
     /// Compiles the graphs of `ir`.
     pub fn new(ir: &ChannelIr) -> Self {
+        // The reverse programs read the cotangents too: of v and the states
+        // (set_voltage), of the states (advance, init), of i and di/dv.
         assert!(
-            ir.n_slots() + 1 + ir.states <= MAX_SLOTS,
+            ir.n_slots() + (ir.states + 1).max(2) <= MAX_SLOTS,
             "a compiled channel reads at most {MAX_SLOTS} inputs"
         );
         Self {
@@ -319,6 +321,52 @@ impl<F: Float> ChannelKernels<F> for CompiledChannel<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A channel of `params` parameters and no state: i = g0 v.
+    fn wide(params: usize) -> ChannelIr {
+        ChannelIr::trace(
+            (params, 0, 0),
+            |_| vec![],
+            |_| vec![],
+            |a| [a.params[0] * a.v, a.params[0]],
+            None,
+        )
+    }
+
+    #[test]
+    fn the_widest_channel_runs_its_current_vjp() {
+        // 1 + 61 slots and the two cotangents of the current: 64.
+        let c = CompiledChannel::<f64>::new(&wide(61));
+        let p = vec![2.0; 61];
+        let env = ChannelEnv {
+            v: &[-65.0],
+            dt: 0.025,
+            celsius: 6.3,
+            inputs: Columns::new(&[], 0),
+        };
+        let (mut cv, mut cp) = (vec![0.0], vec![0.0; 61]);
+        let cot = Cot {
+            v: &mut cv,
+            params: ColumnsMut::new(&mut cp, 1),
+            inputs: ColumnsMut::new(&mut [], 0),
+        };
+        c.current_vjp(
+            &env,
+            Columns::new(&p, 1),
+            Columns::new(&[], 0),
+            &[1.0],
+            &[0.0],
+            ColumnsMut::new(&mut [], 0),
+            cot,
+        );
+        assert_eq!((cv[0], cp[0]), (2.0, -65.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "reads at most 64 inputs")]
+    fn a_channel_too_wide_for_its_current_vjp_is_refused_when_compiled() {
+        CompiledChannel::<f64>::new(&wide(62));
+    }
     use crate::{CALCIUM, Channel, IonVar, library};
 
     /// Rows of inputs around the voltages where rate functions are singular.
