@@ -206,6 +206,12 @@ impl<F: Float> Program<F> {
         }
     }
 
+    /// The registers a run uses per row.
+    #[cfg(test)]
+    pub(crate) fn registers(&self) -> usize {
+        self.registers
+    }
+
     /// The number of outputs.
     pub fn n_outputs(&self) -> usize {
         self.outputs.len()
