@@ -318,12 +318,14 @@ pub fn gradients(backend: &dyn Backend, precision: Precision) -> Result<Vec<Chec
     });
     // Finite differences need f64 forward runs.
     if precision == Precision::F64 {
-        for (name, model) in [
-            ("synapse network", crate::models::synapse_network()),
-            ("calcium cell", crate::l5pc::calcium_cell(false)),
+        // Bars about ten times the CPU backend's deviations (2.3e-8 and
+        // 2.2e-7: the differences' truncation error, whatever the backend).
+        for (name, model, bar) in [
+            ("synapse network", crate::models::synapse_network(), 3e-7),
+            ("calcium cell", crate::l5pc::calcium_cell(false), 2e-6),
         ] {
             let model = model.map_err(|e| e.to_string())?;
-            out.push(fd_check(backend, name, &model, 6.0)?);
+            out.push(fd_check(backend, name, &model, 6.0, bar)?);
         }
     }
     Ok(out)
@@ -331,8 +333,15 @@ pub fn gradients(backend: &dyn Backend, precision: Precision) -> Result<Vec<Chec
 
 /// The worst relative deviation of the gradient of the MSE of every
 /// recorded voltage (against a flat -60 mV) from finite differences, over
-/// every channel and synapse parameter of `model` run for `t_max` ms.
-fn fd_check(backend: &dyn Backend, name: &str, model: &Model, t_max: f64) -> Result<Check, String> {
+/// every channel and synapse parameter of `model` run for `t_max` ms,
+/// against the bar `tolerance`.
+fn fd_check(
+    backend: &dyn Backend,
+    name: &str,
+    model: &Model,
+    t_max: f64,
+    tolerance: f64,
+) -> Result<Check, String> {
     let layout = model.build().map_err(|e| e.to_string())?;
     let options = RunOptions::new(0.025, t_max);
     let loss = flat_loss(&layout, &options)?;
@@ -343,7 +352,7 @@ fn fd_check(backend: &dyn Backend, name: &str, model: &Model, t_max: f64) -> Res
         &loss,
         &Schedule::StoreAll,
         &|n| n != "v" && !n.ends_with("_init"),
-        &FdOptions::spiking(),
+        &FdOptions::spiking().with_tolerance(tolerance),
     );
     let measured = match rows {
         Ok(rows) => rows.iter().map(|r| r.relative).fold(0.0, nan_max),
@@ -355,7 +364,7 @@ fn fd_check(backend: &dyn Backend, name: &str, model: &Model, t_max: f64) -> Res
     Ok(Check {
         name: format!("{name} gradient vs finite differences"),
         measured,
-        tolerance: 1e-5,
+        tolerance,
     })
 }
 

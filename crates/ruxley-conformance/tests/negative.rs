@@ -61,7 +61,7 @@ fn wrong_gradients_fail_the_gradient_checks() {
         conformance::gradients(&broken(Fault::GradientScale(1.0 + 1e-8)), Precision::F64).unwrap();
     failed(&checks, "W4 gradient");
     let checks =
-        conformance::gradients(&broken(Fault::GradientScale(1.001)), Precision::F64).unwrap();
+        conformance::gradients(&broken(Fault::GradientScale(1.0 + 1e-5)), Precision::F64).unwrap();
     failed(&checks, "synapse network");
     failed(&checks, "calcium cell");
     let checks = conformance::gradients(&broken(Fault::NanGradient), Precision::F64).unwrap();
