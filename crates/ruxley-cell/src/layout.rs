@@ -695,7 +695,7 @@ fn breadth_first(
 impl Model {
     fn lower_trainables(&self, pl: &ParamLayout) -> Result<Trainables, ModelError> {
         let mut entries = Vec::new();
-        for spec in &self.trainables {
+        for (entry, spec) in self.trainables.iter().enumerate() {
             match spec {
                 TrainableSpec::Param { name, sites, init }
                 | TrainableSpec::Synapse { name, sites, init } => {
@@ -724,6 +724,7 @@ impl Model {
                         }
                         entries.push(Trainable {
                             name: name.clone(),
+                            entry,
                             index,
                             control: Control::Params(idx),
                             init: x,
@@ -735,6 +736,7 @@ impl Model {
                     match &self.stimuli[*index].current {
                         Waveform::Step { amplitude, .. } => entries.push(Trainable {
                             name,
+                            entry,
                             index: 0,
                             control: Control::StepAmplitude { stimulus: *index },
                             init: *amplitude,
@@ -743,6 +745,7 @@ impl Model {
                             for (step, &x) in v.iter().enumerate() {
                                 entries.push(Trainable {
                                     name: name.clone(),
+                                    entry,
                                     index: step,
                                     control: Control::SeriesValue {
                                         stimulus: *index,

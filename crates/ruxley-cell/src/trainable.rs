@@ -85,7 +85,11 @@ pub enum Control {
 pub struct Trainable {
     /// The parameter name (`HH_gNa`), or `stimulus<k>` for stimuli.
     pub name: String,
-    /// Its position among the trainables of the same name.
+    /// The `make_trainable` (or `make_stimulus_trainable`) call it comes
+    /// from, counting from 0: one name may be made trainable several times.
+    pub entry: usize,
+    /// Its position among the values of that call (its site, or a step of
+    /// a series stimulus).
     pub index: usize,
     /// What it controls.
     pub control: Control,
@@ -143,7 +147,7 @@ impl Trainables {
         for (t, &x) in self.entries.iter().zip(theta) {
             if !x.is_finite() {
                 return Err(ModelError::InvalidValue {
-                    name: format!("{}[{}]", t.name, t.index),
+                    name: format!("{}[{}] (trainable entry {})", t.name, t.index, t.entry),
                     value: x,
                     reason: "a trainable must be finite",
                 });

@@ -181,9 +181,11 @@ fn grad(
         g.tape.peak_bytes as f64 / 1e6,
         g.tape.recomputed_steps
     );
-    let mut text = String::from("name,index,value,gradient\n");
+    // `trainable` numbers the [[trainable]] entries from 1, as errors do.
+    let mut text = String::from("trainable,name,index,value,gradient\n");
     for ((e, x), d) in trainables.entries().iter().zip(&theta).zip(&g.grad) {
-        text.push_str(&format!("{},{},{},{}\n", e.name, e.index, x, d));
+        let line = format!("{},{},{},{x},{d}\n", e.entry + 1, e.name, e.index);
+        text.push_str(&line);
     }
     match out {
         Some(path) => std::fs::write(&path, text)

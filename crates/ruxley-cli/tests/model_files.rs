@@ -199,10 +199,14 @@ fn ruxley_grad_reproduces_w4_on_w2() {
     let reference =
         Table::read(data_path("reference/anchors/gradients/w4_grad_w2_f64.csv")).unwrap();
     let mut rows = 0;
+    assert_eq!(
+        csv.lines().next(),
+        Some("trainable,name,index,value,gradient")
+    );
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let (name, index, grad): (&str, usize, f64) =
-            (f[0], f[1].parse().unwrap(), f[3].parse().unwrap());
+            (f[1], f[2].parse().unwrap(), f[4].parse().unwrap());
         let want = reference
             .column(&format!("dL_d{}", name.trim_start_matches("HH_")))
             .unwrap()[index];
@@ -213,6 +217,53 @@ fn ruxley_grad_reproduces_w4_on_w2() {
         rows += 1;
     }
     assert_eq!(rows, 93);
+    std::fs::remove_file(target).ok();
+}
+
+#[test]
+fn grad_rows_say_which_entry_of_a_parameter_trained_twice_they_belong_to() {
+    // W2's gNa trainable twice: on the soma, and on the first two dendrites.
+    let w2 = std::fs::read_to_string(models_dir().join("w2_grad.toml")).unwrap();
+    let (head, tail) = w2.split_once("[[trainable]]").unwrap();
+    let (_, tail) = tail.split_once("[loss]").unwrap();
+    let model = format!(
+        "{head}[[trainable]]\nwhere = {{ branch = 0 }}\nparameter = \"HH_gNa\"\n\n\
+         [[trainable]]\nwhere = {{ branch = [1, 2] }}\nparameter = \"HH_gNa\"\n\n[loss]{tail}"
+    );
+    let file = tmp("w2_twice.toml");
+    std::fs::write(&file, model).unwrap();
+    let target = tmp("w2_twice_target.csv");
+    let m = models_dir().join("w2_w4_target.toml").display().to_string();
+    run_cli(&["simulate", &m, "--out", &target]);
+    let csv = run_cli(&["grad", &file, "--target", &target]);
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let keys: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(
+        keys,
+        [
+            ("1", "HH_gNa", "0"),
+            ("2", "HH_gNa", "0"),
+            ("2", "HH_gNa", "1")
+        ]
+    );
+    // Each row is its branch's gNa derivative in W4 (Jaxley's, all 93
+    // trainable): soma, branch 1, branch 2.
+    let reference =
+        Table::read(data_path("reference/anchors/gradients/w4_grad_w2_f64.csv")).unwrap();
+    let want = reference.column("dL_dgNa").unwrap();
+    for (row, branch) in rows.iter().zip([0, 1, 2]) {
+        let got: f64 = row[4].parse().unwrap();
+        assert!(
+            (got - want[branch]).abs() < 1e-5 * want[branch].abs(),
+            "branch {branch}: {got} vs {}",
+            want[branch]
+        );
+    }
+    std::fs::remove_file(file).ok();
     std::fs::remove_file(target).ok();
 }
 
@@ -261,12 +312,12 @@ fn grad_agrees_with_finite_differences(
         };
         let h = 1e-4 * layout.trainables().initial()[k];
         let fd = (at(h) - at(-h)) / (2.0 * h);
-        let got: f64 = rows[k][3].parse().unwrap();
+        let got: f64 = rows[k][4].parse().unwrap();
         assert!(
             (got - fd).abs() < 1e-4 * fd.abs(),
             "{}[{}]: {got} vs {fd}",
-            rows[k][0],
-            rows[k][1]
+            rows[k][1],
+            rows[k][2]
         );
     }
     std::fs::remove_file(target).ok();
