@@ -689,6 +689,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn recording_a_parameter_says_why_it_cannot() {
+        let mut m = Model::compartment();
+        m.insert(ruxley_channels::Hh::new()).unwrap();
+        let e = m.comp(0).record("HH_gNa").unwrap_err().to_string();
+        assert!(e.contains("`HH_gNa` is a parameter"), "{e}");
+        assert!(e.contains("recordable there: v, HH_m, HH_h, HH_n, i_HH"), "{e}");
+        let e = m.comp(0).record("HH_x").unwrap_err().to_string();
+        assert!(e.contains("`HH_x`") && e.contains("i_HH"), "{e}");
+        assert!(!e.contains("HH_gNa"), "parameters listed as recordable: {e}");
+        for what in ["v", "HH_m", "i_HH"] {
+            m.comp(0).record(what).unwrap();
+        }
+    }
+
+    #[test]
     fn a_branch_point_is_carried_by_the_compartment_it_ends() {
         // Branch 0 (3 compartments) forks into branches 1 and 2.
         let m = Model::from_branches(&[None, Some(0), Some(0)], &[3, 2, 2]).unwrap();

@@ -537,6 +537,26 @@ pub(crate) fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
     names
 }
 
+/// What can be recorded at `comp`: v, the states and currents of its
+/// mechanisms, and the quantities of the ions present there.
+fn recordable_names(m: &Model, comp: usize) -> Vec<String> {
+    let mut names = vec!["v".to_string()];
+    for mech in m.mechanisms.iter().filter(|mech| mech.row_of(comp).is_some()) {
+        names.extend((0..mech.states.len()).map(|k| mech.state_name(k)));
+        names.push(format!("i_{}", mech.channel.name()));
+    }
+    for ion in &m.ions {
+        let present = m
+            .mechanisms
+            .iter()
+            .any(|mech| mech.channel.name() == ion.name && mech.row_of(comp).is_some());
+        if present {
+            names.extend([ion.inside, ion.reversal, ion.current].map(String::from));
+        }
+    }
+    names
+}
+
 fn push_recording(
     m: &mut Model,
     comp: usize,
@@ -545,30 +565,23 @@ fn push_recording(
     column: Option<String>,
 ) -> Result<(), ModelError> {
     let observable = Observable::parse(what);
+    let recordable = recordable_names(m, comp);
     let exists = match &observable {
-        Observable::Voltage => true,
-        Observable::State(s) => {
-            m.mechanisms.iter().any(|mech| {
-                mech.row_of(comp).is_some()
-                    && (0..mech.states.len()).any(|k| mech.state_name(k) == *s)
-            }) || m.ions.iter().any(|ion| {
-                [ion.inside, ion.reversal, ion.current].contains(&s.as_str())
-                    && m.mechanisms
-                        .iter()
-                        .any(|mech| mech.channel.name() == ion.name && mech.row_of(comp).is_some())
-            })
-        }
-        Observable::Current(ch) => m
-            .mechanisms
-            .iter()
-            .any(|mech| mech.row_of(comp).is_some() && mech.channel.name() == ch),
         // Synapse states are recorded through synapse views.
         Observable::SynapseState { .. } => false,
+        _ => recordable.iter().any(|n| n == what),
     };
     if !exists {
+        if known_names(m, &[comp]).iter().any(|n| n == what) {
+            return Err(ModelError::Invalid(format!(
+                "`{what}` is a parameter, constant during a run, and is not recorded \
+                 (read it from the parameters); recordable there: {}",
+                recordable.join(", ")
+            )));
+        }
         return Err(ModelError::UnknownName {
             name: what.into(),
-            known: known_names(m, &[comp]),
+            known: recordable,
         });
     }
     m.recordings.push(Recording {
