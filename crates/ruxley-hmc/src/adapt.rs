@@ -17,9 +17,10 @@ pub enum Kernel {
         /// Maximal depth (10 is Stan's default).
         max_depth: usize,
     },
-    /// Static HMC with this many leapfrog steps.
+    /// Static HMC, each transition with a number of leapfrog steps drawn
+    /// uniformly from 1 to `n_leapfrog` (see [`Hmc::jitter`]).
     Hmc {
-        /// Leapfrog steps per transition.
+        /// The most leapfrog steps per transition.
         n_leapfrog: usize,
     },
 }
@@ -101,6 +102,7 @@ fn transition(
         Kernel::Hmc { n_leapfrog } => Hmc {
             step_size: eps,
             n_leapfrog,
+            jitter: true,
             metric: metric.clone(),
         }
         .step(rng, target, s),
@@ -122,6 +124,7 @@ fn reasonable_step(
         let h = Hmc {
             step_size: eps,
             n_leapfrog: 1,
+            jitter: false,
             metric: metric.clone(),
         };
         h.step(&mut StdRng::seed_from_u64(seed), target, s)

@@ -102,13 +102,18 @@ fn hamiltonian(z: &Phase) -> f64 {
     if h.is_nan() { f64::INFINITY } else { h }
 }
 
-/// Static HMC: `n_leapfrog` steps of size `step_size`, then a Metropolis test.
+/// Static HMC: leapfrog steps of size `step_size`, then a Metropolis test.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hmc {
     /// Leapfrog step size.
     pub step_size: f64,
-    /// Leapfrog steps per transition.
+    /// Leapfrog steps per transition (the most, with `jitter`).
     pub n_leapfrog: usize,
+    /// Draw each transition's number of steps uniformly from 1 to
+    /// `n_leapfrog`. A fixed path length can fall into a near-periodic
+    /// orbit: at half a period a coordinate changes sign every draw and the
+    /// chain mixes badly; a random length averages that out.
+    pub jitter: bool,
     /// The metric.
     pub metric: Metric,
 }
@@ -124,7 +129,12 @@ impl Hmc {
         let mut z = Phase::start(&self.metric, rng, state);
         let h0 = hamiltonian(&z);
         let mut divergent = false;
-        for _ in 0..self.n_leapfrog {
+        let steps = if self.jitter {
+            rng.random_range(1..=self.n_leapfrog.max(1))
+        } else {
+            self.n_leapfrog
+        };
+        for _ in 0..steps {
             leapfrog(target, &self.metric, &mut z, self.step_size);
             if hamiltonian(&z) - h0 > MAX_ENERGY_ERROR {
                 divergent = true;
@@ -142,7 +152,7 @@ impl Hmc {
             accept_prob,
             moved,
             divergent,
-            n_grad: self.n_leapfrog,
+            n_grad: steps,
             depth: 0,
             energy: h0,
         };
