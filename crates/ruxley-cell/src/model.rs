@@ -694,10 +694,16 @@ mod tests {
         m.insert(ruxley_channels::Hh::new()).unwrap();
         let e = m.comp(0).record("HH_gNa").unwrap_err().to_string();
         assert!(e.contains("`HH_gNa` is a parameter"), "{e}");
-        assert!(e.contains("recordable there: v, HH_m, HH_h, HH_n, i_HH"), "{e}");
+        assert!(
+            e.contains("recordable there: v, HH_m, HH_h, HH_n, i_HH"),
+            "{e}"
+        );
         let e = m.comp(0).record("HH_x").unwrap_err().to_string();
         assert!(e.contains("`HH_x`") && e.contains("i_HH"), "{e}");
-        assert!(!e.contains("HH_gNa"), "parameters listed as recordable: {e}");
+        assert!(
+            !e.contains("HH_gNa"),
+            "parameters listed as recordable: {e}"
+        );
         for what in ["v", "HH_m", "i_HH"] {
             m.comp(0).record(what).unwrap();
         }

@@ -541,7 +541,11 @@ pub(crate) fn known_names(m: &Model, comps: &[usize]) -> Vec<String> {
 /// mechanisms, and the quantities of the ions present there.
 fn recordable_names(m: &Model, comp: usize) -> Vec<String> {
     let mut names = vec!["v".to_string()];
-    for mech in m.mechanisms.iter().filter(|mech| mech.row_of(comp).is_some()) {
+    for mech in m
+        .mechanisms
+        .iter()
+        .filter(|mech| mech.row_of(comp).is_some())
+    {
         names.extend((0..mech.states.len()).map(|k| mech.state_name(k)));
         names.push(format!("i_{}", mech.channel.name()));
     }
