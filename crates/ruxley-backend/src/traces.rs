@@ -83,7 +83,8 @@ impl Traces {
     }
 
     /// Reads a CSV file as written by [`Traces::write_csv`] (or the reference
-    /// traces): a `time_ms` column, then one column per trace, equally spaced.
+    /// traces): a `time_ms` column, then one column per trace, equally spaced
+    /// (an error otherwise); the step is the mean spacing of the times.
     pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<Self, String> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
@@ -123,11 +124,22 @@ impl Traces {
             }
         }
         let n_samples = columns[0].len();
+        let t = &columns[0];
         let dt = if n_samples > 1 {
-            columns[0][1] - columns[0][0]
+            (t[n_samples - 1] - t[0]) / (n_samples - 1) as f64
         } else {
             0.0
         };
+        // The times must be uniform (to the precision they were written in).
+        let slack = 1e-6 * dt.abs();
+        if let Some(k) = (1..n_samples).find(|&k| ((t[k] - t[k - 1]) - dt).abs() > slack) {
+            return Err(format!(
+                "{}: the time column is not uniform: {} to {} ms at sample {k}, {dt} ms on average",
+                path.display(),
+                t[k - 1],
+                t[k]
+            ));
+        }
         let mut data = Vec::with_capacity((names.len() - 1) * n_samples);
         for c in &columns[1..] {
             data.extend_from_slice(c);
@@ -148,13 +160,66 @@ impl Traces {
             write!(w, ",{n}")?;
         }
         writeln!(w)?;
+        let decimals = time_decimals(self.dt);
         for s in 0..self.n_samples {
-            write!(w, "{:.4}", s as f64 * self.dt)?;
+            write!(w, "{:.decimals$}", s as f64 * self.dt)?;
             for k in 0..self.names.len() {
                 write!(w, ",{}", self.trace(k)[s])?;
             }
             writeln!(w)?;
         }
         Ok(())
+    }
+}
+
+/// The decimals that write multiples of `dt` exactly enough for `dt` to be
+/// read back to 1e-9 of itself: 4 for the usual steps, more for small or
+/// irregular ones (up to 17).
+fn time_decimals(dt: f64) -> usize {
+    (4..17)
+        .find(|&k| {
+            let scale = 10f64.powi(k as i32);
+            ((dt * scale).round() / scale - dt).abs() <= 1e-12 * dt.abs()
+        })
+        .unwrap_or(17)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(dt: f64, n: usize) -> Traces {
+        let mut t = Traces::zeros(vec!["v".into()], dt, n);
+        for (k, x) in t.trace_mut(0).iter_mut().enumerate() {
+            *x = -65.0 + k as f64 / 7.0;
+        }
+        let path =
+            std::env::temp_dir().join(format!("ruxley_traces_{}_{dt}.csv", std::process::id()));
+        t.write_csv(std::fs::File::create(&path).unwrap()).unwrap();
+        let back = Traces::read_csv(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(back.data(), t.data(), "values read back exactly");
+        back
+    }
+
+    #[test]
+    fn the_step_reads_back_whatever_its_size() {
+        for dt in [0.025, 0.1, 1e-5, 2.5e-7, 1.0 / 3.0] {
+            let back = round_trip(dt, 4001);
+            assert!(
+                (back.dt() - dt).abs() <= 1e-9 * dt,
+                "{dt}: read {}",
+                back.dt()
+            );
+        }
+    }
+
+    #[test]
+    fn a_time_column_that_is_not_uniform_is_an_error() {
+        let path = std::env::temp_dir().join(format!("ruxley_uneven_{}.csv", std::process::id()));
+        std::fs::write(&path, "time_ms,v\n0,1\n0.025,2\n0.06,3\n0.075,4\n").unwrap();
+        let e = Traces::read_csv(&path).unwrap_err();
+        std::fs::remove_file(&path).ok();
+        assert!(e.contains("not uniform") && e.contains("sample 2"), "{e}");
     }
 }
