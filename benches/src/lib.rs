@@ -2,6 +2,8 @@
 
 #![warn(missing_docs)]
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{ThetaGrad, value_and_grad};
 use ruxley::prelude::Model;
@@ -46,22 +48,15 @@ pub fn w3() -> Prepared {
 
 /// W5: the 100 parameter sets of the anchors, (gNa, gK, gLeak) scaled by
 /// U(0.8, 1.2) each. The anchors drew them with numpy's generator (seed 0);
-/// these come from a fixed SplitMix64 stream: same distribution and cost.
+/// these come from a seeded `StdRng`: same distribution and cost.
 pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut uniform = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = StdRng::seed_from_u64(0);
     (0..100)
         .map(|_| {
             let mut p = layout.parameters().clone();
             for (name, base) in [("HH_gNa", 0.12), ("HH_gK", 0.036), ("HH_gLeak", 0.0003)] {
-                p.set(name, base * uniform()).expect("HH parameters exist");
+                let f = rng.random_range(0.8..1.2);
+                p.set(name, base * f).expect("HH parameters exist");
             }
             p
         })
@@ -72,7 +67,7 @@ pub fn w5_params(layout: &Layout) -> Vec<ruxley::Parameters> {
 /// every HH_gNa value scaled by one factor from U(0.8, 1.2) per member,
 /// member 0 at the base values.
 pub fn gna_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
-    let mut state: u64 = 7;
+    let mut rng = StdRng::seed_from_u64(7);
     let block = layout
         .parameters()
         .layout()
@@ -83,16 +78,8 @@ pub fn gna_batch_params(layout: &Layout, n: usize) -> Vec<ruxley::Parameters> {
         .clone();
     (0..n)
         .map(|k| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            let f = if k == 0 {
-                1.0
-            } else {
-                0.8 + 0.4 * (z >> 11) as f64 / (1u64 << 53) as f64
-            };
+            let f = rng.random_range(0.8..1.2);
+            let f = if k == 0 { 1.0 } else { f };
             let mut p = layout.parameters().clone();
             for i in block.clone() {
                 p.values_mut()[i] *= f;

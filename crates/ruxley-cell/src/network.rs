@@ -7,6 +7,8 @@
 //! types the spike threshold (mV, default 0) and transmission delay (ms,
 //! default 1) of each connection.
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use ruxley_synapses::Synapse;
 
 use crate::error::ModelError;
@@ -48,20 +50,6 @@ impl SynapseGroup {
 
     pub fn row_of(&self, id: usize) -> Option<usize> {
         self.ids.binary_search(&id).ok()
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for seeded connectivity.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -248,11 +236,11 @@ impl Model {
             });
         }
         let (pre, post) = (self.cells_of(pre)?, self.cells_of(post)?);
-        let mut rng = SplitMix(seed);
+        let mut rng = StdRng::seed_from_u64(seed);
         let mut pairs = Vec::with_capacity((p * (pre.len() * post.len()) as f64) as usize + 16);
         for &i in &pre {
             for &j in &post {
-                if i != j && rng.next_f64() < p {
+                if i != j && rng.random::<f64>() < p {
                     pairs.push((self.root_comp(i), self.root_comp(j)));
                 }
             }

@@ -206,19 +206,9 @@ mod tests {
 
     /// An AR(1) chain x_t = a x_{t-1} + sqrt(1 - a^2) e_t has ESS n (1 - a)/(1 + a).
     fn ar1(n: usize, a: f64, seed: u64) -> Vec<f64> {
-        let mut s = seed;
-        let mut next = || {
-            // Box-Muller from a SplitMix64 stream.
-            let mut u = || {
-                s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 1e-300
-            };
-            let (u1, u2) = (u(), u());
-            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-        };
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut next = || rng.sample::<f64, _>(rand_distr::StandardNormal);
         let mut x = 0.0;
         (0..n)
             .map(|_| {
