@@ -5,6 +5,9 @@
 //! and direction d, the identity c . (J d) = (J^T c) . d must hold, with J d
 //! from central differences and J^T c from the channel's VJP.
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 use crate::channel::{Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot};
 use crate::compiled::CompiledChannel;
 use crate::dual::LANES;
@@ -20,19 +23,6 @@ pub struct Point {
     pub states: Vec<f64>,
     /// Ion input values, in [`Channel::inputs`] order.
     pub inputs: Vec<f64>,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
 }
 
 /// Column-major storage of one per-point vector.
@@ -127,8 +117,12 @@ fn check_kernels(
     for (k, n) in [(1, np), (2, ns), (3, ni)] {
         assert_eq!(x.0[k].len(), n * rows, "{} count", KINDS[k]);
     }
-    let mut rng = Rng(0x5eed);
-    let mut random = |n: usize| (0..n).map(|_| rng.next()).collect::<Vec<f64>>();
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    let mut random = |n: usize| {
+        (0..n)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect::<Vec<f64>>()
+    };
     let dir: Vec<Vec<f64>> = x.0.iter().map(|c| random(c.len())).collect();
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     // Inputs moved by t along the direction in one kind.
