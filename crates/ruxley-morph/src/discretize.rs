@@ -12,9 +12,9 @@ pub enum Ncomp {
     /// One number per branch, in branch order.
     PerBranch(Vec<usize>),
     /// NEURON's d_lambda rule: the smallest odd number of compartments such
-    /// that none is longer than `d_lambda` times the AC length constant at
-    /// `frequency_hz`, lambda_f = 1e5 sqrt(d / (4 pi f cm ra)) um with d the
-    /// branch's mean diameter in um, `cm` in uF/cm2 and `ra` in ohm cm.
+    /// that none is longer than `d_lambda` times the branch's AC length
+    /// constant at `frequency_hz` ([`lambda_f`]), with `cm` in uF/cm2 and
+    /// `ra` in ohm cm.
     DLambda {
         /// Fraction of the length constant (NEURON's default is 0.1).
         d_lambda: f64,
@@ -27,17 +27,39 @@ pub enum Ncomp {
     },
 }
 
-/// The d_lambda rule for one branch of length `length` and mean diameter
-/// `diameter` (um): int((L / (d_lambda lambda_f) + 0.9) / 2) * 2 + 1.
-pub fn d_lambda_ncomp(
-    length: f64,
-    diameter: f64,
-    d_lambda: f64,
-    frequency_hz: f64,
-    cm: f64,
-    ra: f64,
-) -> usize {
-    let lambda_f = 1e5 * (diameter / (4.0 * std::f64::consts::PI * frequency_hz * cm * ra)).sqrt();
+/// The AC length constant (um) at `frequency_hz` of a cylinder of
+/// diameter `diameter` (um): 1e5 sqrt(d / (4 pi f cm ra)).
+fn cylinder_lambda(diameter: f64, frequency_hz: f64, cm: f64, ra: f64) -> f64 {
+    1e5 * (diameter / (4.0 * std::f64::consts::PI * frequency_hz * cm * ra)).sqrt()
+}
+
+/// A branch's AC length constant (um) as NEURON's d_lambda rule computes
+/// it from the branch's points (x, y, z, radius): the branch length over
+/// its electrotonic length, the sum over the pieces between points of
+/// length / lambda at the piece's mean diameter. For one cylinder it is
+/// [`cylinder_lambda`]; a thin stretch weighs in more than a mean diameter
+/// says.
+pub fn lambda_f(points: &[Point], frequency_hz: f64, cm: f64, ra: f64) -> f64 {
+    let lambda = |d: f64| cylinder_lambda(d, frequency_hz, cm, ra);
+    let (mut length, mut electrotonic) = (0.0, 0.0);
+    for w in points.windows(2) {
+        let dx = ((w[1][0] - w[0][0]).powi(2)
+            + (w[1][1] - w[0][1]).powi(2)
+            + (w[1][2] - w[0][2]).powi(2))
+        .sqrt();
+        length += dx;
+        electrotonic += dx / lambda(w[0][3] + w[1][3]);
+    }
+    if electrotonic > 0.0 {
+        length / electrotonic
+    } else {
+        lambda(2.0 * points.first().map_or(0.0, |p| p[3]))
+    }
+}
+
+/// The d_lambda rule for one branch of length `length` (um) and AC length
+/// constant `lambda_f` (um): int((L / (d_lambda lambda_f) + 0.9) / 2) * 2 + 1.
+pub fn d_lambda_ncomp(length: f64, lambda_f: f64, d_lambda: f64) -> usize {
     (((length / (d_lambda * lambda_f) + 0.9) / 2.0) as usize) * 2 + 1
 }
 
@@ -112,17 +134,11 @@ impl Morphology {
                         frequency_hz,
                         cm,
                         ra,
-                    } => {
-                        let whole = compartment_geometry(&branch.points, length, 1);
-                        d_lambda_ncomp(
-                            length,
-                            2.0 * whole.radius,
-                            *d_lambda,
-                            *frequency_hz,
-                            *cm,
-                            *ra,
-                        )
-                    }
+                    } => d_lambda_ncomp(
+                        length,
+                        lambda_f(&branch.points, *frequency_hz, *cm, *ra),
+                        *d_lambda,
+                    ),
                 };
                 let n = check_ncomp(b, n)?;
                 let comps: Vec<_> = split_equal_length(&branch.points, n)
@@ -157,7 +173,33 @@ mod tests {
     fn d_lambda_matches_neuron_for_a_thin_dendrite() {
         // 1 um diameter, cm 1, ra 100, 100 Hz: lambda_f = 1e5 sqrt(1/(4 pi 1e4)) = 282.09 um.
         // A 300 um branch needs L/(0.1 lambda) = 10.63 -> int(11.53/2)*2+1 = 11.
-        assert_eq!(d_lambda_ncomp(300.0, 1.0, 0.1, 100.0, 1.0, 100.0), 11);
-        assert_eq!(d_lambda_ncomp(1.0, 1.0, 0.1, 100.0, 1.0, 100.0), 1);
+        let cylinder = [[0.0, 0.0, 0.0, 0.5], [300.0, 0.0, 0.0, 0.5]];
+        let lambda = lambda_f(&cylinder, 100.0, 1.0, 100.0);
+        assert!((lambda - 282.094_791_773_878_1).abs() < 1e-9, "{lambda}");
+        assert_eq!(d_lambda_ncomp(300.0, lambda, 0.1), 11);
+        assert_eq!(d_lambda_ncomp(1.0, lambda, 0.1), 1);
+    }
+
+    #[test]
+    fn lambda_f_weighs_each_piece_by_its_own_length_constant() {
+        // 100 um at 4 um diameter, then 100 um at 0.25 um (points along a
+        // bent line): lambda is 2x and 0.5x the 1 um value lambda_1, so the
+        // electrotonic length is 100/(2 lambda_1) + 100/(0.5 lambda_1) and
+        // lambda_f = 200 / (250 / lambda_1) = 0.8 lambda_1.
+        let l1 = 282.094_791_773_878_1;
+        let points = [
+            [0.0, 0.0, 0.0, 2.0],
+            [60.0, 80.0, 0.0, 2.0],
+            [60.0, 80.0, 0.0, 0.125],
+            [60.0, 80.0, 100.0, 0.125],
+        ];
+        let lambda = lambda_f(&points, 100.0, 1.0, 100.0);
+        assert!((lambda - 0.8 * l1).abs() < 1e-9, "{lambda} vs {}", 0.8 * l1);
+        // At d_lambda 0.1: 200 / (0.1 * 0.8 lambda_1) = 8.86, so 9
+        // compartments; the mean diameter (2.125 um, lambda 1.46 lambda_1)
+        // would give 5.
+        assert_eq!(d_lambda_ncomp(200.0, lambda, 0.1), 9);
+        let mean = cylinder_lambda(2.125, 100.0, 1.0, 100.0);
+        assert_eq!(d_lambda_ncomp(200.0, mean, 0.1), 5);
     }
 }

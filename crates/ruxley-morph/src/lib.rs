@@ -24,7 +24,7 @@ pub mod geometry;
 pub mod swc;
 pub mod trace;
 
-pub use discretize::{DiscretizedBranch, Ncomp, d_lambda_ncomp};
+pub use discretize::{DiscretizedBranch, Ncomp, d_lambda_ncomp, lambda_f};
 pub use geometry::{CompartmentGeometry, Point};
 pub use swc::{SomaKind, Swc, SwcError, SwcOptions, SwcSample, parse_swc, read_swc};
 pub use trace::{MorphError, Morphology, TraceOptions, TracedBranch, trace};
