@@ -1,5 +1,7 @@
 //! The tape on a toy system: a damped rotation with a parameter.
 
+use proptest::prelude::*;
+
 use super::*;
 
 /// x_{k+1} = R(theta) x_k * (1 - 0.01 k mod 3), theta a parameter; tracks
@@ -164,5 +166,45 @@ fn invalid_schedules_are_errors() {
             forward(&mut sys, &[1.0, 0.0], 5, &s, |_, _| {}).is_err(),
             "{s:?}"
         );
+    }
+}
+
+/// A random schedule for `n` steps.
+fn any_schedule(n: usize) -> impl Strategy<Value = Schedule> {
+    prop_oneof![
+        Just(Schedule::StoreAll),
+        (1..n + 5).prop_map(Schedule::Uniform),
+        proptest::collection::vec(1usize..12, 1..4).prop_map(Schedule::Nested),
+        (1..n + 3).prop_map(Schedule::Revolve),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Whatever the schedule and length: the same loss and gradient bits as
+    /// storing everything, every step reversed once, in order, at its true
+    /// state, and Revolve within its slots.
+    #[test]
+    fn any_schedule_reverses_every_state_exactly(
+        (n, s) in (0usize..300).prop_flat_map(|n| (Just(n), any_schedule(n)))
+    ) {
+        let (loss, grad, _, _, _) = run(0.3, n, &Schedule::StoreAll);
+        let (l, g, seeds, sys, stats) = run(0.3, n, &s);
+        prop_assert_eq!(l.to_bits(), loss.to_bits());
+        prop_assert_eq!(g.to_bits(), grad.to_bits());
+        prop_assert_eq!(seeds, (0..=n).rev().collect::<Vec<_>>());
+        let ks: Vec<usize> = sys.reversed.iter().map(|r| r.0).collect();
+        prop_assert_eq!(ks, (0..n).rev().collect::<Vec<_>>());
+        let mut x = [1.0, 0.5];
+        for k in 0..n {
+            let got = sys.reversed[n - 1 - k].1;
+            prop_assert_eq!(got, x, "step {}", k);
+            x = rot(0.3, k, x);
+        }
+        prop_assert_eq!(stats.reversed_steps, n);
+        if let Schedule::Revolve(slots) = s {
+            prop_assert!(stats.peak_states <= slots + 1, "{:?}", stats);
+        }
     }
 }
