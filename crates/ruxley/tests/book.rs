@@ -43,3 +43,54 @@ fn book_includes_and_chapters_resolve() {
     }
     assert!(includes >= 4);
 }
+
+/// The repository paths a Markdown text cites in code spans (`a/b.rs`)
+/// that exist neither from the repository root nor inside any crate;
+/// generated outputs (`out/`) and URLs are not paths.
+fn missing_paths(text: &str, root: &Path) -> Vec<String> {
+    let crates: Vec<std::path::PathBuf> = ["crates", "backends"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.contains('/')
+                && !s.contains([' ', ':', '{', '*', '$', '<'])
+                && !s.starts_with(['/', '.', '-'])
+                && !s.starts_with("out/")
+                && !s.starts_with("target/")
+        })
+        .filter(|s| !root.join(s).exists() && !crates.iter().any(|c| c.join(s).exists()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_path_the_docs_cite_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("book/src")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let missing = missing_paths(&text, &root);
+        assert!(
+            missing.is_empty(),
+            "{} cites missing {missing:?}",
+            file.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10);
+    // The checker finds what is not there.
+    let text = "see `data/reference/anchors/README.md` and `crates/ruxley/tests/book.rs`";
+    assert_eq!(
+        missing_paths(text, &root),
+        ["data/reference/anchors/README.md"]
+    );
+}
