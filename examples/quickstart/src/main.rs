@@ -165,7 +165,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(f, t)| ((f - t) / t).abs())
         .collect();
     if !errors.iter().all(|e| *e < 5e-3) {
-        return Err(format!("the fit did not recover the conductances (relative errors {errors:.1?})").into());
+        return Err(format!(
+            "the fit did not recover the conductances (relative errors {errors:.1?})"
+        )
+        .into());
     }
 
     let runs = simulate(
