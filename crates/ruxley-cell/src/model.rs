@@ -689,6 +689,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn after_a_group_indices_count_within_the_group_as_in_jaxley() {
+        // Branches 0-3 of 2 compartments; the group holds branches 2 and 3.
+        let mut m = Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2; 4]).unwrap();
+        m.branch(vec![2, 3]).add_to_group("tips").unwrap();
+        let b2 = m.branch(2).comps().unwrap();
+        let b3 = m.branch(3).comps().unwrap();
+        assert_eq!(m.group("tips").branch(0).comps().unwrap(), b2);
+        assert_eq!(m.group("tips").branch(1).comp(1).comps().unwrap(), [b3[1]]);
+        assert_eq!(m.group("tips").comp(2).comps().unwrap(), [b3[0]]);
+        let e = m.group("tips").branch(2).comps().unwrap_err().to_string();
+        assert!(
+            e.contains("out of range") && e.contains("there are 2"),
+            "{e}"
+        );
+        // Without a group, indices count within the cell and the branch.
+        assert_eq!(m.branch(3).comp(1).comps().unwrap(), [b3[1]]);
+        assert_eq!(m.comp(5).comps().unwrap(), [b2[1]]);
+    }
+
+    #[test]
     fn recording_a_parameter_says_why_it_cannot() {
         let mut m = Model::compartment();
         m.insert(ruxley_channels::Hh::new()).unwrap();

@@ -3,8 +3,10 @@
 //! A view is built by chaining selections from a [`Model`]:
 //! `model.branch(3).comp(0)`, `model.cell("all").branch(0)`,
 //! `model.group("apical").branch("all")`. Each level narrows the previous one;
-//! indices are local (a branch index counts within its cell, a compartment
-//! index within its branch, or within its cell when no branch is selected).
+//! indices are local, as in Jaxley: a branch index counts among the branches
+//! the selection reaches in its cell (after a group, the group's branches), a
+//! compartment index among the selected compartments of its branch, or of
+//! its cell when no branch is selected.
 //! Errors in a selection (an index out of range, an unknown group) surface
 //! when the view is used.
 //!
@@ -205,7 +207,10 @@ impl<'m> View<'m> {
         })
     }
 
-    /// Selects branches by index within their cell.
+    /// Selects branches by index among those the selection reaches in each
+    /// cell: all of the cell's branches, or after a group (as in Jaxley,
+    /// `cell.group("soma").branch(0)` is the group's first branch) the
+    /// branches that hold some of the group's compartments.
     pub fn branch(self, sel: impl Into<Sel>) -> Self {
         let sel = sel.into();
         self.map_sites(|m, sites| {
@@ -220,16 +225,21 @@ impl<'m> View<'m> {
                 };
                 for c in cells {
                     let rec = &m.cells[c];
-                    for b in sel.resolve("branch", rec.n_branches)? {
-                        let gb = rec.first_branch + b;
-                        let comps = intersect(&site.comps, m.branch_comps(gb));
-                        if !comps.is_empty() {
-                            out.push(Site {
-                                cell: Some(c),
-                                branch: Some(gb),
-                                comps,
-                            });
-                        }
+                    let reached: Vec<(usize, Vec<usize>)> = (rec.first_branch
+                        ..rec.first_branch + rec.n_branches)
+                        .map(|gb| (gb, intersect(&site.comps, m.branch_comps(gb))))
+                        .filter(|(_, comps)| !comps.is_empty())
+                        .collect();
+                    if reached.is_empty() {
+                        continue;
+                    }
+                    for b in sel.resolve("branch", reached.len())? {
+                        let (gb, comps) = reached[b].clone();
+                        out.push(Site {
+                            cell: Some(c),
+                            branch: Some(gb),
+                            comps,
+                        });
                     }
                 }
             }
@@ -237,26 +247,20 @@ impl<'m> View<'m> {
         })
     }
 
-    /// Selects compartments by index within their branch (or within their
-    /// cell when no branch is selected). Every compartment becomes a site.
+    /// Selects compartments by index among the selected ones of each site:
+    /// within its branch, or within its cell when no branch is selected, or
+    /// after a group within the group's compartments there. Every
+    /// compartment becomes a site.
     pub fn comp(self, sel: impl Into<Sel>) -> Self {
         let sel = sel.into();
-        self.map_sites(|m, sites| {
+        self.map_sites(|_, sites| {
             let mut out = Vec::new();
             for site in sites {
-                let (first, len) = match (site.branch, site.cell) {
-                    (Some(b), _) => (m.branches[b].first_comp, m.branches[b].ncomp),
-                    (None, Some(c)) => (m.cells[c].first_comp, m.cells[c].n_comps),
-                    (None, None) => (0, m.comps.len()),
-                };
-                for k in sel.resolve("comp", len)? {
-                    let gc = first + k;
-                    if site.comps.binary_search(&gc).is_ok() {
-                        out.push(Site {
-                            comps: vec![gc],
-                            ..site.clone()
-                        });
-                    }
+                for k in sel.resolve("comp", site.comps.len())? {
+                    out.push(Site {
+                        comps: vec![site.comps[k]],
+                        ..site.clone()
+                    });
                 }
             }
             Ok(out)
