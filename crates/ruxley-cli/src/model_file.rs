@@ -660,7 +660,10 @@ fn read_pairs(path: &Path) -> Result<Vec<(usize, usize)>, String> {
 /// (default all), `rule` = "full" (default), { sparse = p, seed = s } or
 /// { pairs_csv = "file" } (columns pre_cell, post_cell; `pre` and `post`
 /// do not apply), and values of the synapse's parameters, `threshold` or
-/// `delay` for the new synapses.
+/// `delay` for the new synapses. Cells connect at their first compartments;
+/// `pre` and `post` given as `where` tables (`{ cell = 0, group = "soma",
+/// branch = 1, loc = 1.0 }`) select compartments instead, and the full rule
+/// joins every selected pre compartment to every selected post one.
 fn connect(
     model: &mut Model,
     table: &BTreeMap<String, toml::Value>,
@@ -693,6 +696,36 @@ fn connect(
                 .map_err(|e| invalid(format!("{key}: {e}"))),
         }
     };
+    // Compartments, where `pre` and `post` are tables.
+    let comps = |model: &mut Model, key: &str| -> Result<Vec<usize>, ModelFileError> {
+        let at: Where = table[key]
+            .clone()
+            .try_into()
+            .map_err(|e| invalid(format!("{key}: {e}")))?;
+        at.select(model)
+            .and_then(|v| v.comps())
+            .map_err(|e| invalid(format!("{key}: {e}")))
+    };
+    let tables = ["pre", "post"].map(|k| matches!(table.get(k), Some(toml::Value::Table(_))));
+    if tables.iter().any(|&t| t) {
+        if tables != [true, true] {
+            return Err(invalid(
+                "give both `pre` and `post` as cells, or both as `where` tables".into(),
+            ));
+        }
+        if !matches!(table.get("rule"), None | Some(toml::Value::String(_))) {
+            return Err(invalid(
+                "compartments given by `where` tables connect by the full rule only".into(),
+            ));
+        }
+        let (pre, post) = (comps(model, "pre")?, comps(model, "post")?);
+        let pairs: Vec<(usize, usize)> = pre
+            .iter()
+            .flat_map(|&a| post.iter().map(move |&b| (a, b)))
+            .collect();
+        let range = model.connect_pairs(&pairs, synapse).map_err(failed)?;
+        return set_synapse_values(model, table, range, entry);
+    }
     let (pre, post) = (cells("pre")?, cells("post")?);
     let range = match table.get("rule") {
         None => model.fully_connect_boxed(pre, post, synapse),
@@ -732,6 +765,17 @@ fn connect(
         }
     }
     .map_err(failed)?;
+    set_synapse_values(model, table, range, entry)
+}
+
+/// Sets the values a `[[connect]]` entry gives (every key but `synapse`,
+/// `pre`, `post` and `rule`) on its new synapses `range`.
+fn set_synapse_values(
+    model: &mut Model,
+    table: &BTreeMap<String, toml::Value>,
+    range: std::ops::Range<usize>,
+    entry: &str,
+) -> Result<(), ModelFileError> {
     for (key, value) in table {
         if ["synapse", "pre", "post", "rule"].contains(&key.as_str()) {
             continue;
@@ -739,14 +783,21 @@ fn connect(
         let x = match value {
             toml::Value::Float(x) => *x,
             toml::Value::Integer(i) => *i as f64,
-            other => return Err(invalid(format!("{key} = {other} is not a number"))),
+            other => {
+                return Err(ModelFileError::Invalid(format!(
+                    "{entry}: {key} = {other} is not a number"
+                )));
+            }
         };
         let positions: Vec<usize> = range.clone().collect();
         model
             .synapses()
             .edge(positions)
             .set(key, x)
-            .map_err(failed)?;
+            .map_err(|error| ModelFileError::Entry {
+                entry: entry.to_string(),
+                error,
+            })?;
     }
     Ok(())
 }

@@ -477,3 +477,50 @@ fn the_backend_is_chosen_by_name_and_a_missing_one_is_explained() {
         assert!(e.contains("cubecl-cuda"), "{e}");
     }
 }
+
+#[test]
+fn connect_joins_compartments_chosen_by_where_tables() {
+    let model = |connect: &str| {
+        format!(
+            "[simulation]\ndt = 0.025\nt_max = 1.0\n\n\
+             [morphology]\nparents = [-1, 0, 0]\nncomp = 2\ncells = 3\n\n\
+             [[insert]]\nchannel = \"HH\"\n\n\
+             [[group]]\nname = \"tips\"\nwhere = {{ branch = [1, 2] }}\n\n\
+             [[connect]]\nsynapse = \"IonotropicSynapse\"\n{connect}\n"
+        )
+    };
+    let text = model(
+        "pre = { cell = 0, branch = 1, loc = 1.0 }\n\
+         post = { cell = [1, 2], group = \"tips\", branch = 0, comp = 0 }\n\
+         IonotropicSynapse_gS = 0.002",
+    );
+    let spec = model_file::parse(&text, Path::new(".")).unwrap();
+    let m = &spec.model;
+    assert_eq!(m.n_synapses(), 2);
+    for (id, post_cell) in [(0, 1), (1, 2)] {
+        let (a, b) = m.synapse_ends(id).unwrap();
+        // cell, branch, compartment: the end of cell 0's branch 1, and the
+        // first compartment of the first tip branch of cells 1 and 2.
+        assert_eq!(m.locate(a), (0, 1, 1));
+        assert_eq!(m.locate(b), (post_cell, 1, 0));
+    }
+    let layout = m.build().unwrap();
+    assert_eq!(
+        layout.parameters().get("IonotropicSynapse_gS").unwrap(),
+        [0.002; 2]
+    );
+    // Cells on one side and compartments on the other, or a sparse rule
+    // for compartments, are refused with a reason.
+    for (connect, why) in [
+        ("pre = 0\npost = { cell = 1, comp = 0 }", "both"),
+        (
+            "pre = { cell = 0, comp = 0 }\npost = { cell = 1, comp = 0 }\nrule = { sparse = 0.5 }",
+            "full rule",
+        ),
+    ] {
+        match model_file::parse(&model(connect), Path::new(".")) {
+            Err(e) => assert!(e.to_string().contains(why), "{e}"),
+            Ok(_) => panic!("{connect} was accepted"),
+        }
+    }
+}
