@@ -47,6 +47,10 @@ enum Command {
         /// built in whose device is present.
         #[arg(long)]
         backend: Option<String>,
+        /// Replace a value of the model file: PATH=VALUE, e.g.
+        /// `stimulus.step.amplitude=1.5` or `set.2.radius=0.8` (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
     },
     /// Gradient of the model file's loss with respect to its trainables.
     Grad {
@@ -55,9 +59,13 @@ enum Command {
         /// CSV with the target traces (columns named as the recordings).
         #[arg(long)]
         target: PathBuf,
-        /// Output CSV: name, index, value, gradient (standard output if absent).
+        /// Output CSV: trainable entry, name, index, value, gradient
+        /// (standard output if absent).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace a value of the model file: PATH=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
     },
     /// List the library's channels with their parameters, states and ions.
     Channels,
@@ -81,7 +89,7 @@ enum Command {
 }
 
 fn simulate(
-    model: PathBuf,
+    spec: model_file::ModelSpec,
     out: Option<PathBuf>,
     t_max: Option<f64>,
     dt: Option<f64>,
@@ -89,7 +97,6 @@ fn simulate(
     precision: Option<String>,
     backend: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let spec = model_file::load(&model)?;
     let mut options = spec.options;
     if let Some(t) = t_max {
         options.t_max = t;
@@ -125,11 +132,10 @@ fn simulate(
 }
 
 fn grad(
-    model: PathBuf,
+    spec: model_file::ModelSpec,
     target: PathBuf,
     out: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let spec = model_file::load(&model)?;
     let layout = spec.model.build()?;
     let trainables = layout.trainables();
     if trainables.is_empty() {
@@ -305,8 +311,18 @@ fn main() -> ExitCode {
             solver,
             precision,
             backend,
-        } => simulate(model, out, t_max, dt, solver, precision, backend),
-        Command::Grad { model, target, out } => grad(model, target, out),
+            overrides,
+        } => model_file::load_with(&model, &overrides)
+            .map_err(Into::into)
+            .and_then(|spec| simulate(spec, out, t_max, dt, solver, precision, backend)),
+        Command::Grad {
+            model,
+            target,
+            out,
+            overrides,
+        } => model_file::load_with(&model, &overrides)
+            .map_err(Into::into)
+            .and_then(|spec| grad(spec, target, out)),
         Command::Channels => channels(),
         Command::Info {
             swc,

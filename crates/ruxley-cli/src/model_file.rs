@@ -361,14 +361,96 @@ pub struct ModelSpec {
 
 /// Reads a model file.
 pub fn load(path: impl AsRef<Path>) -> Result<ModelSpec, ModelFileError> {
+    load_with(path, &[])
+}
+
+/// Reads a model file with some of its values replaced: each override is
+/// `PATH=VALUE`, PATH dotted keys with array entries by index
+/// (`stimulus.0.step.amplitude`, or `stimulus.step.amplitude` where there is
+/// one `[[stimulus]]`), VALUE a TOML value (a bare word is a string).
+pub fn load_with(
+    path: impl AsRef<Path>,
+    overrides: &[String],
+) -> Result<ModelSpec, ModelFileError> {
     let path = path.as_ref();
     let text =
         std::fs::read_to_string(path).map_err(|e| ModelFileError::Io(path.to_path_buf(), e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, base).map_err(|e| match e {
+    parse_with(&text, base, overrides).map_err(|e| match e {
         ModelFileError::Syntax(m) => ModelFileError::Syntax(format!("{}: {m}", path.display())),
         e => e,
     })
+}
+
+/// [`parse`] with overrides (see [`load_with`]).
+pub fn parse_with(
+    text: &str,
+    base: &Path,
+    overrides: &[String],
+) -> Result<ModelSpec, ModelFileError> {
+    if overrides.is_empty() {
+        return parse(text, base);
+    }
+    let syntax = |e: toml::de::Error| ModelFileError::Syntax(e.to_string());
+    let mut doc = toml::Value::Table(toml::from_str(text).map_err(syntax)?);
+    for o in overrides {
+        apply_override(&mut doc, o)
+            .map_err(|m| ModelFileError::Invalid(format!("--set {o}: {m}")))?;
+    }
+    let file: File = doc.try_into().map_err(syntax)?;
+    build(file, base)
+}
+
+/// Replaces the value at `PATH` of `PATH=VALUE` in `doc`.
+fn apply_override(doc: &mut toml::Value, spec: &str) -> Result<(), String> {
+    let (path, raw) = spec.split_once('=').ok_or("expected PATH=VALUE")?;
+    let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").expect("parsed"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let keys: Vec<&str> = path.trim().split('.').collect();
+    let mut at = doc;
+    for (k, key) in keys.iter().enumerate() {
+        // An array of one entry may be passed through without its index.
+        if at.is_array() && key.parse::<usize>().is_err() {
+            let toml::Value::Array(a) = at else {
+                unreachable!("an array")
+            };
+            if a.len() != 1 {
+                return Err(format!(
+                    "`{}` has {} entries: give an index",
+                    keys[..k].join("."),
+                    a.len()
+                ));
+            }
+            at = &mut a[0];
+        }
+        let last = k + 1 == keys.len();
+        at = match at {
+            toml::Value::Table(t) => {
+                if last {
+                    t.insert(key.to_string(), value);
+                    return Ok(());
+                }
+                t.get_mut(*key)
+                    .ok_or_else(|| format!("the model file has no `{}`", keys[..=k].join(".")))?
+            }
+            toml::Value::Array(a) => {
+                let i: usize = key.parse().expect("an index");
+                let n = a.len();
+                let slot = a
+                    .get_mut(i)
+                    .ok_or_else(|| format!("`{}` has {n} entries", keys[..k].join(".")))?;
+                if last {
+                    *slot = value;
+                    return Ok(());
+                }
+                slot
+            }
+            _ => return Err(format!("`{}` is not a table", keys[..k].join("."))),
+        };
+    }
+    Err("an empty path".into())
 }
 
 fn entry_err(entry: String) -> impl FnOnce(ModelError) -> ModelFileError {
@@ -378,6 +460,11 @@ fn entry_err(entry: String) -> impl FnOnce(ModelError) -> ModelFileError {
 /// Parses model-file text; relative paths are resolved against `base`.
 pub fn parse(text: &str, base: &Path) -> Result<ModelSpec, ModelFileError> {
     let file: File = toml::from_str(text).map_err(|e| ModelFileError::Syntax(e.to_string()))?;
+    build(file, base)
+}
+
+/// The model and settings a parsed file describes.
+fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
     let m = &file.morphology;
     let ncomp = match &m.ncomp {
         NcompSpec::Uniform(n) => Ncomp::Uniform(*n),

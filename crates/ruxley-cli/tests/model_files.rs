@@ -524,3 +524,53 @@ fn connect_joins_compartments_chosen_by_where_tables() {
         }
     }
 }
+
+#[test]
+fn values_are_overridden_from_the_command_line() {
+    let text = "[simulation]\ndt = 0.025\nt_max = 2.0\n\n\
+                [morphology]\nparents = [-1, 0]\nncomp = 2\n\n\
+                [[insert]]\nchannel = \"HH\"\n\n\
+                [[set]]\nradius = 1.0\n\n[[set]]\nwhere = { branch = 1 }\nradius = 0.5\n\n\
+                [[stimulus]]\nwhere = { branch = 0, comp = 0 }\n\
+                step = { delay = 0.5, duration = 1.0, amplitude = 0.1 }\n\n\
+                [[record]]\nwhere = { branch = 0, comp = 0 }\n";
+    let with = |o: &[&str]| {
+        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+        model_file::parse_with(text, Path::new("."), &o)
+    };
+    let spec = with(&[
+        "stimulus.step.amplitude=1.5",
+        "set.1.radius=0.25",
+        "simulation.t_max=3",
+    ])
+    .unwrap();
+    assert_eq!(spec.options.t_max, 3.0);
+    let layout = spec.model.build().unwrap();
+    match &layout.stimuli()[0].current {
+        ruxley::Waveform::Step { amplitude, .. } => assert_eq!(*amplitude, 1.5),
+        other => panic!("{other:?}"),
+    }
+    let radius = layout.parameters().get("radius").unwrap();
+    assert_eq!(radius, [1.0, 1.0, 0.25, 0.25]);
+    // The same through the command line: 1 ms instead of 2 gives 41 rows.
+    let file = tmp("overrides.toml");
+    std::fs::write(&file, text).unwrap();
+    let csv = run_cli(&["simulate", &file, "--set", "simulation.t_max=1.0"]);
+    assert_eq!(csv.lines().count(), 1 + 41);
+    std::fs::remove_file(file).ok();
+    // Clear errors: a path that is not there, an ambiguous array, an index
+    // beyond it, a value of the wrong type.
+    for (o, why) in [
+        ("stimulus.step.amplitud=1", "amplitud"),
+        ("nothing.x=1", "no `nothing`"),
+        ("set.radius=2", "2 entries: give an index"),
+        ("set.5.radius=2", "2 entries"),
+        ("stimulus.step.amplitude=loud", "amplitude"),
+        ("simulation.t_max", "PATH=VALUE"),
+    ] {
+        match with(&[o]) {
+            Err(e) => assert!(e.to_string().contains(why), "{o}: {e}"),
+            Ok(_) => panic!("{o} was accepted"),
+        }
+    }
+}
