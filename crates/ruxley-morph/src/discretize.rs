@@ -37,7 +37,7 @@ fn cylinder_lambda(diameter: f64, frequency_hz: f64, cm: f64, ra: f64) -> f64 {
 /// it from the branch's points (x, y, z, radius): the branch length over
 /// its electrotonic length, the sum over the pieces between points of
 /// length / lambda at the piece's mean diameter. For one cylinder it is
-/// [`cylinder_lambda`]; a thin stretch weighs in more than a mean diameter
+/// 1e5 sqrt(d / (4 pi f cm ra)); a thin stretch weighs in more than a mean diameter
 /// says.
 pub fn lambda_f(points: &[Point], frequency_hz: f64, cm: f64, ra: f64) -> f64 {
     let lambda = |d: f64| cylinder_lambda(d, frequency_hz, cm, ra);
