@@ -951,6 +951,34 @@ impl Layout {
         &self.trainables
     }
 
+    /// The plausible range of each trainable value, in theta order: the
+    /// channel's or synapse's `ParamSpec::bounds` for their parameters, None
+    /// for geometry, initial values and stimuli (ranges of which depend on
+    /// the model). Fitting maps these ranges onto the real line.
+    pub fn trainable_bounds(&self) -> Vec<Option<(f64, f64)>> {
+        let blocks = self.parameters().layout().blocks();
+        self.trainables
+            .entries()
+            .iter()
+            .map(|t| {
+                let Control::Params(idx) = &t.control else {
+                    return None;
+                };
+                let i = *idx.first()?;
+                let block = blocks.iter().find(|b| b.range.contains(&i))?;
+                match block.target {
+                    Target::ChannelParam { mech, param } => {
+                        Some(self.mechs[mech].channel.params()[param].bounds)
+                    }
+                    Target::SynapseParam { group, param } => {
+                        Some(self.synapses[group].synapse.params()[param].bounds)
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// The range of the radius block.
     pub fn radius_range(&self) -> Range<usize> {
         self.radius.clone()

@@ -17,7 +17,9 @@ pub struct ParamSpec {
     pub unit: &'static str,
     /// Default value.
     pub default: f64,
-    /// Plausible range, used for parameter transforms during fitting.
+    /// Plausible range: `Layout::trainable_bounds` reports it, and fitting
+    /// maps it onto the real line (`Transforms::from_bounds` in
+    /// ruxley-optim).
     pub bounds: (f64, f64),
     /// If true, the parameter is not prefixed with the channel name and is
     /// shared by name with other channels (like Jaxley's `eK`).

@@ -246,6 +246,22 @@ impl Transforms {
         Ok(t)
     }
 
+    /// The sigmoid onto each parameter's range where it has one, the
+    /// identity where not (e.g. `Layout::trainable_bounds`).
+    pub fn from_bounds(bounds: &[Option<(f64, f64)>]) -> Result<Self, TransformError> {
+        let t = Self(
+            bounds
+                .iter()
+                .map(|b| match *b {
+                    Some((lo, hi)) => Bijection::Sigmoid { lo, hi },
+                    None => Bijection::Identity,
+                })
+                .collect(),
+        );
+        t.0.iter().try_for_each(Bijection::validate)?;
+        Ok(t)
+    }
+
     /// x = f(u), elementwise.
     pub fn forward(&self, u: &[f64]) -> Vec<f64> {
         self.0.iter().zip(u).map(|(b, &u)| b.forward(u)).collect()

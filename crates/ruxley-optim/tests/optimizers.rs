@@ -318,3 +318,19 @@ fn restarts_find_the_global_minimum_of_a_multimodal_function() {
         "some restarts end in local minima"
     );
 }
+
+#[test]
+fn transforms_from_ranges_map_onto_them_and_leave_the_rest() {
+    use ruxley_optim::{Bijection, Transforms};
+    let t = Transforms::from_bounds(&[Some((0.0, 0.5)), None]).unwrap();
+    assert_eq!(t.0[1], Bijection::Identity);
+    let x = [0.12, -65.0];
+    let u = t.inverse(&x).unwrap();
+    let back = t.forward(&u);
+    assert!(
+        (back[0] - 0.12).abs() < 1e-15 && back[1] == -65.0,
+        "{back:?}"
+    );
+    assert!(t.forward(&[40.0, 0.0])[0] <= 0.5);
+    assert!(Transforms::from_bounds(&[Some((1.0, 0.5))]).is_err());
+}

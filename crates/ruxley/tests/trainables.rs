@@ -148,3 +148,33 @@ fn w4_through_trainables_matches_jaxley() {
         );
     }
 }
+
+#[test]
+fn trainables_carry_their_parameters_plausible_ranges() {
+    let mut m = tree();
+    m.make_trainable("HH_gNa", None).unwrap();
+    m.branch(1).make_trainable("radius", None).unwrap();
+    m.branch(3).make_trainable("HH_eLeak", None).unwrap();
+    m.make_stimulus_trainable(0).unwrap();
+    let layout = m.build().unwrap();
+    let spec = |name: &str| {
+        Hh::new()
+            .params()
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .bounds
+    };
+    use ruxley::channels::Channel;
+    assert_eq!(
+        layout.trainable_bounds(),
+        [Some(spec("gNa")), None, Some(spec("eLeak")), None]
+    );
+    // A synapse parameter's range is its synapse's.
+    let mut net = ruxley_conformance::models::synapse_network().unwrap();
+    net.synapses()
+        .make_trainable("IonotropicSynapse_gS", None)
+        .unwrap();
+    let layout = net.build().unwrap();
+    assert_eq!(layout.trainable_bounds(), [Some((0.0, 1.0))]);
+}
