@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use ruxley_backend::Traces;
 
 /// One line: a label, x values and y values.
 #[derive(Debug, Clone, Copy)]
@@ -101,4 +102,64 @@ pub fn write_svg(
             .map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))
+}
+
+/// Writes panels of recorded traces as an SVG file: panel k shows the
+/// column `panels[k].1` (e.g. `v_soma_mV`) of every run, labelled with the
+/// run's name, against time, under the y-axis label `panels[k].0`.
+pub fn write_traces_svg(
+    path: impl AsRef<Path>,
+    title: &str,
+    panels: &[(&str, &str)],
+    runs: &[(&str, &Traces)],
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    let times: Vec<Vec<f64>> = runs.iter().map(|(_, t)| t.times()).collect();
+    let mut figure = Figure {
+        title,
+        x_label: "time (ms)",
+        panels: Vec::new(),
+    };
+    for &(y_label, column) in panels {
+        let mut lines = Vec::new();
+        for ((label, traces), x) in runs.iter().zip(&times) {
+            let y = traces.get(column).ok_or_else(|| {
+                format!(
+                    "run `{label}` has no column {column} (it has {})",
+                    traces.names().join(", ")
+                )
+            })?;
+            lines.push(Series { label, x, y });
+        }
+        figure.panels.push((y_label, lines));
+    }
+    write_svg(path, &figure, width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traces_plot_by_column_and_a_missing_one_is_named() {
+        let mut a = Traces::zeros(vec!["v_soma_mV".into()], 0.1, 11);
+        a.trace_mut(0)
+            .iter_mut()
+            .enumerate()
+            .for_each(|(k, x)| *x = -65.0 + k as f64);
+        let b = a.clone();
+        let dir = std::env::temp_dir();
+        let path = dir.join(format!("ruxley_plot_{}.svg", std::process::id()));
+        let runs = [("target", &a), ("fit", &b)];
+        write_traces_svg(&path, "t", &[("soma (mV)", "v_soma_mV")], &runs, 400, 300).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert!(svg.contains("soma (mV)") && svg.contains("target") && svg.contains("fit"));
+        let e = write_traces_svg(&path, "t", &[("x", "v_axon_mV")], &runs, 400, 300).unwrap_err();
+        assert!(
+            e.contains("run `target` has no column v_axon_mV (it has v_soma_mV)"),
+            "{e}"
+        );
+    }
 }

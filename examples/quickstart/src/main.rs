@@ -16,7 +16,7 @@ use ruxley::grad::{simulate, value_and_grad};
 use ruxley::prelude::*;
 use ruxley::{Mse, Schedule};
 use ruxley_optim::{LbfgsOptions, Progress, Transforms, lbfgs};
-use ruxley_plot::{Figure, Series, write_svg};
+use ruxley_plot::{Figure, Series, write_svg, write_traces_svg};
 
 /// The regions whose conductances are fitted, and the factors that make the
 /// target cell from the default one.
@@ -181,74 +181,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ANCHOR: plot
     let out = root.join("out");
     std::fs::create_dir_all(&out)?;
-    let t = before.times();
-    let figure = Figure {
-        title: "CA1 cell n120, HH: fitting per-region gNa and gK",
-        x_label: "time (ms)",
-        panels: vec![
-            (
-                "soma (mV)",
-                vec![
-                    Series {
-                        label: "target",
-                        x: &t,
-                        y: target.get("v_soma_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "before",
-                        x: &t,
-                        y: before.get("v_soma_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "after",
-                        x: &t,
-                        y: after.get("v_soma_mV").expect("recorded"),
-                    },
-                ],
-            ),
-            (
-                "basal dendrite (mV)",
-                vec![
-                    Series {
-                        label: "target",
-                        x: &t,
-                        y: target.get("v_basal_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "before",
-                        x: &t,
-                        y: before.get("v_basal_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "after",
-                        x: &t,
-                        y: after.get("v_basal_mV").expect("recorded"),
-                    },
-                ],
-            ),
-            (
-                "apical dendrite (mV)",
-                vec![
-                    Series {
-                        label: "target",
-                        x: &t,
-                        y: target.get("v_apical_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "before",
-                        x: &t,
-                        y: before.get("v_apical_mV").expect("recorded"),
-                    },
-                    Series {
-                        label: "after",
-                        x: &t,
-                        y: after.get("v_apical_mV").expect("recorded"),
-                    },
-                ],
-            ),
+    write_traces_svg(
+        out.join("quickstart.svg"),
+        "CA1 cell n120, HH: fitting per-region gNa and gK",
+        &[
+            ("soma (mV)", "v_soma_mV"),
+            ("basal dendrite (mV)", "v_basal_mV"),
+            ("apical dendrite (mV)", "v_apical_mV"),
         ],
-    };
-    write_svg(out.join("quickstart.svg"), &figure, 900, 900)?;
+        &[("target", &target), ("before", before), ("after", after)],
+        900,
+        900,
+    )?;
     // ANCHOR_END: plot
     let steps: Vec<f64> = (0..fit.history.len()).map(|k| k as f64).collect();
     let figure = Figure {
