@@ -67,6 +67,26 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
     },
+    /// Fit the model file's trainables to target traces (its `[loss]`),
+    /// as its `[fit]` section says; writes the fitted values as CSV.
+    Fit {
+        /// The model file (TOML) with `[[trainable]]` entries and a `[loss]`.
+        model: PathBuf,
+        /// CSV with the target traces (columns named as the recordings).
+        #[arg(long)]
+        target: PathBuf,
+        /// Output CSV: trainable entry, name, index, initial and fitted
+        /// value (standard output if absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Keep each start's state in this folder after every iteration
+        /// and resume from it when run again (Adam only).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Replace a value of the model file: PATH=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+    },
     /// List the library's channels with their parameters, states and ions.
     Channels,
     /// Describe an SWC file: branches, compartments, area, length, soma.
@@ -141,35 +161,7 @@ fn grad(
     if trainables.is_empty() {
         return Err("the model has no [[trainable]] entries".into());
     }
-    if spec.loss.is_empty() {
-        return Err("the model has no [loss] (mse = [recording names])".into());
-    }
-    let target = Traces::read_csv(&target)?;
-    let n = spec.options.grid()?.n_samples();
-    let mut terms = Vec::new();
-    for label in &spec.loss {
-        let probe = layout
-            .probes()
-            .iter()
-            .find(|p| &p.label == label || p.column.as_ref() == Some(label))
-            .ok_or("loss names a missing recording")?;
-        let column = probe.column_name();
-        let values = target.get(&column).ok_or_else(|| {
-            format!(
-                "the target has no column {column} (it has {})",
-                target.names().join(", ")
-            )
-        })?;
-        if values.len() != n {
-            return Err(format!(
-                "target column {column} has {} samples, the simulation {n}",
-                values.len()
-            )
-            .into());
-        }
-        terms.push((column, values.to_vec()));
-    }
-    let loss = Mse::new(terms);
+    let loss = target_loss(&spec, &layout, &target)?;
     let theta = trainables.initial();
     let g = value_and_grad(
         &DefaultBackend::new(),
@@ -199,6 +191,157 @@ fn grad(
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
+}
+
+/// Fits the trainables from every start (in parallel) and writes the best
+/// start's values.
+fn fit(
+    spec: model_file::ModelSpec,
+    target: PathBuf,
+    out: Option<PathBuf>,
+    checkpoint: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use ruxley_optim::{
+        Adam, LbfgsOptions, Options, Progress, Transforms, lbfgs, minimize, restarts,
+        uniform_starts,
+    };
+    let layout = spec.model.build()?;
+    let trainables = layout.trainables();
+    if trainables.is_empty() {
+        return Err("the model has no [[trainable]] entries".into());
+    }
+    let loss = target_loss(&spec, &layout, &target)?;
+    let f = &spec.fit;
+    if checkpoint.is_some() && f.optimizer != "adam" {
+        return Err("--checkpoint keeps Adam's state; L-BFGS restarts from the start".into());
+    }
+    let bounds = layout.trainable_bounds();
+    let transforms = Transforms::from_bounds(&bounds)?;
+    // Starts: the model's values, then draws inside the ranges (kept off
+    // their ends, where the sigmoid has no inverse).
+    let theta0 = trainables.initial();
+    let boxes: Vec<(f64, f64)> = bounds
+        .iter()
+        .zip(&theta0)
+        .map(|(b, &x)| match *b {
+            Some((lo, hi)) => (lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo)),
+            None => (x, x),
+        })
+        .collect();
+    let mut starts = vec![theta0.clone()];
+    starts.extend(uniform_starts(&boxes, f.restarts - 1, f.seed));
+    let starts: Vec<Vec<f64>> = starts
+        .iter()
+        .map(|theta| transforms.inverse(theta))
+        .collect::<Result<_, _>>()?;
+    if let Some(dir) = &checkpoint {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let backend = DefaultBackend::new();
+    let reports = restarts(&starts, |k, u0| {
+        let mut objective = |u: &[f64]| {
+            let theta = transforms.forward(u);
+            let g = value_and_grad(
+                &backend,
+                &layout,
+                &[theta],
+                &loss,
+                &spec.options,
+                &spec.schedule,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok((g[0].loss, transforms.pull_back(u, &g[0].grad)))
+        };
+        let mut progress = |p: &Progress| {
+            eprintln!(
+                "start {k}, iteration {:>4}: loss {:.6e}",
+                p.iteration, p.loss
+            );
+            true
+        };
+        if f.optimizer == "adam" {
+            let options = Options {
+                max_iters: f.iterations,
+                target_loss: f.target_loss,
+                checkpoint: checkpoint.as_ref().map(|d| d.join(format!("start{k}.txt"))),
+                ..Options::default()
+            };
+            let mut adam = Adam::new(f.learning_rate);
+            minimize(
+                &mut objective,
+                u0,
+                &mut adam,
+                &options,
+                &mut [&mut progress],
+            )
+        } else {
+            let options = LbfgsOptions {
+                max_iters: f.iterations,
+                target_loss: f.target_loss,
+                ..LbfgsOptions::default()
+            };
+            lbfgs(&mut objective, u0, &options, &mut [&mut progress])
+        }
+    })?;
+    let best = &reports[0];
+    eprintln!(
+        "best loss {:.6e} over {} start(s) ({} evaluations in the best)",
+        best.best_loss,
+        reports.len(),
+        best.evaluations
+    );
+    let fitted = transforms.forward(&best.best_x);
+    let mut text = String::from("trainable,name,index,initial,fitted\n");
+    for ((e, x0), x) in trainables.entries().iter().zip(&theta0).zip(&fitted) {
+        let line = format!("{},{},{},{x0},{x}\n", e.entry + 1, e.name, e.index);
+        text.push_str(&line);
+    }
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// The mean squared error of the model file's `[loss]` recordings to the
+/// columns of the same names in the CSV file `target`.
+fn target_loss(
+    spec: &model_file::ModelSpec,
+    layout: &ruxley::Layout,
+    target: &std::path::Path,
+) -> Result<Mse, Box<dyn std::error::Error>> {
+    if spec.loss.is_empty() {
+        return Err("the model has no [loss] (mse = [recording names])".into());
+    }
+    let target = Traces::read_csv(target)?;
+    let n = spec.options.grid()?.n_samples();
+    let mut terms = Vec::new();
+    for label in &spec.loss {
+        let probe = layout
+            .probes()
+            .iter()
+            .find(|p| &p.label == label || p.column.as_ref() == Some(label))
+            .ok_or("loss names a missing recording")?;
+        let column = probe.column_name();
+        let values = target.get(&column).ok_or_else(|| {
+            format!(
+                "the target has no column {column} (it has {})",
+                target.names().join(", ")
+            )
+        })?;
+        if values.len() != n {
+            return Err(format!(
+                "target column {column} has {} samples, the simulation {n}",
+                values.len()
+            )
+            .into());
+        }
+        terms.push((column, values.to_vec()));
+    }
+    let loss = Mse::new(terms);
+    Ok(loss)
 }
 
 fn info(
@@ -323,6 +466,15 @@ fn main() -> ExitCode {
         } => model_file::load_with(&model, &overrides)
             .map_err(Into::into)
             .and_then(|spec| grad(spec, target, out)),
+        Command::Fit {
+            model,
+            target,
+            out,
+            checkpoint,
+            overrides,
+        } => model_file::load_with(&model, &overrides)
+            .map_err(Into::into)
+            .and_then(|spec| fit(spec, target, out, checkpoint)),
         Command::Channels => channels(),
         Command::Info {
             swc,

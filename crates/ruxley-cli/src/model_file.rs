@@ -55,6 +55,12 @@
 //!
 //! [gradient]
 //! schedule = "nested"   # or "store_all", { nested = [64, 64] }, { uniform = 50 }, { revolve = 40 }
+//!
+//! [fit]                 # for `ruxley fit`; every key optional
+//! optimizer = "lbfgs"   # or "adam" (learning_rate = 0.05)
+//! iterations = 100      # per start
+//! restarts = 1          # more: starts drawn inside the parameters' ranges (seed = 0)
+//! target_loss = 1e-6    # stop a start there
 //! ```
 //!
 //! A `where` selects as the views of the API do, applying `cell`, `group`,
@@ -125,6 +131,42 @@ struct File {
     trainable: Vec<TrainableEntry>,
     loss: Option<LossSpec>,
     gradient: Option<GradientSpec>,
+    #[serde(default)]
+    fit: FitSpec,
+}
+
+/// How `ruxley fit` optimises the trainables (the `[fit]` section): in the
+/// unbounded space of the sigmoid onto each parameter's plausible range
+/// (`ParamSpec::bounds`; the identity for values without one).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitSpec {
+    /// `lbfgs` (the default) or `adam`.
+    pub optimizer: String,
+    /// The most iterations per start.
+    pub iterations: usize,
+    /// Adam's learning rate (in the transformed space).
+    pub learning_rate: f64,
+    /// Starts: the model's values, then `restarts - 1` drawn uniformly
+    /// inside the ranges.
+    pub restarts: usize,
+    /// The seed of the drawn starts.
+    pub seed: u64,
+    /// Stop a start once its loss is at most this.
+    pub target_loss: Option<f64>,
+}
+
+impl Default for FitSpec {
+    fn default() -> Self {
+        Self {
+            optimizer: "lbfgs".into(),
+            iterations: 100,
+            learning_rate: 0.05,
+            restarts: 1,
+            seed: 0,
+            target_loss: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +399,8 @@ pub struct ModelSpec {
     pub loss: Vec<String>,
     /// The checkpoint schedule of gradients (default: nested, sqrt of the steps).
     pub schedule: Schedule,
+    /// How `ruxley fit` optimises.
+    pub fit: FitSpec,
 }
 
 /// Reads a model file.
@@ -704,11 +748,23 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
             }
         },
     };
+    if !["lbfgs", "adam"].contains(&file.fit.optimizer.as_str()) {
+        return Err(ModelFileError::Invalid(format!(
+            "[fit]: optimizer `{}` is not lbfgs or adam",
+            file.fit.optimizer
+        )));
+    }
+    if file.fit.restarts == 0 {
+        return Err(ModelFileError::Invalid(
+            "[fit]: restarts must be at least 1".into(),
+        ));
+    }
     Ok(ModelSpec {
         model,
         options,
         loss,
         schedule,
+        fit: file.fit,
     })
 }
 

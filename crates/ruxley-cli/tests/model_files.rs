@@ -574,3 +574,77 @@ fn values_are_overridden_from_the_command_line() {
         }
     }
 }
+
+/// A three-branch HH cell with per-branch gNa and gK trainable, its soma
+/// recorded and fitted in MSE; `extra` is appended (a `[fit]` section).
+fn fit_model(extra: &str) -> String {
+    format!(
+        "[simulation]\ndt = 0.025\nt_max = 12.0\n\n\
+         [morphology]\nparents = [-1, 0, 0]\nncomp = 2\n\n\
+         [[insert]]\nchannel = \"HH\"\n\n\
+         [[set]]\nlength = 20.0\nradius = 2.0\naxial_resistivity = 100.0\nv = -65.0\n\n\
+         [[stimulus]]\nwhere = {{ branch = 0, comp = 0 }}\n\
+         step = {{ delay = 1.0, duration = 10.0, amplitude = 0.1 }}\n\n\
+         [[record]]\nwhere = {{ branch = 0, comp = 0 }}\nname = \"soma\"\n\n\
+         [[record]]\nwhere = {{ branch = 2, comp = 1 }}\nname = \"tip\"\n\n\
+         [[trainable]]\nwhere = {{ branch = \"all\" }}\nparameter = \"HH_gNa\"\n\n\
+         [loss]\nmse = [\"soma\", \"tip\"]\n\n{extra}"
+    )
+}
+
+#[test]
+fn ruxley_fit_recovers_conductances_and_resumes_adam_exactly() {
+    let model = tmp("fit.toml");
+    std::fs::write(
+        &model,
+        fit_model("[fit]\niterations = 40\ntarget_loss = 1e-12\n"),
+    )
+    .unwrap();
+    // The target: gNa 0.13 / 0.11 / 0.125 on the three branches.
+    let target = tmp("fit_target.csv");
+    // Per-branch values through three [[set]] entries appended to the file.
+    let truth = [0.13, 0.11, 0.125];
+    let mut target_text = fit_model("");
+    for (b, g) in truth.iter().enumerate() {
+        target_text.push_str(&format!(
+            "\n[[set]]\nwhere = {{ branch = {b} }}\nHH_gNa = {g}\n"
+        ));
+    }
+    let target_model = tmp("fit_target.toml");
+    std::fs::write(&target_model, target_text).unwrap();
+    run_cli(&["simulate", &target_model, "--out", &target]);
+    let csv = run_cli(&["fit", &model, "--target", &target]);
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        csv.lines().next(),
+        Some("trainable,name,index,initial,fitted")
+    );
+    assert_eq!(rows.len(), 3);
+    for (row, want) in rows.iter().zip(truth) {
+        let got: f64 = row[4].parse().unwrap();
+        assert!((got - want).abs() < 1e-4 * want, "{row:?} vs {want}");
+    }
+    // Adam with a checkpoint: 6 iterations, then 12 from the checkpoint,
+    // equals 12 in one go, bit for bit.
+    let adam = |iters: usize| {
+        fit_model(&format!(
+            "[fit]\noptimizer = \"adam\"\niterations = {iters}\n"
+        ))
+    };
+    let dir = tmp("fit_ckpt");
+    std::fs::write(&model, adam(6)).unwrap();
+    run_cli(&["fit", &model, "--target", &target, "--checkpoint", &dir]);
+    std::fs::write(&model, adam(12)).unwrap();
+    let resumed = run_cli(&["fit", &model, "--target", &target, "--checkpoint", &dir]);
+    let whole = run_cli(&["fit", &model, "--target", &target]);
+    assert_eq!(resumed, whole);
+    assert_ne!(whole, csv, "Adam moved less far than L-BFGS");
+    for f in [&model, &target, &target_model] {
+        std::fs::remove_file(f).ok();
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
