@@ -87,6 +87,23 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
     },
+    /// Sample the posterior of the model file's trainables given target
+    /// traces (its `[loss]` recordings and `[sample]` section) with NUTS;
+    /// writes the draws as CSV and a diagnostics table to standard error.
+    Sample {
+        /// The model file (TOML) with `[[trainable]]`, `[loss]` and `[sample]`.
+        model: PathBuf,
+        /// CSV with the recorded data (columns named as the recordings).
+        #[arg(long)]
+        target: PathBuf,
+        /// Output CSV: chain, draw, then one column per trainable value
+        /// (standard output if absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace a value of the model file: PATH=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+    },
     /// List the library's channels with their parameters, states and ions.
     Channels,
     /// Describe an SWC file: branches, compartments, area, length, soma.
@@ -305,6 +322,136 @@ fn fit(
     Ok(())
 }
 
+/// The log-likelihood of theta: Gaussian noise of `sd` on each of the
+/// `samples` values the mean squared error averages over.
+struct Likelihood<'a> {
+    layout: &'a ruxley::Layout,
+    spec: &'a model_file::ModelSpec,
+    loss: &'a Mse,
+    samples: f64,
+    sd: f64,
+}
+
+impl ruxley_hmc::LogDensity for Likelihood<'_> {
+    fn dim(&self) -> usize {
+        self.layout.trainables().len()
+    }
+
+    fn logp_and_grad(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let backend = ruxley::cpu::CpuBackend::sequential();
+        let thetas = [theta.to_vec()];
+        let opts = (&self.spec.options, &self.spec.schedule);
+        match value_and_grad(&backend, self.layout, &thetas, self.loss, opts.0, opts.1) {
+            Ok(g) => {
+                // log L = -N mse / (2 sd^2).
+                let scale = -self.samples / (2.0 * self.sd * self.sd);
+                for (d, g) in grad.iter_mut().zip(&g[0].grad) {
+                    *d = scale * g;
+                }
+                scale * g[0].loss
+            }
+            // An unstable run lies outside the support.
+            Err(_) => f64::NEG_INFINITY,
+        }
+    }
+}
+
+/// Samples the posterior with NUTS chains from the model's values.
+fn sample(
+    spec: model_file::ModelSpec,
+    target: PathBuf,
+    out: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
+    use ruxley_hmc::{Settings, Transformed, sample_chains};
+    let s = spec
+        .sample
+        .clone()
+        .ok_or("the model has no [sample] section (noise_sd = ...)")?;
+    let layout = spec.model.build()?;
+    let trainables = layout.trainables();
+    if trainables.is_empty() {
+        return Err("the model has no [[trainable]] entries".into());
+    }
+    let loss = target_loss(&spec, &layout, &target)?;
+    let bounds = layout.trainable_bounds();
+    let names: Vec<String> = trainables
+        .entries()
+        .iter()
+        .map(|e| format!("{}[{}:{}]", e.name, e.entry + 1, e.index))
+        .collect();
+    if let Some(k) = bounds.iter().position(Option::is_none) {
+        return Err(format!(
+            "{} has no range for a uniform prior (only channel and synapse parameters do)",
+            names[k]
+        )
+        .into());
+    }
+    let n = spec.options.grid()?.n_samples() * spec.loss.len();
+    let likelihood = Likelihood {
+        layout: &layout,
+        spec: &spec,
+        loss: &loss,
+        samples: n as f64,
+        sd: s.noise_sd,
+    };
+    let transforms = ruxley_optim::Transforms::from_bounds(&bounds)?;
+    let target = Transformed {
+        inner: &likelihood,
+        transforms: transforms.clone(),
+    };
+    let u0 = transforms.inverse(&trainables.initial())?;
+    let settings = Settings {
+        warmup: s.warmup,
+        samples: s.draws,
+        ..Settings::default()
+    };
+    let chains = sample_chains(&target, &u0, 0.1, s.chains, &settings, s.seed)?;
+    let divergences: usize = chains.iter().map(|c| c.divergences()).sum();
+    eprintln!(
+        "{} chains x {} draws, {divergences} divergences",
+        chains.len(),
+        s.draws
+    );
+    eprintln!(
+        "{:<28} {:>12} {:>12} {:>7} {:>8}",
+        "trainable", "mean", "sd", "R-hat", "bulk ESS"
+    );
+    let draws: Vec<Vec<Vec<f64>>> = chains
+        .iter()
+        .map(|c| c.draws.iter().map(|u| transforms.forward(u)).collect())
+        .collect();
+    for (k, name) in names.iter().enumerate() {
+        let cols: Vec<Vec<f64>> = draws
+            .iter()
+            .map(|c| c.iter().map(|x| x[k]).collect())
+            .collect();
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let all: Vec<f64> = cols.concat();
+        let mean = all.iter().sum::<f64>() / all.len() as f64;
+        let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (all.len() as f64 - 1.0);
+        eprintln!(
+            "{name:<28} {mean:>12.5e} {:>12.3e} {:>7.3} {:>8.0}",
+            var.sqrt(),
+            split_rhat(&refs),
+            ess_bulk(&refs)
+        );
+    }
+    let mut text = format!("chain,draw,{}\n", names.join(","));
+    for (c, chain) in draws.iter().enumerate() {
+        for (d, x) in chain.iter().enumerate() {
+            let values: Vec<String> = x.iter().map(f64::to_string).collect();
+            text.push_str(&format!("{c},{d},{}\n", values.join(",")));
+        }
+    }
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
 /// The mean squared error of the model file's `[loss]` recordings to the
 /// columns of the same names in the CSV file `target`.
 fn target_loss(
@@ -475,6 +622,14 @@ fn main() -> ExitCode {
         } => model_file::load_with(&model, &overrides)
             .map_err(Into::into)
             .and_then(|spec| fit(spec, target, out, checkpoint)),
+        Command::Sample {
+            model,
+            target,
+            out,
+            overrides,
+        } => model_file::load_with(&model, &overrides)
+            .map_err(Into::into)
+            .and_then(|spec| sample(spec, target, out)),
         Command::Channels => channels(),
         Command::Info {
             swc,

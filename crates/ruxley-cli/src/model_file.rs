@@ -61,6 +61,10 @@
 //! iterations = 100      # per start
 //! restarts = 1          # more: starts drawn inside the parameters' ranges (seed = 0)
 //! target_loss = 1e-6    # stop a start there
+//!
+//! [sample]              # for `ruxley sample`
+//! noise_sd = 2.0        # mV on every sample of the [loss] recordings
+//! chains = 4            # NUTS chains, warmup = 500, draws = 500, seed = 0
 //! ```
 //!
 //! A `where` selects as the views of the API do, applying `cell`, `group`,
@@ -133,6 +137,37 @@ struct File {
     gradient: Option<GradientSpec>,
     #[serde(default)]
     fit: FitSpec,
+    sample: Option<SampleSpec>,
+}
+
+/// How `ruxley sample` draws the trainables' posterior (the `[sample]`
+/// section): Gaussian noise of `noise_sd` on every sample of the `[loss]`
+/// recordings, a uniform prior on each parameter's range, NUTS chains.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSpec {
+    /// The noise's standard deviation (the recordings' unit, mV).
+    pub noise_sd: f64,
+    /// Chains, run in parallel.
+    #[serde(default = "four")]
+    pub chains: usize,
+    /// Warm-up iterations per chain (not kept).
+    #[serde(default = "five_hundred")]
+    pub warmup: usize,
+    /// Kept draws per chain.
+    #[serde(default = "five_hundred")]
+    pub draws: usize,
+    /// The seed.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn four() -> usize {
+    4
+}
+
+fn five_hundred() -> usize {
+    500
 }
 
 /// How `ruxley fit` optimises the trainables (the `[fit]` section): in the
@@ -401,6 +436,8 @@ pub struct ModelSpec {
     pub schedule: Schedule,
     /// How `ruxley fit` optimises.
     pub fit: FitSpec,
+    /// How `ruxley sample` samples, if the file says.
+    pub sample: Option<SampleSpec>,
 }
 
 /// Reads a model file.
@@ -754,6 +791,13 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
             file.fit.optimizer
         )));
     }
+    if let Some(s) = &file.sample
+        && !(s.noise_sd > 0.0 && s.noise_sd.is_finite() && s.chains > 0 && s.draws > 0)
+    {
+        return Err(ModelFileError::Invalid(
+            "[sample]: noise_sd must be positive, chains and draws at least 1".into(),
+        ));
+    }
     if file.fit.restarts == 0 {
         return Err(ModelFileError::Invalid(
             "[fit]: restarts must be at least 1".into(),
@@ -765,6 +809,7 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
         loss,
         schedule,
         fit: file.fit,
+        sample: file.sample,
     })
 }
 

@@ -648,3 +648,59 @@ fn ruxley_fit_recovers_conductances_and_resumes_adam_exactly() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn ruxley_sample_draws_a_posterior_around_the_truth() {
+    let text = "[simulation]\ndt = 0.025\nt_max = 6.0\n\n\
+                [morphology]\nparents = [-1]\nncomp = 1\n\n\
+                [[insert]]\nchannel = \"HH\"\n\n\
+                [[set]]\nlength = 20.0\nradius = 10.0\nv = -65.0\n\n\
+                [[stimulus]]\nwhere = { comp = 0 }\n\
+                step = { delay = 1.0, duration = 5.0, amplitude = 0.2 }\n\n\
+                [[record]]\nwhere = { comp = 0 }\nname = \"soma\"\n\n\
+                [[trainable]]\nparameter = \"HH_gNa\"\n\n\
+                [[trainable]]\nparameter = \"HH_gK\"\n\n\
+                [loss]\nmse = [\"soma\"]\n\n\
+                [sample]\nnoise_sd = 1.0\nchains = 2\nwarmup = 150\ndraws = 150\nseed = 3\n";
+    let model = tmp("sample.toml");
+    std::fs::write(&model, text).unwrap();
+    let data = tmp("sample_data.csv");
+    run_cli(&["simulate", &model, "--out", &data]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(["sample", &model, "--target", &data])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let table = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("chain,draw,HH_gNa[1:0],HH_gK[2:0]")
+    );
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 300);
+    // The data is the model's own trace: the posterior sits on the truth.
+    for (k, truth) in [(2, 0.12), (3, 0.036)] {
+        let x: Vec<f64> = rows.iter().map(|r| r[k]).collect();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+        assert!(
+            (mean - truth).abs() < 4.0 * sd && sd < 0.05 * truth,
+            "{k}: {mean} +- {sd} vs {truth}\n{table}"
+        );
+    }
+    assert!(
+        table.contains("R-hat") && table.contains("HH_gNa[1:0]"),
+        "{table}"
+    );
+    std::fs::remove_file(model).ok();
+    std::fs::remove_file(data).ok();
+}
