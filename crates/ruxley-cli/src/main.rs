@@ -51,6 +51,10 @@ enum Command {
         /// `stimulus.step.amplitude=1.5` or `set.2.radius=0.8` (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
+        /// Run with the trainables' values of a `ruxley fit` output (or any
+        /// CSV with columns trainable, name, index and fitted or value).
+        #[arg(long, value_name = "CSV")]
+        theta: Option<PathBuf>,
     },
     /// Gradient of the model file's loss with respect to its trainables.
     Grad {
@@ -125,26 +129,32 @@ enum Command {
     },
 }
 
-fn simulate(
-    spec: model_file::ModelSpec,
-    out: Option<PathBuf>,
+/// The command line's changes to a simulation.
+struct RunArgs {
     t_max: Option<f64>,
     dt: Option<f64>,
     solver: Option<String>,
     precision: Option<String>,
     backend: Option<String>,
+    theta: Option<PathBuf>,
+}
+
+fn simulate(
+    spec: model_file::ModelSpec,
+    out: Option<PathBuf>,
+    run: RunArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = spec.options;
-    if let Some(t) = t_max {
+    if let Some(t) = run.t_max {
         options.t_max = t;
     }
-    if let Some(dt) = dt {
+    if let Some(dt) = run.dt {
         options.dt = dt;
     }
-    if let Some(s) = solver {
+    if let Some(s) = run.solver {
         options.scheme = Scheme::parse(&s).ok_or(format!("unknown solver `{s}`"))?;
     }
-    if let Some(p) = precision {
+    if let Some(p) = run.precision {
         options.precision =
             Precision::parse(&p).ok_or(format!("unknown precision `{p}` (expected f64 or f32)"))?;
     }
@@ -152,11 +162,24 @@ fn simulate(
     if layout.probes().is_empty() {
         return Err("the model records nothing; add a [[record]] entry".into());
     }
-    let backend = match backend {
+    let backend = match run.backend {
         Some(name) => ruxley::backend_by_name(&name)?,
         None => ruxley::default_backend()?,
     };
-    let traces = backend.simulate(&layout, Batch::single(), &options)?;
+    let (params, stimuli) = match run.theta {
+        Some(path) => {
+            let theta = read_theta(&layout, &path)?;
+            layout
+                .trainables()
+                .apply(&theta, layout.parameters(), layout.stimuli())?
+        }
+        None => (layout.parameters().clone(), layout.stimuli().to_vec()),
+    };
+    let batch = Batch {
+        params: std::slice::from_ref(&params),
+        stimuli: std::slice::from_ref(&stimuli),
+    };
+    let traces = backend.simulate(&layout, batch, &options)?;
     match out {
         Some(path) => {
             let file = std::fs::File::create(&path)
@@ -452,6 +475,63 @@ fn sample(
     Ok(())
 }
 
+/// Theta from a CSV with columns trainable, name, index and `fitted` (or
+/// `value`): one row per trainable value of `layout`, in any order.
+fn read_theta(
+    layout: &ruxley::Layout,
+    path: &std::path::Path,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| h.trim() == name);
+    let (Some(t), Some(n), Some(i), Some(v)) = (
+        col("trainable"),
+        col("name"),
+        col("index"),
+        col("fitted").or(col("value")),
+    ) else {
+        return Err(format!(
+            "{}: the header needs trainable, name, index and fitted (or value)",
+            path.display()
+        )
+        .into());
+    };
+    let entries = layout.trainables().entries();
+    let mut theta = vec![f64::NAN; entries.len()];
+    for (k, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let at = |c: usize| f.get(c).copied().unwrap_or_default();
+        let bad = |what: &str| format!("{}:{}: {what}", path.display(), k + 2);
+        let entry: usize = at(t).parse().map_err(|_| bad("not a trainable number"))?;
+        let index: usize = at(i).parse().map_err(|_| bad("not an index"))?;
+        let x: f64 = at(v).parse().map_err(|_| bad("not a number"))?;
+        let j = entries
+            .iter()
+            .position(|e| e.entry + 1 == entry && e.index == index && e.name == at(n))
+            .ok_or_else(|| {
+                bad(&format!(
+                    "the model has no trainable {}[{entry}:{index}]",
+                    at(n)
+                ))
+            })?;
+        theta[j] = x;
+    }
+    if let Some(j) = theta.iter().position(|x| x.is_nan()) {
+        let e = &entries[j];
+        return Err(format!(
+            "{}: no value for {}[{}:{}]",
+            path.display(),
+            e.name,
+            e.entry + 1,
+            e.index
+        )
+        .into());
+    }
+    Ok(theta)
+}
+
 /// The mean squared error of the model file's `[loss]` recordings to the
 /// columns of the same names in the CSV file `target`.
 fn target_loss(
@@ -602,9 +682,20 @@ fn main() -> ExitCode {
             precision,
             backend,
             overrides,
+            theta,
         } => model_file::load_with(&model, &overrides)
             .map_err(Into::into)
-            .and_then(|spec| simulate(spec, out, t_max, dt, solver, precision, backend)),
+            .and_then(|spec| {
+                let run = RunArgs {
+                    t_max,
+                    dt,
+                    solver,
+                    precision,
+                    backend,
+                    theta,
+                };
+                simulate(spec, out, run)
+            }),
         Command::Grad {
             model,
             target,

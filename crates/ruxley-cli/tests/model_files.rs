@@ -628,6 +628,32 @@ fn ruxley_fit_recovers_conductances_and_resumes_adam_exactly() {
         let got: f64 = row[4].parse().unwrap();
         assert!((got - want).abs() < 1e-4 * want, "{row:?} vs {want}");
     }
+    // The fitted values run the model back onto the target.
+    let fitted = tmp("fitted.csv");
+    std::fs::write(&fitted, &csv).unwrap();
+    let rerun = tmp("fit_rerun.csv");
+    run_cli(&["simulate", &model, "--theta", &fitted, "--out", &rerun]);
+    let (rerun_csv, rerun) = (rerun.clone(), Table::read(&rerun).unwrap());
+    std::fs::remove_file(rerun_csv).ok();
+    let want = Table::read(&target).unwrap();
+    let d = max_abs_diff(
+        rerun.column("v_soma_mV").unwrap(),
+        want.column("v_soma_mV").unwrap(),
+    );
+    assert!(d < 1e-2, "{d} mV");
+    // A theta file that misses a value is refused, naming it.
+    let short: String = csv.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&fitted, short).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(["simulate", &model, "--theta", &fitted])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("no value for HH_gNa[1:2]"),
+        "{e}"
+    );
+    std::fs::remove_file(&fitted).ok();
     // Adam with a checkpoint: 6 iterations, then 12 from the checkpoint,
     // equals 12 in one go, bit for bit.
     let adam = |iters: usize| {
