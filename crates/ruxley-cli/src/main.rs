@@ -279,6 +279,12 @@ fn fit(
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let backend = DefaultBackend::new();
+    let bar = indicatif::ProgressBar::new((starts.len() * f.iterations) as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} iterations, {msg}",
+    ) {
+        bar.set_style(style);
+    }
     let reports = restarts(&starts, |k, u0| {
         let mut objective = |u: &[f64]| {
             let theta = transforms.forward(u);
@@ -293,11 +299,13 @@ fn fit(
             .map_err(|e| e.to_string())?;
             Ok((g[0].loss, transforms.pull_back(u, &g[0].grad)))
         };
+        let mut done = 0;
         let mut progress = |p: &Progress| {
-            eprintln!(
-                "start {k}, iteration {:>4}: loss {:.6e}",
-                p.iteration, p.loss
-            );
+            if p.iteration > done {
+                bar.inc((p.iteration - done) as u64);
+                done = p.iteration;
+            }
+            bar.set_message(format!("start {k}: loss {:.4e}", p.loss));
             true
         };
         if f.optimizer == "adam" {
@@ -324,6 +332,7 @@ fn fit(
             lbfgs(&mut objective, u0, &options, &mut [&mut progress])
         }
     })?;
+    bar.finish_and_clear();
     let best = &reports[0];
     eprintln!(
         "best loss {:.6e} over {} start(s) ({} evaluations in the best)",
@@ -429,7 +438,14 @@ fn sample(
         samples: s.draws,
         ..Settings::default()
     };
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
+        "sampling {} chains x {} iterations",
+        s.chains,
+        s.warmup + s.draws
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let chains = sample_chains(&target, &u0, 0.1, s.chains, &settings, s.seed)?;
+    spinner.finish_and_clear();
     let divergences: usize = chains.iter().map(|c| c.divergences()).sum();
     eprintln!(
         "{} chains x {} draws, {divergences} divergences",
