@@ -582,6 +582,21 @@ impl Model {
         &self.branches[b].points
     }
 
+    /// The polyline (x, y, z, r) of every compartment, in global order: its
+    /// share of its branch's points (empty for cells built from branches).
+    pub fn comp_points(&self) -> Vec<Vec<Point>> {
+        self.branches
+            .iter()
+            .flat_map(|b| {
+                if b.points.is_empty() {
+                    vec![Vec::new(); b.ncomp]
+                } else {
+                    ruxley_morph::geometry::split_equal_length(&b.points, b.ncomp)
+                }
+            })
+            .collect()
+    }
+
     /// (cell, branch within cell, compartment within branch) of global
     /// compartment `c`.
     pub fn locate(&self, c: usize) -> (usize, usize, usize) {
@@ -706,6 +721,21 @@ mod tests {
         // Without a group, indices count within the cell and the branch.
         assert_eq!(m.branch(3).comp(1).comps().unwrap(), [b3[1]]);
         assert_eq!(m.comp(5).comps().unwrap(), [b2[1]]);
+    }
+
+    #[test]
+    fn values_per_compartment_and_polylines() {
+        let mut m = Model::from_branches(&[None, Some(0)], &[2, 3]).unwrap();
+        m.branch(1).insert(ruxley_channels::Hh::new()).unwrap();
+        m.branch(1).comp(2).set("HH_gNa", 0.2).unwrap();
+        m.branch(0).set("radius", 3.0).unwrap();
+        let g = m.values("HH_gNa").unwrap();
+        assert_eq!(g, [None, None, Some(0.12), Some(0.12), Some(0.2)]);
+        let r = m.values("radius").unwrap();
+        assert_eq!(&r[..2], [Some(3.0), Some(3.0)]);
+        assert!(m.values("HH_x").is_err());
+        // Cells built from branches have no positions.
+        assert_eq!(m.comp_points(), vec![Vec::new(); 5]);
     }
 
     #[test]

@@ -215,6 +215,14 @@ impl Model {
         Ok(())
     }
 
+    /// The current value of `name` (a parameter, `v`, or an initial state)
+    /// at every compartment, in global order; None where a compartment does
+    /// not have it.
+    pub fn values(&self, name: &str) -> Result<Vec<Option<f64>>, ModelError> {
+        let all: Vec<usize> = (0..self.comps.len()).collect();
+        self.values_of(name, &all)
+    }
+
     /// The current value of `name` at each compartment (None where the
     /// compartment does not have it).
     pub(crate) fn values_of(

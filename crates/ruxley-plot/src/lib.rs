@@ -137,6 +137,111 @@ pub fn write_traces_svg(
     write_svg(path, &figure, width, height)
 }
 
+/// One piece of a morphology drawing: a polyline in the drawing's plane
+/// (um), its radius (um) and the value that colours it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// The points, projected onto the plane.
+    pub points: Vec<(f64, f64)>,
+    /// The radius: lines are drawn at least a pixel wide, wider for thick
+    /// pieces.
+    pub radius: f64,
+    /// Its value, mapped onto the colour scale.
+    pub value: f64,
+}
+
+/// Blue (low) through grey to red (high).
+fn colour(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let mix = |a: f64, b: f64, s: f64| (a + (b - a) * s).round() as u8;
+    if t < 0.5 {
+        let s = 2.0 * t;
+        RGBColor(
+            mix(33.0, 200.0, s),
+            mix(102.0, 200.0, s),
+            mix(172.0, 200.0, s),
+        )
+    } else {
+        let s = 2.0 * t - 1.0;
+        RGBColor(
+            mix(200.0, 178.0, s),
+            mix(200.0, 24.0, s),
+            mix(200.0, 43.0, s),
+        )
+    }
+}
+
+/// Writes a morphology as an SVG file: every segment drawn in its colour on
+/// equal axes, with the value range (`label`, e.g. "v (mV)") in the title.
+/// Segments without points are skipped; an error if none has any.
+pub fn write_morphology_svg(
+    path: impl AsRef<Path>,
+    title: &str,
+    label: &str,
+    segments: &[Segment],
+    size: u32,
+) -> Result<(), String> {
+    let path = path.as_ref();
+    let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    let drawn: Vec<&Segment> = segments.iter().filter(|s| !s.points.is_empty()).collect();
+    if drawn.is_empty() {
+        return Err(format!(
+            "plot {}: no segment has points (cells built from branches have no positions)",
+            path.display()
+        ));
+    }
+    let finite = drawn.iter().map(|s| s.value).filter(|v| v.is_finite());
+    let (v0, v1) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let span = if v1 > v0 { v1 - v0 } else { 1.0 };
+    let (x0, x1) = range(drawn.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let (y0, y1) = range(drawn.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    // Equal scales: widen the narrower axis.
+    let half = 0.5 * (x1 - x0).max(y1 - y0);
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    let root = SVGBackend::new(path, (size, size)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let number = |v: f64| {
+        if v != 0.0 && !(1e-2..1e4).contains(&v.abs()) {
+            format!("{v:.3e}")
+        } else {
+            format!("{v:.4}")
+        }
+    };
+    let caption = format!(
+        "{title}: {label} from {} (blue) to {} (red)",
+        number(v0),
+        number(v1)
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(cx - half..cx + half, cy - half..cy + half)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("um")
+        .y_desc("um")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let px_per_um = f64::from(size) / (2.0 * half);
+    for s in drawn {
+        let style = colour((s.value - v0) / span)
+            .stroke_width((2.0 * s.radius * px_per_um).clamp(1.0, 12.0) as u32);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), style))
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +266,33 @@ mod tests {
             e.contains("run `target` has no column v_axon_mV (it has v_soma_mV)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_morphology_is_drawn_in_its_values_colours() {
+        let segments: Vec<Segment> = (0..5)
+            .map(|k| Segment {
+                points: vec![(10.0 * k as f64, 0.0), (10.0 * k as f64 + 10.0, 5.0)],
+                radius: 1.0,
+                value: -70.0 + 10.0 * k as f64,
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("ruxley_morph_{}.svg", std::process::id()));
+        write_morphology_svg(&path, "cell", "v (mV)", &segments, 400).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert!(
+            svg.contains("from -70.0000 (blue) to -30.0000 (red)"),
+            "{svg}"
+        );
+        // The lowest value blue, the highest red.
+        assert!(svg.contains("#2166AC") && svg.contains("#B2182B"), "{svg}");
+        let empty = [Segment {
+            points: Vec::new(),
+            radius: 1.0,
+            value: 0.0,
+        }];
+        let e = write_morphology_svg(&path, "cell", "v", &empty, 400).unwrap_err();
+        assert!(e.contains("no segment has points"), "{e}");
     }
 }

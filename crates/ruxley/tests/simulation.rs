@@ -306,3 +306,36 @@ fn tree_levels_partition_the_nodes_by_depth() {
     // branch 1 (3), its branch point, branch 3 (2): 9 levels.
     assert_eq!(levels.len() - 1, 9);
 }
+
+#[test]
+fn compartment_polylines_chain_along_each_branch() {
+    let swc = ruxley_conformance::reference::data_path(
+        "morphologies/morph_ca1_n120_single_point_soma.swc",
+    );
+    let m = Model::from_swc_file(&swc, &SwcImport::new(3)).unwrap();
+    let points = m.comp_points();
+    assert_eq!(points.len(), m.n_comps());
+    // Points equal up to the interpolation's round-off (1e-12 um).
+    let same = |a: Option<&[f64; 4]>, b: Option<&[f64; 4]>| match (a, b) {
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs())),
+        _ => false,
+    };
+    for b in 0..m.n_branches() {
+        let comps = m.branch_comps(b);
+        let whole = m.branch_points(b);
+        assert!(
+            same(points[comps.start].first(), whole.first()),
+            "branch {b}"
+        );
+        assert!(
+            same(points[comps.end - 1].last(), whole.last()),
+            "branch {b}"
+        );
+        for c in comps.start + 1..comps.end {
+            assert!(same(points[c - 1].last(), points[c].first()), "comp {c}");
+        }
+    }
+}

@@ -22,7 +22,7 @@ use ruxley::channels::l5pc::{
 };
 use ruxley::channels::{Channel, Leak};
 use ruxley::{Model, RunOptions, SwcImport, Waveform};
-use ruxley_plot::{Figure, Series, write_svg};
+use ruxley_plot::{Figure, Segment, Series, write_morphology_svg, write_svg};
 
 /// The cell: morphology, regions, channels and BluePyOpt's parameter values.
 fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
@@ -187,6 +187,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     write_svg(out.join("l5pc.svg"), &figure, 900, 1000)?;
     println!("wrote {}", out.join("l5pc.svg").display());
+    // The cell in the x-y plane, coloured by its Ih density.
+    let ih = cell.values("Ih_gbar")?;
+    let segments: Vec<Segment> = cell
+        .comp_points()
+        .iter()
+        .zip(&ih)
+        .map(|(points, g)| Segment {
+            points: points.iter().map(|p| (p[0], p[1])).collect(),
+            radius: points.first().map_or(0.5, |p| p[3]),
+            value: g.unwrap_or(0.0),
+        })
+        .collect();
+    let path = out.join("l5pc_ih.svg");
+    write_morphology_svg(&path, "L5PC", "Ih gbar (S/cm2)", &segments, 800)?;
+    println!("wrote {}", path.display());
     Ok(())
 }
 
