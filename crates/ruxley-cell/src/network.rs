@@ -9,7 +9,7 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use ruxley_synapses::Synapse;
+use ruxley_synapses::{IntoSynapse, Synapse};
 
 use crate::error::ModelError;
 use crate::model::Model;
@@ -87,9 +87,9 @@ impl Model {
         &mut self,
         pre: usize,
         post: usize,
-        synapse: impl Synapse + 'static,
+        synapse: impl IntoSynapse,
     ) -> Result<usize, ModelError> {
-        Ok(self.connect_pairs(&[(pre, post)], Box::new(synapse))?.start)
+        Ok(self.connect_pairs(&[(pre, post)], synapse)?.start)
     }
 
     /// Connects `pre[i]` to `post[i]` for every i, as Jaxley's `connect` does
@@ -100,7 +100,7 @@ impl Model {
         &mut self,
         pre: &[usize],
         post: &[usize],
-        synapse: impl Synapse + 'static,
+        synapse: impl IntoSynapse,
     ) -> Result<std::ops::Range<usize>, ModelError> {
         if pre.len() != post.len() {
             return Err(ModelError::Invalid(format!(
@@ -110,16 +110,18 @@ impl Model {
             )));
         }
         let pairs: Vec<(usize, usize)> = pre.iter().copied().zip(post.iter().copied()).collect();
-        self.connect_pairs(&pairs, Box::new(synapse))
+        self.connect_pairs(&pairs, synapse)
     }
 
     /// Connects each (presynaptic, postsynaptic) pair of global compartments
-    /// with a synapse of this type; returns the range of the new indices.
+    /// with a synapse of this type (by value or boxed); returns the range of
+    /// the new indices.
     pub fn connect_pairs(
         &mut self,
         pairs: &[(usize, usize)],
-        synapse: Box<dyn Synapse>,
+        synapse: impl IntoSynapse,
     ) -> Result<std::ops::Range<usize>, ModelError> {
+        let synapse = synapse.into_synapse();
         let n = self.comps.len();
         if let Some(&(a, b)) = pairs.iter().find(|(a, b)| *a >= n || *b >= n) {
             return Err(ModelError::Invalid(format!(
@@ -181,19 +183,9 @@ impl Model {
         &mut self,
         pre: impl Into<Sel>,
         post: impl Into<Sel>,
-        synapse: impl Synapse + 'static,
+        synapse: impl IntoSynapse,
     ) -> Result<std::ops::Range<usize>, ModelError> {
-        self.fully_connect_boxed(pre.into(), post.into(), Box::new(synapse))
-    }
-
-    /// [`Model::fully_connect`] for a boxed synapse.
-    pub fn fully_connect_boxed(
-        &mut self,
-        pre: Sel,
-        post: Sel,
-        synapse: Box<dyn Synapse>,
-    ) -> Result<std::ops::Range<usize>, ModelError> {
-        let (pre, post) = (self.cells_of(pre)?, self.cells_of(post)?);
+        let (pre, post) = (self.cells_of(pre.into())?, self.cells_of(post.into())?);
         let mut pairs = Vec::with_capacity(pre.len() * post.len());
         for &i in &pre {
             for &j in &post {
@@ -212,19 +204,7 @@ impl Model {
         &mut self,
         pre: impl Into<Sel>,
         post: impl Into<Sel>,
-        synapse: impl Synapse + 'static,
-        p: f64,
-        seed: u64,
-    ) -> Result<std::ops::Range<usize>, ModelError> {
-        self.sparse_connect_boxed(pre.into(), post.into(), Box::new(synapse), p, seed)
-    }
-
-    /// [`Model::sparse_connect`] for a boxed synapse.
-    pub fn sparse_connect_boxed(
-        &mut self,
-        pre: Sel,
-        post: Sel,
-        synapse: Box<dyn Synapse>,
+        synapse: impl IntoSynapse,
         p: f64,
         seed: u64,
     ) -> Result<std::ops::Range<usize>, ModelError> {
@@ -235,7 +215,7 @@ impl Model {
                 reason: "a connection probability lies in [0, 1]",
             });
         }
-        let (pre, post) = (self.cells_of(pre)?, self.cells_of(post)?);
+        let (pre, post) = (self.cells_of(pre.into())?, self.cells_of(post.into())?);
         let mut rng = StdRng::seed_from_u64(seed);
         let mut pairs = Vec::with_capacity((p * (pre.len() * post.len()) as f64) as usize + 16);
         for &i in &pre {
@@ -273,7 +253,7 @@ impl Model {
                 }
             }
         }
-        self.connect_pairs(&pairs, Box::new(synapse))
+        self.connect_pairs(&pairs, synapse)
     }
 
     /// Appends the synapses of another model (`n` of them, in `groups`)

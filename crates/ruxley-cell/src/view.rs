@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use ruxley_channels::Channel;
+use ruxley_channels::IntoChannel;
 
 use crate::error::ModelError;
 use crate::model::{Mechanism, Model};
@@ -154,8 +154,8 @@ impl Model {
         self.view().set(name, value)
     }
 
-    /// Inserts a channel on every compartment.
-    pub fn insert(&mut self, channel: impl Channel + 'static) -> Result<(), ModelError> {
+    /// Inserts a channel (by value or boxed) on every compartment.
+    pub fn insert(&mut self, channel: impl IntoChannel) -> Result<(), ModelError> {
         self.view().insert(channel)
     }
 
@@ -417,14 +417,10 @@ impl<'m> View<'m> {
         Ok(())
     }
 
-    /// Inserts a channel on the selected compartments (those that have it
-    /// already keep their values).
-    pub fn insert(self, channel: impl Channel + 'static) -> Result<(), ModelError> {
-        self.insert_boxed(Box::new(channel))
-    }
-
-    /// [`View::insert`] for a boxed channel.
-    pub fn insert_boxed(self, channel: Box<dyn Channel>) -> Result<(), ModelError> {
+    /// Inserts a channel (by value or boxed) on the selected compartments
+    /// (those that have it already keep their values).
+    pub fn insert(self, channel: impl IntoChannel) -> Result<(), ModelError> {
+        let channel = channel.into_channel();
         let comps = self.comps()?;
         let rows = comps.len();
         let params = channel

@@ -416,6 +416,25 @@ impl Clone for Box<dyn Channel> {
     }
 }
 
+/// A channel given by value or already boxed: what a model's `insert`
+/// takes, so that one method serves both.
+pub trait IntoChannel {
+    /// The boxed channel.
+    fn into_channel(self) -> Box<dyn Channel>;
+}
+
+impl<C: Channel + 'static> IntoChannel for C {
+    fn into_channel(self) -> Box<dyn Channel> {
+        Box::new(self)
+    }
+}
+
+impl IntoChannel for Box<dyn Channel> {
+    fn into_channel(self) -> Box<dyn Channel> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

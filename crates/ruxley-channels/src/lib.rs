@@ -29,7 +29,8 @@ pub mod pospischil;
 pub mod spiking;
 
 pub use channel::{
-    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
+    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, IntoChannel, ParamSpec,
+    StateSpec,
 };
 pub use compiled::CompiledChannel;
 pub use gated::{Gate, GateKinetics};

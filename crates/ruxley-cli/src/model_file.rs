@@ -640,7 +640,7 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
         })?;
         ins.at
             .select(&mut model)
-            .and_then(|v| v.insert_boxed(channel))
+            .and_then(|v| v.insert(channel))
             .map_err(entry_err(entry))?;
     }
     for (k, table) in file.set.iter().enumerate() {
@@ -916,17 +916,15 @@ fn connect(
     }
     let (pre, post) = (cells("pre")?, cells("post")?);
     let range = match table.get("rule") {
-        None => model.fully_connect_boxed(pre, post, synapse),
-        Some(toml::Value::String(s)) if s == "full" => {
-            model.fully_connect_boxed(pre, post, synapse)
-        }
+        None => model.fully_connect(pre, post, synapse),
+        Some(toml::Value::String(s)) if s == "full" => model.fully_connect(pre, post, synapse),
         Some(toml::Value::Table(t)) => {
             if let Some(p) = t.get("sparse") {
                 let p = p
                     .as_float()
                     .ok_or_else(|| invalid("sparse must be a probability".into()))?;
                 let seed = t.get("seed").and_then(|s| s.as_integer()).unwrap_or(0) as u64;
-                model.sparse_connect_boxed(pre, post, synapse, p, seed)
+                model.sparse_connect(pre, post, synapse, p, seed)
             } else if let Some(f) = t.get("pairs_csv").and_then(|f| f.as_str()) {
                 let pairs = read_pairs(&base.join(f)).map_err(&invalid)?;
                 let n = model.n_cells();

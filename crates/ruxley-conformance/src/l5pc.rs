@@ -281,7 +281,7 @@ pub fn l5pc_w2() -> Result<Workload, ModelError> {
                 "Im_gbar" => Box::new(Im),
                 _ => Box::new(Ih),
             };
-            m.group(group).insert_boxed(channel)?;
+            m.group(group).insert(channel)?;
             m.group(group).set(name, g)?;
         }
     }
@@ -337,7 +337,7 @@ pub fn calcium_cell(explicit_cai: bool) -> Result<Model, ModelError> {
     m.insert(Leak::new())?;
     m.set("Leak_eLeak", -70.0)?;
     let mut soma = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
-        m.branch(0).insert_boxed(c)?;
+        m.branch(0).insert(c)?;
         m.branch(0).set(name, g)
     };
     soma(Box::new(CaDynamicsE2), "CaDynamics_E2_decay", 20.0)?;
@@ -347,7 +347,7 @@ pub fn calcium_cell(explicit_cai: bool) -> Result<Model, ModelError> {
     soma(Box::new(NaTs2T), "NaTs2_t_gbar", 0.5)?;
     soma(Box::new(SKv31), "SKv3_1_gbar", 0.2)?;
     let mut dend = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
-        m.branch(1).insert_boxed(c)?;
+        m.branch(1).insert(c)?;
         m.branch(1).set(name, g)
     };
     dend(Box::new(Ih), "Ih_gbar", 1e-4)?;

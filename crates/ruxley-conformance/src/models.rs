@@ -70,7 +70,7 @@ pub fn spiking_cell(
         m.set("Leak_gLeak", 1e-3)?;
         m.set("Leak_eLeak", -70.0)?;
     }
-    m.view().insert_boxed(mechanism)?;
+    m.view().insert(mechanism)?;
     m.set("v", -70.0)?;
     m.comp(0).stimulate(Waveform::step(2.0, 40.0, amp))?;
     m.comp(0).record("v")?;

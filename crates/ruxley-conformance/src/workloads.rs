@@ -157,7 +157,7 @@ pub fn w6() -> Result<Workload, ModelError> {
         .into_iter()
         .map(|(a, b)| (net.root_comp(a), net.root_comp(b)))
         .collect();
-    net.connect_pairs(&pairs, Box::new(IonotropicSynapse))?;
+    net.connect_pairs(&pairs, IonotropicSynapse)?;
     net.synapses().set("IonotropicSynapse_gS", 0.001)?;
     net.synapses().set("IonotropicSynapse_s", 0.0)?;
     for i in 0..10 {

@@ -173,3 +173,22 @@ pub fn library() -> Vec<Box<dyn Synapse>> {
 pub fn by_name(name: &str) -> Option<Box<dyn Synapse>> {
     library().into_iter().find(|s| s.name() == name)
 }
+
+/// A synapse type given by value or already boxed: what a model's
+/// connection methods take, so that one method serves both.
+pub trait IntoSynapse {
+    /// The boxed synapse type.
+    fn into_synapse(self) -> Box<dyn Synapse>;
+}
+
+impl<S: Synapse + 'static> IntoSynapse for S {
+    fn into_synapse(self) -> Box<dyn Synapse> {
+        Box::new(self)
+    }
+}
+
+impl IntoSynapse for Box<dyn Synapse> {
+    fn into_synapse(self) -> Box<dyn Synapse> {
+        self
+    }
+}

@@ -21,7 +21,7 @@ fn run(
     m.set("radius", 10.0).unwrap();
     m.set("capacitance", 1.0).unwrap();
     for ch in channels {
-        m.comp(0).insert_boxed(ch).unwrap();
+        m.comp(0).insert(ch).unwrap();
     }
     for &(name, x) in set {
         m.set(name, x).unwrap();

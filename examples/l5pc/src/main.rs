@@ -42,7 +42,7 @@ fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
                   values: Values|
      -> Result<(), Box<dyn std::error::Error>> {
         for c in channels {
-            cell.group(group).insert_boxed(c)?;
+            cell.group(group).insert(c)?;
         }
         for &(name, x) in values {
             cell.group(group).set(name, x)?;
