@@ -25,7 +25,7 @@ use ruxley_core::{Precision, TimeGrid, TimeGridError};
 
 pub use loss::{Mse, TraceLoss};
 pub use ruxley_tape::{Schedule, Stats as TapeStats};
-pub use traces::Traces;
+pub use traces::{Traces, read_columns};
 
 /// The voltage integration scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -87,41 +87,12 @@ impl Traces {
     /// (an error otherwise); the step is the mean spacing of the times.
     pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<Self, String> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines
-            .next()
-            .ok_or_else(|| format!("{}: empty file", path.display()))?;
-        let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+        let (names, columns) = read_columns(path)?;
         if names.first().map(String::as_str) != Some("time_ms") || names.len() < 2 {
             return Err(format!(
                 "{}: the header must be time_ms followed by trace names",
                 path.display()
             ));
-        }
-        let mut columns = vec![Vec::new(); names.len()];
-        for (k, line) in lines {
-            let fields: Vec<&str> = line.split(',').collect();
-            if fields.len() != names.len() {
-                return Err(format!(
-                    "{}:{}: {} fields, expected {}",
-                    path.display(),
-                    k + 1,
-                    fields.len(),
-                    names.len()
-                ));
-            }
-            for (col, f) in columns.iter_mut().zip(fields) {
-                let x = f
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|e| format!("{}:{}: `{f}`: {e}", path.display(), k + 1))?;
-                col.push(x);
-            }
         }
         let n_samples = columns[0].len();
         let t = &columns[0];
@@ -172,6 +143,36 @@ impl Traces {
     }
 }
 
+/// Reads a CSV file of numbers with a header row: the column names and
+/// the columns. Errors name the file and the line.
+pub fn read_columns(path: &std::path::Path) -> Result<(Vec<String>, Vec<Vec<f64>>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let names: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    if names.is_empty() || names.iter().all(String::is_empty) {
+        return Err(format!("{}: empty file", path.display()));
+    }
+    let mut columns = vec![Vec::new(); names.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        for (col, f) in columns.iter_mut().zip(&record) {
+            let x = f
+                .parse::<f64>()
+                .map_err(|e| format!("{}:{line}: `{f}`: {e}", path.display()))?;
+            col.push(x);
+        }
+    }
+    Ok((names, columns))
+}
+
 /// The decimals that write multiples of `dt` exactly enough for `dt` to be
 /// read back to 1e-9 of itself: 4 for the usual steps, more for small or
 /// irregular ones (up to 17).
@@ -212,6 +213,24 @@ mod tests {
                 back.dt()
             );
         }
+    }
+
+    #[test]
+    fn a_malformed_csv_is_an_error_naming_file_and_line() {
+        let path = std::env::temp_dir().join(format!("ruxley_bad_{}.csv", std::process::id()));
+        for (text, want) in [
+            ("time_ms,v\n0,1\n0.025,x\n", ":3: `x`"),
+            ("time_ms,v\n0,1\n0.025,2,3\n", "3 fields"),
+            ("", "empty file"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Traces::read_csv(&path).unwrap_err();
+            assert!(
+                e.contains(want) && e.contains("ruxley_bad"),
+                "{text:?}: {e}"
+            );
+        }
+        std::fs::remove_file(&path).ok();
     }
 
     #[test]

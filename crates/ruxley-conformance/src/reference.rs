@@ -31,33 +31,7 @@ pub struct Table {
 impl Table {
     /// Reads a CSV file of numbers.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, String> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header = lines
-            .next()
-            .ok_or_else(|| format!("{}: empty file", path.display()))?;
-        let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
-        let mut columns = vec![Vec::new(); names.len()];
-        for (k, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split(',').collect();
-            if fields.len() != names.len() {
-                return Err(format!(
-                    "{}: line {}: {} fields, expected {}",
-                    path.display(),
-                    k + 2,
-                    fields.len(),
-                    names.len()
-                ));
-            }
-            for (col, f) in columns.iter_mut().zip(fields) {
-                col.push(
-                    f.trim()
-                        .parse::<f64>()
-                        .map_err(|e| format!("{}: line {}: {e}", path.display(), k + 2))?,
-                );
-            }
-        }
+        let (names, columns) = ruxley_backend::read_columns(path.as_ref())?;
         Ok(Self { names, columns })
     }
 
