@@ -497,42 +497,30 @@ fn read_theta(
     layout: &ruxley::Layout,
     path: &std::path::Path,
 ) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (Some(t), Some(n), Some(i), Some(v)) = (
-        col("trainable"),
-        col("name"),
-        col("index"),
-        col("fitted").or(col("value")),
-    ) else {
-        return Err(format!(
-            "{}: the header needs trainable, name, index and fitted (or value)",
-            path.display()
-        )
-        .into());
-    };
+    #[derive(serde::Deserialize)]
+    struct Row {
+        trainable: usize,
+        name: String,
+        index: usize,
+        #[serde(alias = "value")]
+        fitted: f64,
+    }
     let entries = layout.trainables().entries();
     let mut theta = vec![f64::NAN; entries.len()];
-    for (k, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let at = |c: usize| f.get(c).copied().unwrap_or_default();
-        let bad = |what: &str| format!("{}:{}: {what}", path.display(), k + 2);
-        let entry: usize = at(t).parse().map_err(|_| bad("not a trainable number"))?;
-        let index: usize = at(i).parse().map_err(|_| bad("not an index"))?;
-        let x: f64 = at(v).parse().map_err(|_| bad("not a number"))?;
+    for r in model_file::read_rows::<Row>(path)? {
         let j = entries
             .iter()
-            .position(|e| e.entry + 1 == entry && e.index == index && e.name == at(n))
+            .position(|e| e.entry + 1 == r.trainable && e.index == r.index && e.name == r.name)
             .ok_or_else(|| {
-                bad(&format!(
-                    "the model has no trainable {}[{entry}:{index}]",
-                    at(n)
-                ))
+                format!(
+                    "{}: the model has no trainable {}[{}:{}]",
+                    path.display(),
+                    r.name,
+                    r.trainable,
+                    r.index
+                )
             })?;
-        theta[j] = x;
+        theta[j] = r.fitted;
     }
     if let Some(j) = theta.iter().position(|x| x.is_nan()) {
         let e = &entries[j];

@@ -815,32 +815,27 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
 
 /// Reads the (pre_cell, post_cell) pairs of a CSV file.
 fn read_pairs(path: &Path) -> Result<Vec<(usize, usize)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or_else(|| format!("{}: empty", path.display()))?
-        .split(',')
-        .map(str::trim)
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| format!("{}: no column `{name}`", path.display()))
-    };
-    let (a, b) = (col("pre_cell")?, col("post_cell")?);
-    lines
-        .enumerate()
-        .map(|(k, line)| {
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            let parse = |i: usize| -> Result<usize, String> {
-                f.get(i)
-                    .and_then(|x| x.parse().ok())
-                    .ok_or_else(|| format!("{}: line {}: not a cell index", path.display(), k + 2))
-            };
-            Ok((parse(a)?, parse(b)?))
-        })
+    #[derive(Deserialize)]
+    struct Pair {
+        pre_cell: usize,
+        post_cell: usize,
+    }
+    Ok(read_rows::<Pair>(path)?
+        .into_iter()
+        .map(|p| (p.pre_cell, p.post_cell))
+        .collect())
+}
+
+/// The rows of a CSV file with a header, each read into `T` by column
+/// name (other columns are ignored); errors name the file and the line.
+pub fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    reader
+        .deserialize()
+        .map(|row| row.map_err(|e| format!("{}: {e}", path.display())))
         .collect()
 }
 

@@ -730,3 +730,22 @@ fn ruxley_sample_draws_a_posterior_around_the_truth() {
     std::fs::remove_file(model).ok();
     std::fs::remove_file(data).ok();
 }
+
+#[test]
+fn a_broken_pairs_file_names_itself_and_the_line() {
+    let dir = std::env::temp_dir().join(format!("ruxley_pairs_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pairs.csv"), "pre_cell,post_cell\n0,1\n1,x\n").unwrap();
+    let text = "[simulation]\ndt = 0.025\nt_max = 1.0\n\n\
+                [morphology]\nparents = [-1]\nncomp = 1\ncells = 2\n\n\
+                [[connect]]\nsynapse = \"IonotropicSynapse\"\n\
+                rule = { pairs_csv = \"pairs.csv\" }\n";
+    match model_file::parse(text, &dir) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("pairs.csv") && e.contains("line: 3"), "{e}");
+        }
+        Ok(_) => panic!("a broken pairs file was accepted"),
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
