@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use ruxley_backend::Traces;
 
@@ -27,6 +29,8 @@ pub struct Figure<'a> {
     pub x_label: &'a str,
     /// Panels from top to bottom: (y-axis label, lines).
     pub panels: Vec<(&'a str, Vec<Series<'a>>)>,
+    /// Logarithmic y axes (loss curves); non-positive values are left out.
+    pub log_y: bool,
 }
 
 const COLORS: [RGBColor; 6] = [
@@ -68,40 +72,69 @@ pub fn write_svg(
     let areas = root.split_evenly((figure.panels.len().max(1), 1));
     for (area, (y_label, lines)) in areas.iter().zip(&figure.panels) {
         let (x0, x1) = range(lines.iter().flat_map(|s| s.x.iter().copied()));
-        let (y0, y1) = range(lines.iter().flat_map(|s| s.y.iter().copied()));
-        let mut chart = ChartBuilder::on(area)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(figure.x_label)
-            .y_desc(*y_label)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (k, s) in lines.iter().enumerate() {
-            let color = COLORS[k % COLORS.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    s.x.iter().copied().zip(s.y.iter().copied()),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| err(&e))?
-                .label(s.label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+        let ys = lines.iter().flat_map(|s| s.y.iter().copied());
+        let builder = || {
+            let mut b = ChartBuilder::on(area);
+            b.margin(10).x_label_area_size(35).y_label_area_size(60);
+            b
+        };
+        if figure.log_y {
+            let (y0, y1) = range(ys.filter(|y| *y > 0.0).map(f64::log10));
+            let y = (10f64.powf(y0)..10f64.powf(y1)).log_scale();
+            let chart = builder()
+                .build_cartesian_2d(x0..x1, y)
+                .map_err(|e| err(&e))?;
+            draw_panel(chart, figure.x_label, y_label, lines, true).map_err(|e| err(&e))?;
+        } else {
+            let (y0, y1) = range(ys);
+            let chart = builder()
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| err(&e))?;
+            draw_panel(chart, figure.x_label, y_label, lines, false).map_err(|e| err(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))
+}
+
+/// Draws a panel's axes, lines (only positive values where `positive`) and
+/// legend.
+fn draw_panel<'a, Y>(
+    mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    x_label: &str,
+    y_label: &str,
+    lines: &[Series],
+    positive: bool,
+) -> Result<(), String>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(|x| e(&x))?;
+    for (k, s) in lines.iter().enumerate() {
+        let color = COLORS[k % COLORS.len()];
+        let points = s.x.iter().copied().zip(s.y.iter().copied());
+        chart
+            .draw_series(LineSeries::new(
+                points.filter(|p| !positive || p.1 > 0.0),
+                color.stroke_width(2),
+            ))
+            .map_err(|x| e(&x))?
+            .label(s.label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|x| e(&x))
 }
 
 /// Writes panels of recorded traces as an SVG file: panel k shows the
@@ -120,6 +153,7 @@ pub fn write_traces_svg(
         title,
         x_label: "time (ms)",
         panels: Vec::new(),
+        log_y: false,
     };
     for &(y_label, column) in panels {
         let mut lines = Vec::new();
@@ -266,6 +300,39 @@ mod tests {
             e.contains("run `target` has no column v_axon_mV (it has v_soma_mV)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_log_axis_spans_the_decades_and_leaves_out_non_positive_values() {
+        let x: Vec<f64> = (0..9).map(f64::from).collect();
+        // 100 down to 1e-5, then a zero a log axis cannot show.
+        let y: Vec<f64> = (0..9)
+            .map(|k| if k < 8 { 10f64.powi(2 - k) } else { 0.0 })
+            .collect();
+        let figure = Figure {
+            title: "loss",
+            x_label: "step",
+            panels: vec![(
+                "loss",
+                vec![Series {
+                    label: "mse",
+                    x: &x,
+                    y: &y,
+                }],
+            )],
+            log_y: true,
+        };
+        let path = std::env::temp_dir().join(format!("ruxley_log_{}.svg", std::process::id()));
+        write_svg(&path, &figure, 400, 300).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        // Every decade from 1e-5 to 100 is labelled.
+        let labels: Vec<&str> = svg.lines().filter(|l| !l.starts_with('<')).collect();
+        for decade in [
+            "1e-5", "0.0001", "0.001", "0.01", "0.1", "1.0", "10.0", "100.0",
+        ] {
+            assert!(labels.contains(&decade), "{decade}: {labels:?}");
+        }
     }
 
     #[test]

@@ -182,6 +182,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             panel("apical, ~300 um (mV)", "v_apical300_mV"),
             panel("apical, ~600 um (mV)", "v_apical600_mV"),
         ],
+        log_y: false,
     };
     let out = root.join("out");
     std::fs::create_dir_all(&out)?;

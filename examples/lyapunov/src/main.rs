@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 y: &exponents,
             }],
         )],
+        log_y: false,
     };
     write_svg(out.join("lyapunov.svg"), &figure, 800, 400)?;
     println!("wrote {}", out.join("lyapunov.svg").display());

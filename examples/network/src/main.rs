@@ -164,6 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             })
             .collect(),
+        log_y: false,
     };
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../out");
     std::fs::create_dir_all(&out)?;

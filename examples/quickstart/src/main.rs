@@ -206,6 +206,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 y: &fit.history,
             }],
         )],
+        log_y: true,
     };
     write_svg(out.join("quickstart_loss.svg"), &figure, 700, 350)?;
     println!(
