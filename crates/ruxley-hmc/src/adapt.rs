@@ -9,6 +9,36 @@ use rayon::prelude::*;
 use crate::kernel::{Hmc, Info, LogDensity, Nuts, State};
 use crate::metric::Metric;
 
+/// Why a chain cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SampleError {
+    /// The start has a different number of values than the target.
+    Dimension {
+        /// Values of the start.
+        start: usize,
+        /// The target's dimension.
+        target: usize,
+    },
+    /// The log-density is not finite at the (jittered) start.
+    NonFiniteStart,
+}
+
+impl std::fmt::Display for SampleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dimension { start, target } => write!(
+                f,
+                "the start has {start} values for a {target}-dimensional target"
+            ),
+            Self::NonFiniteStart => {
+                write!(f, "the log-density is not finite at the starting point")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SampleError {}
+
 /// The transition kernel.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kernel {
@@ -261,18 +291,18 @@ pub fn sample_chain(
     x0: &[f64],
     settings: &Settings,
     seed: u64,
-) -> Result<Chain, String> {
+) -> Result<Chain, SampleError> {
     let d = target.dim();
     if x0.len() != d {
-        return Err(format!(
-            "x0 has {} values for a {d}-dimensional target",
-            x0.len()
-        ));
+        return Err(SampleError::Dimension {
+            start: x0.len(),
+            target: d,
+        });
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let mut state = State::new(target, x0.to_vec());
     if !state.logp.is_finite() {
-        return Err("the log-density is not finite at the starting point".into());
+        return Err(SampleError::NonFiniteStart);
     }
     let mut metric = Metric::unit(d);
     let mut eps = reasonable_step(target, &metric, &state, 0.1, &mut rng);
@@ -334,7 +364,7 @@ pub fn sample_chains(
     n_chains: usize,
     settings: &Settings,
     seed: u64,
-) -> Result<Vec<Chain>, String> {
+) -> Result<Vec<Chain>, SampleError> {
     (0..n_chains)
         .into_par_iter()
         .map(|k| {

@@ -182,3 +182,20 @@ fn a_bounded_target_is_sampled_through_its_transform() {
     let mcse = 12f64.sqrt() / ess_mean(&refs).sqrt();
     assert!((mean - 6.0).abs() < 4.5 * mcse, "mean {mean} +- {mcse}");
 }
+
+#[test]
+fn a_start_that_does_not_fit_is_a_typed_error() {
+    use ruxley_hmc::SampleError;
+    let target = Gaussian::new(3, 0.0);
+    let e = sample_chains(&target, &[0.0; 2], 0.0, 1, &Settings::default(), 1).unwrap_err();
+    assert_eq!(
+        e,
+        SampleError::Dimension {
+            start: 2,
+            target: 3
+        }
+    );
+    assert!(e.to_string().contains("2 values for a 3-dimensional"));
+    let e = sample_chains(&target, &[f64::NAN; 3], 0.0, 1, &Settings::default(), 1).unwrap_err();
+    assert_eq!(e, SampleError::NonFiniteStart);
+}
