@@ -97,6 +97,14 @@ pub struct Trainable {
     pub init: f64,
 }
 
+impl Trainable {
+    /// Its name in theta: `HH_gNa[2:0]` is value 0 of the second
+    /// `make_trainable` call (entries count from 1, as in model files).
+    pub fn label(&self) -> String {
+        format!("{}[{}:{}]", self.name, self.entry + 1, self.index)
+    }
+}
+
 /// All trainable values of a lowered model, in the order of the vector theta.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Trainables {
@@ -123,6 +131,12 @@ impl Trainables {
         self.entries.is_empty()
     }
 
+    /// The position in theta of the value labelled `label` (see
+    /// [`Trainable::label`]), so that theta can be read and written by name.
+    pub fn position(&self, label: &str) -> Option<usize> {
+        self.entries.iter().position(|t| t.label() == label)
+    }
+
     /// The initial theta.
     pub fn initial(&self) -> Vec<f64> {
         self.entries.iter().map(|t| t.init).collect()
@@ -147,7 +161,7 @@ impl Trainables {
         for (t, &x) in self.entries.iter().zip(theta) {
             if !x.is_finite() {
                 return Err(ModelError::InvalidValue {
-                    name: format!("{}[{}] (trainable entry {})", t.name, t.index, t.entry),
+                    name: t.label(),
                     value: x,
                     reason: "a trainable must be finite",
                 });

@@ -407,11 +407,7 @@ fn sample(
     }
     let loss = target_loss(&spec, &layout, &target)?;
     let bounds = layout.trainable_bounds();
-    let names: Vec<String> = trainables
-        .entries()
-        .iter()
-        .map(|e| format!("{}[{}:{}]", e.name, e.entry + 1, e.index))
-        .collect();
+    let names: Vec<String> = trainables.entries().iter().map(|e| e.label()).collect();
     if let Some(k) = bounds.iter().position(Option::is_none) {
         return Err(format!(
             "{} has no range for a uniform prior (only channel and synapse parameters do)",
@@ -523,15 +519,7 @@ fn read_theta(
         theta[j] = r.fitted;
     }
     if let Some(j) = theta.iter().position(|x| x.is_nan()) {
-        let e = &entries[j];
-        return Err(format!(
-            "{}: no value for {}[{}:{}]",
-            path.display(),
-            e.name,
-            e.entry + 1,
-            e.index
-        )
-        .into());
+        return Err(format!("{}: no value for {}", path.display(), entries[j].label()).into());
     }
     Ok(theta)
 }

@@ -178,3 +178,30 @@ fn trainables_carry_their_parameters_plausible_ranges() {
     let layout = net.build().unwrap();
     assert_eq!(layout.trainable_bounds(), [Some((0.0, 1.0))]);
 }
+
+#[test]
+fn theta_is_addressed_by_label() {
+    let mut m = tree();
+    m.make_trainable("HH_gNa", None).unwrap();
+    m.branch("all").make_trainable("HH_gK", None).unwrap();
+    let layout = m.build().unwrap();
+    let t = layout.trainables();
+    assert_eq!(t.entries()[0].label(), "HH_gNa[1:0]");
+    let k = t.position("HH_gK[2:3]").unwrap();
+    assert_eq!(
+        (t.entries()[k].name.as_str(), t.entries()[k].index),
+        ("HH_gK", 3)
+    );
+    assert_eq!(t.position("HH_gK[2:4]"), None);
+    // Writing through the label reaches that branch's compartments only.
+    let mut theta = t.initial();
+    theta[k] = 0.05;
+    let (p, _) = t
+        .apply(&theta, layout.parameters(), layout.stimuli())
+        .unwrap();
+    let gk = p.get("HH_gK").unwrap();
+    let tip = m.branch(3).comps().unwrap();
+    for (c, &g) in gk.iter().enumerate() {
+        assert_eq!(g == 0.05, tip.contains(&c), "compartment {c}");
+    }
+}
