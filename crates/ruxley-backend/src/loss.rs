@@ -35,7 +35,9 @@ impl TraceLoss for Mse {
         traces: &Traces,
         grad: &mut Traces,
     ) -> Result<f64, String> {
-        let count = (self.targets.len() * traces.n_samples()) as f64;
+        // The mean over all samples of all traces: the mean of the traces'
+        // mean squared errors (every trace has the same samples).
+        let traces_n = self.targets.len().max(1) as f64;
         let mut loss = 0.0;
         for (name, target) in &self.targets {
             let k = traces
@@ -55,11 +57,10 @@ impl TraceLoss for Mse {
                     traces.n_samples()
                 ));
             }
-            let g = grad.trace_mut(k);
-            for ((y, t), gy) in traces.trace(k).iter().zip(target).zip(g.iter_mut()) {
-                let r = y - t;
-                loss += r * r / count;
-                *gy += 2.0 * r / count;
+            let (value, dy) = ruxley_loss::mse(traces.trace(k), target);
+            loss += value / traces_n;
+            for (g, d) in grad.trace_mut(k).iter_mut().zip(dy) {
+                *g += d / traces_n;
             }
         }
         Ok(loss)
