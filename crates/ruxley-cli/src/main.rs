@@ -225,12 +225,7 @@ fn grad(
         let line = format!("{},{},{},{x},{d}\n", e.entry + 1, e.name, e.index);
         text.push_str(&line);
     }
-    match out {
-        Some(path) => std::fs::write(&path, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
+    write_out(out, &text)
 }
 
 /// Fits the trainables from every start (in parallel) and writes the best
@@ -346,12 +341,7 @@ fn fit(
         let line = format!("{},{},{},{x0},{x}\n", e.entry + 1, e.name, e.index);
         text.push_str(&line);
     }
-    match out {
-        Some(path) => std::fs::write(&path, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
+    write_out(out, &text)
 }
 
 /// The log-likelihood of theta: Gaussian noise of `sd` on each of the
@@ -479,12 +469,7 @@ fn sample(
             text.push_str(&format!("{c},{d},{}\n", values.join(",")));
         }
     }
-    match out {
-        Some(path) => std::fs::write(&path, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
+    write_out(out, &text)
 }
 
 /// Theta from a CSV with columns trainable, name, index and `fitted` (or
@@ -522,6 +507,16 @@ fn read_theta(
         return Err(format!("{}: no value for {}", path.display(), entries[j].label()).into());
     }
     Ok(theta)
+}
+
+/// Writes `text` to the file `out`, or to standard output.
+fn write_out(out: Option<PathBuf>, text: &str) -> Result<(), Box<dyn std::error::Error>> {
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
 }
 
 /// The mean squared error of the model file's `[loss]` recordings to the
