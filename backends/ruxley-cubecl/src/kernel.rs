@@ -216,6 +216,41 @@ fn store_rows<F: Float>(
     }
 }
 
+/// Advances the states of row `r` of mechanism `mp` by its `advance`
+/// graph at the row's voltage; returns the row's node.
+#[cube]
+fn advance_row<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    #[comptime] mp: MechPlan,
+    #[comptime] precise: bool,
+    #[comptime] e: u32,
+) -> usize {
+    let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+    let vv = bufs.v[at(node, m, t)];
+    let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
+    let vals = eval::<F>(
+        &ins,
+        &bufs.consts,
+        comptime![mp.advance.clone()],
+        precise,
+        e,
+    );
+    store_rows::<F>(
+        &mut bufs.st,
+        &vals,
+        m,
+        t,
+        r,
+        comptime![mp.advance.outputs.clone()],
+        comptime![mp.st],
+        mp.rows,
+    );
+    node
+}
+
 /// A channel graph's inputs at row `r`: v, the parameters, the states, the
 /// ion inputs (`zero_inputs` for a pool's initialisation).
 #[cube]
@@ -611,26 +646,8 @@ fn step<F: Float>(
             // Rows of one mechanism sit on distinct nodes and ion rows; the
             // mechanisms after one another add into the same ones.
             for r in range_stepped(lane, comptime![mp.rows as usize], stride) {
-                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
+                let node = advance_row::<F>(bufs, m, t, r, mp.clone(), precise, e);
                 let vv = bufs.v[at(node, m, t)];
-                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
-                let vals = eval::<F>(
-                    &ins,
-                    &bufs.consts,
-                    comptime![mp.advance.clone()],
-                    precise,
-                    e,
-                );
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
-                    m,
-                    t,
-                    r,
-                    comptime![mp.advance.outputs.clone()],
-                    comptime![mp.st],
-                    mp.rows,
-                );
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
                 let vals = eval::<F>(
                     &ins,
@@ -701,26 +718,7 @@ fn step<F: Float>(
         let mp = comptime![plan.mechs[mi].clone()];
         if comptime![mp.kind == Kind::Pool] {
             for r in range_stepped(lane, comptime![mp.rows as usize], stride) {
-                let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
-                let vv = bufs.v[at(node, m, t)];
-                let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
-                let vals = eval::<F>(
-                    &ins,
-                    &bufs.consts,
-                    comptime![mp.advance.clone()],
-                    precise,
-                    e,
-                );
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
-                    m,
-                    t,
-                    r,
-                    comptime![mp.advance.outputs.clone()],
-                    comptime![mp.st],
-                    mp.rows,
-                );
+                advance_row::<F>(bufs, m, t, r, mp.clone(), precise, e);
             }
         }
     }
