@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ruxley::cpu::CpuBackend;
-use ruxley::{Backend, Batch, Mse, Schedule};
+use ruxley::{Backend, Batch, Schedule, TraceFit};
 use ruxley_benches::{Fit, prepare};
 use ruxley_conformance::l5pc::l5pc_w2;
 use ruxley_conformance::workloads::{Workload, w2, w3};
@@ -26,7 +26,7 @@ fn w4(mut w: Workload) -> Fit {
     let t = CpuBackend::new()
         .simulate(&layout, Batch::params(&[target]), &w.options)
         .expect("runs");
-    let loss = Mse::new(vec![(
+    let loss = TraceFit::mse(vec![(
         "v_soma_mV".into(),
         t[0].get("v_soma_mV").expect("recorded").to_vec(),
     )]);
@@ -115,7 +115,7 @@ fn l5pc_densities() -> Fit {
     let scaled: Vec<f64> = theta.iter().map(|x| x * 1.05).collect();
     let t =
         ruxley::grad::simulate(&CpuBackend::new(), &layout, &[scaled], &w.options).expect("runs");
-    let loss = Mse::new(
+    let loss = TraceFit::mse(
         t[0].names()
             .iter()
             .filter(|n| n.starts_with("v"))

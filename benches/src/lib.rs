@@ -7,7 +7,7 @@ use rand::{RngExt, SeedableRng};
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{ThetaGrad, value_and_grad};
 use ruxley::prelude::Model;
-use ruxley::{Layout, Mse, RunOptions, Schedule};
+use ruxley::{Layout, RunOptions, Schedule, TraceFit};
 use ruxley_conformance::workloads::{self, Workload};
 
 /// A lowered workload with its size.
@@ -96,7 +96,7 @@ pub struct Fit {
     /// dt, t_max, scheme.
     pub options: RunOptions,
     /// The loss.
-    pub loss: Mse,
+    pub loss: TraceFit,
     /// Where the gradient is taken.
     pub theta: Vec<f64>,
 }
@@ -129,12 +129,7 @@ pub fn gs_fit(mut net: Model, options: &RunOptions) -> Fit {
     };
     target.synapses().set(gs, g0 * 1.1).expect("synapses");
     let t = ruxley::simulate(&target, options).expect("runs");
-    let loss = Mse::new(
-        t.names()
-            .iter()
-            .map(|n| (n.clone(), t.get(n).expect("recorded").to_vec()))
-            .collect(),
-    );
+    let loss = TraceFit::mse_to(&t);
     net.synapses()
         .edge("all")
         .make_trainable(gs, None)

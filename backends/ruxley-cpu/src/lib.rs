@@ -17,11 +17,13 @@ mod tree;
 use rayon::prelude::*;
 use ruxley_backend::{
     Backend, Batch, Capabilities, Feature, JvpRequest, JvpResult, Request, RunOptions, Schedule,
-    SimError, TangentStart, TraceLoss, Traces, ValueAndGrad, check_run,
+    SimError, TangentStart, ValueAndGrad, check_run,
 };
 use ruxley_cell::{Layout, NONE, Parameters, Probe, Source, Stimulus};
 use ruxley_core::{Par, Precision, TimeGrid};
+use ruxley_loss::TraceLoss;
 use ruxley_tape::Reversible;
+use ruxley_traces::Traces;
 
 pub use adjoint::{Adjoint, Gradient};
 pub use jvp::Jvp;
@@ -323,7 +325,7 @@ fn grad_block<F: CpuFloat>(
         let mut d = t.zeros_like();
         let value = loss.value_and_grad(first + b, t, &mut d).map_err(|e| {
             if skipped.is_empty() {
-                return SimError::Input(e);
+                return SimError::Input(e.to_string());
             }
             let names: Vec<String> = skipped.iter().map(|p| p.column_name()).collect();
             SimError::Input(format!(

@@ -29,10 +29,11 @@ use std::time::{Duration, Instant};
 use cubecl::prelude::*;
 use ruxley_backend::lower::Geometry;
 use ruxley_backend::{
-    Backend, Batch, Capabilities, Feature, Request, RunOptions, SimError, Traces, check_run,
+    Backend, Batch, Capabilities, Feature, Request, RunOptions, SimError, check_run,
 };
 use ruxley_cell::{Layout, Parameters, Stimulus};
 use ruxley_core::Precision;
+use ruxley_traces::Traces;
 
 use kernel::{BufsLaunch, init_kernel, step_kernel};
 

@@ -82,7 +82,7 @@ fn every_kernel_shape_reports_the_same_first_unstable_site() {
     m.cell(0).branch(0).comp(0).record("v").unwrap();
     let layout = m.build().unwrap();
     let options = RunOptions::new(0.025, 1.0);
-    let site = |r: Result<Vec<ruxley_backend::Traces>, SimError>| match r {
+    let site = |r: Result<Vec<ruxley_traces::Traces>, SimError>| match r {
         Err(SimError::Unstable {
             member, step, site, ..
         }) => (member, step, site),

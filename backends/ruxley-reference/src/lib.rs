@@ -12,13 +12,14 @@
 use ruxley_backend::lower::{ClampDrive, Geometry, clamp_drives, delay_steps, stimulus_drives};
 use ruxley_backend::{
     Backend, Batch, Capabilities, Feature, MAX_ABS_VOLTAGE, Request, RunOptions, Scheme, SimError,
-    Traces, check_run,
+    check_run,
 };
 use ruxley_cell::{Layout, MechKind, NONE, Parameters, Source, Stimulus};
 use ruxley_channels::IonVar;
 use ruxley_channels::ion::nernst_factor;
 use ruxley_core::Precision;
 use ruxley_ir::{Graph, Program, Scratch};
+use ruxley_traces::Traces;
 
 /// The reference backend.
 #[derive(Debug, Clone, Copy, Default)]

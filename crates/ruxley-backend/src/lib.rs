@@ -14,18 +14,16 @@
 
 #![warn(missing_docs)]
 
-mod loss;
 pub mod lower;
-mod traces;
 
 use std::fmt;
 
 use ruxley_cell::{Layout, MechKind, Parameters, Stimulus, Target};
 use ruxley_core::{Precision, TimeGrid, TimeGridError};
 
-pub use loss::{Mse, TraceLoss};
+use ruxley_loss::TraceLoss;
 pub use ruxley_tape::{Schedule, Stats as TapeStats};
-pub use traces::{Traces, read_columns};
+use ruxley_traces::Traces;
 
 /// The voltage integration scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

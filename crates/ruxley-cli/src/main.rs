@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ruxley::grad::value_and_grad;
 use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
-use ruxley::{Batch, DefaultBackend, Mse, Precision, Scheme, Traces};
+use ruxley::{Batch, DefaultBackend, Precision, Scheme, TraceFit, Traces};
 use ruxley_cli::model_file;
 
 #[derive(Parser)]
@@ -349,7 +349,7 @@ fn fit(
 struct Likelihood<'a> {
     layout: &'a ruxley::Layout,
     spec: &'a model_file::ModelSpec,
-    loss: &'a Mse,
+    loss: &'a TraceFit,
     samples: f64,
     sd: f64,
 }
@@ -525,7 +525,7 @@ fn target_loss(
     spec: &model_file::ModelSpec,
     layout: &ruxley::Layout,
     target: &std::path::Path,
-) -> Result<Mse, Box<dyn std::error::Error>> {
+) -> Result<TraceFit, Box<dyn std::error::Error>> {
     if spec.loss.is_empty() {
         return Err("the model has no [loss] (mse = [recording names])".into());
     }
@@ -554,7 +554,7 @@ fn target_loss(
         }
         terms.push((column, values.to_vec()));
     }
-    let loss = Mse::new(terms);
+    let loss = TraceFit::mse(terms);
     Ok(loss)
 }
 

@@ -288,7 +288,7 @@ fn grad_agrees_with_finite_differences(
     let spec = model_file::load(models_dir().join(model)).unwrap();
     let layout = spec.model.build().unwrap();
     let t = ruxley::Traces::read_csv(&target).unwrap();
-    let loss = ruxley::Mse::new(vec![(column.into(), t.get(column).unwrap().to_vec())]);
+    let loss = ruxley::TraceFit::mse(vec![(column.into(), t.get(column).unwrap().to_vec())]);
     for &k in ks {
         let at = |dx: f64| {
             let mut theta = layout.trainables().initial();

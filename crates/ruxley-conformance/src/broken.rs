@@ -3,10 +3,12 @@
 //! reject every one of them.
 
 use ruxley_backend::{
-    Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, SimError, TraceLoss,
-    Traces, ValueAndGrad,
+    Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, SimError,
+    ValueAndGrad,
 };
 use ruxley_cell::Layout;
+use ruxley_loss::TraceLoss;
+use ruxley_traces::Traces;
 
 /// How a [`Broken`] backend spoils its results.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,11 +5,11 @@
 //! Run them from a backend's tests with [`conformance_tests!`](crate::conformance_tests),
 //! or call the functions here and assert on the returned [`Check`]s.
 
-use ruxley_backend::{
-    Backend, Batch, Mse, Request, RunOptions, Schedule, Scheme, SimError, Traces,
-};
+use ruxley_backend::{Backend, Batch, Request, RunOptions, Schedule, Scheme, SimError};
 use ruxley_cell::{Layout, Model};
 use ruxley_core::Precision;
+use ruxley_loss::TraceFit;
+use ruxley_traces::Traces;
 
 use crate::fdcheck::{FdOptions, check_gradient};
 use crate::reference::{Table, data_path, max_abs_diff, max_rel_diff, nan_max};
@@ -275,11 +275,11 @@ pub fn traces(backend: &dyn Backend, precision: Precision) -> Result<Vec<Check>,
 
 /// The W4 loss on W2: the mean squared error of the soma voltage against
 /// Jaxley's target trace.
-fn w4_loss() -> Result<Mse, String> {
+fn w4_loss() -> Result<TraceFit, String> {
     let target = Table::read(data_path(
         "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
     ))?;
-    Ok(Mse::new(vec![(
+    Ok(TraceFit::mse(vec![(
         "v_soma_mV".into(),
         target.column("v_soma_mV").ok_or("no v_soma_mV")?.to_vec(),
     )]))
@@ -394,9 +394,9 @@ fn fd_check(
 }
 
 /// The mean squared error of every recorded voltage against -60 mV.
-fn flat_loss(layout: &Layout, options: &RunOptions) -> Result<Mse, String> {
+fn flat_loss(layout: &Layout, options: &RunOptions) -> Result<TraceFit, String> {
     let n = options.grid().map_err(|e| e.to_string())?.n_samples();
-    Ok(Mse::new(
+    Ok(TraceFit::mse(
         layout
             .probes()
             .iter()

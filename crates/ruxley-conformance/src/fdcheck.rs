@@ -1,8 +1,9 @@
 //! Checks a backend's gradient of a loss on simulated traces against
 //! central finite differences of the same backend's forward runs.
 
-use ruxley_backend::{Backend, Batch, RunOptions, Schedule, TraceLoss};
+use ruxley_backend::{Backend, Batch, RunOptions, Schedule};
 use ruxley_cell::{Layout, Parameters, Target};
+use ruxley_loss::TraceLoss;
 
 /// One compared parameter value.
 #[derive(Debug, Clone, PartialEq)]

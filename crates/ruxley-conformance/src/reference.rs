@@ -31,7 +31,8 @@ pub struct Table {
 impl Table {
     /// Reads a CSV file of numbers.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, String> {
-        let (names, columns) = ruxley_backend::read_columns(path.as_ref())?;
+        let (names, columns) =
+            ruxley_traces::read_columns(path.as_ref()).map_err(|e| e.to_string())?;
         Ok(Self { names, columns })
     }
 

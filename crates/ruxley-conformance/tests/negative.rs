@@ -75,7 +75,7 @@ fn the_finite_difference_checker_rejects_a_wrong_or_nan_gradient() {
     let layout = m.build().unwrap();
     let options = ruxley_backend::RunOptions::new(0.025, 3.0);
     let n = options.grid().unwrap().n_samples();
-    let loss = ruxley_backend::Mse::new(
+    let loss = ruxley_loss::TraceFit::mse(
         layout
             .probes()
             .iter()

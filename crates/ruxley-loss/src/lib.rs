@@ -10,10 +10,19 @@
 //! | [`smoothness`] | the prior lambda sum_b (g_b - g_parent(b))^2 over a tree |
 //! | [`cross_entropy`] | classification from readouts |
 //! | [`soft_spike_count`] | a differentiable count of upward threshold crossings |
+//!
+//! On the traces of a simulation, [`TraceFit`] sums these comparisons of
+//! named traces with targets and gives the gradient with respect to every
+//! recorded sample ([`TraceLoss`]), which is what a backend's
+//! `value_and_grad` needs.
 
 #![warn(missing_docs)]
 
 use std::ops::Range;
+
+mod trace_fit;
+
+pub use trace_fit::{Compare, LossError, TraceFit, TraceLoss};
 
 /// Mean squared error (1/N) sum (x - y)^2 and its gradient in x.
 pub fn mse(x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use ruxley_backend::Traces;
+use ruxley_traces::Traces;
 
 /// One line: a label, x values and y values.
 #[derive(Debug, Clone, Copy)]

@@ -21,8 +21,10 @@
 //! The crates behind it, usable alone: [`morph`] (SWC reading, tracing,
 //! compartmentalisation), [`ir`] (the expression graphs mechanisms are
 //! described in), [`channels`] and [`synapses`] (the descriptions and the
-//! library), [`cell`] (models, views, layouts), [`backend`] (the backend
-//! interface and the shared lowering), [`cpu`] (the CPU backend).
+//! library), [`cell`] (models, views, layouts), [`traces`] (recorded traces
+//! and their CSV form), [`loss`] (losses with their gradients, and their sums
+//! on named traces), [`backend`] (the backend interface and the shared
+//! lowering), [`cpu`] (the CPU backend).
 //!
 //! Backends are chosen by cargo features; [`default_backend`] gives the
 //! best one enabled.
@@ -36,15 +38,19 @@ pub use ruxley_cell as cell;
 pub use ruxley_channels as channels;
 pub use ruxley_core as core;
 pub use ruxley_ir as ir;
+pub use ruxley_loss as loss;
 pub use ruxley_morph as morph;
 pub use ruxley_synapses as synapses;
+pub use ruxley_traces as traces;
 
 pub use ruxley_backend::{
-    Backend, Batch, Capabilities, JvpRequest, JvpResult, Mse, RunOptions, Schedule, Scheme,
-    SimError, TangentStart, TraceLoss, Traces,
+    Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, Scheme, SimError,
+    TangentStart,
 };
 pub use ruxley_cell::{Layout, Model, ModelError, Parameters, SwcImport, Waveform};
 pub use ruxley_core::Precision;
+pub use ruxley_loss::{Compare, LossError, TraceFit, TraceLoss};
+pub use ruxley_traces::Traces;
 
 /// The CPU backend, which runs everything (simulations, gradients, JVPs)
 /// without a device; [`default_backend`] picks a GPU where one is built in
@@ -168,8 +174,9 @@ pub fn simulate(model: &Model, options: &RunOptions) -> Result<Traces, Error> {
 
 /// Gradients with respect to trainable values.
 pub mod grad {
-    use crate::backend::{Backend, Batch, RunOptions, Schedule, TapeStats, TraceLoss, Traces};
+    use crate::backend::{Backend, Batch, RunOptions, Schedule, TapeStats};
     use crate::{Error, Layout};
+    use crate::{TraceLoss, Traces};
 
     /// The loss and its gradient with respect to theta for one batch member.
     #[derive(Debug, Clone, PartialEq)]
@@ -301,87 +308,6 @@ pub mod lyapunov {
             .map(|(_, g)| g.ln())
             .sum();
         Ok(log_growth / (grid.t_end() - grid.time(skip)))
-    }
-}
-
-/// Losses on named traces built from the functions of [`ruxley_loss`].
-pub mod losses {
-    use crate::TraceLoss;
-    use crate::backend::Traces;
-    pub use ruxley_loss::{SoftDtw, WindowStats};
-
-    /// How one trace is compared with its target.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Compare {
-        /// Mean squared error.
-        Mse,
-        /// Mean absolute error.
-        Mae,
-        /// Mean and standard deviation in windows (the paper's statistics).
-        Windows(WindowStats),
-        /// Soft dynamic time warping (the paper's cost).
-        SoftDtw(SoftDtw),
-    }
-
-    /// A weighted sum of comparisons of named traces with targets.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct TraceFit {
-        terms: Vec<(String, Vec<f64>, Compare, f64)>,
-    }
-
-    impl TraceFit {
-        /// No terms.
-        pub fn new() -> Self {
-            Self::default()
-        }
-
-        /// Adds `weight` times the comparison of trace `name` with `target`.
-        pub fn term(mut self, name: &str, target: Vec<f64>, compare: Compare, weight: f64) -> Self {
-            self.terms.push((name.to_string(), target, compare, weight));
-            self
-        }
-    }
-
-    impl TraceLoss for TraceFit {
-        fn value_and_grad(
-            &self,
-            _member: usize,
-            traces: &Traces,
-            grad: &mut Traces,
-        ) -> Result<f64, String> {
-            let mut total = 0.0;
-            for (name, target, compare, weight) in &self.terms {
-                let k = traces
-                    .names()
-                    .iter()
-                    .position(|n| n == name)
-                    .ok_or_else(|| {
-                        format!(
-                            "no trace {name}; recorded are {}",
-                            traces.names().join(", ")
-                        )
-                    })?;
-                let x = traces.trace(k);
-                if x.len() != target.len() {
-                    return Err(format!(
-                        "target of {name} has {} samples, the trace {}",
-                        target.len(),
-                        x.len()
-                    ));
-                }
-                let (v, g) = match compare {
-                    Compare::Mse => ruxley_loss::mse(x, target),
-                    Compare::Mae => ruxley_loss::mae(x, target),
-                    Compare::Windows(w) => w.value_and_grad(x, target),
-                    Compare::SoftDtw(s) => s.value_and_grad(x, target),
-                };
-                total += weight * v;
-                for (d, g) in grad.trace_mut(k).iter_mut().zip(g) {
-                    *d += weight * g;
-                }
-            }
-            Ok(total)
-        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! small cells: random morphology, parameters, stimuli, clamps, scheme.
 
 use proptest::prelude::*;
-use ruxley::backend::{Mse, Schedule};
 use ruxley::cell::{Stimulus, Target};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
+use ruxley::{Schedule, TraceFit};
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -125,7 +125,7 @@ fn build(c: &Case) -> (ruxley::Layout, RunOptions, Vec<Stimulus>) {
     )
 }
 
-fn loss_for(layout: &ruxley::Layout, n: usize) -> Mse {
+fn loss_for(layout: &ruxley::Layout, n: usize) -> TraceFit {
     let targets = layout
         .probes()
         .iter()
@@ -139,7 +139,7 @@ fn loss_for(layout: &ruxley::Layout, n: usize) -> Mse {
             )
         })
         .collect();
-    Mse::new(targets)
+    TraceFit::mse(targets)
 }
 
 fn loss_at(
@@ -147,9 +147,9 @@ fn loss_at(
     opts: &RunOptions,
     params: &Parameters,
     stimuli: &[Stimulus],
-    loss: &Mse,
+    loss: &TraceFit,
 ) -> f64 {
-    use ruxley::backend::TraceLoss;
+    use ruxley::TraceLoss;
     let t = CpuBackend::sequential()
         .simulate(
             layout,

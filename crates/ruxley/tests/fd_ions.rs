@@ -2,9 +2,9 @@
 //! pool, the pool sets eca (Nernst) and gates SK channels; elsewhere eca and
 //! cai are fixed parameters.
 
-use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
+use ruxley::{Schedule, TraceFit};
 use ruxley_conformance::fdcheck::{FdOptions, check_gradient};
 use ruxley_conformance::l5pc::calcium_cell;
 
@@ -31,7 +31,7 @@ fn check(explicit_cai: bool, scheme: Scheme, schedule: Schedule) {
             (name.clone(), t)
         })
         .collect();
-    let loss = Mse::new(targets);
+    let loss = TraceFit::mse(targets);
     // The pool must have moved calcium for the test to mean something.
     let cai = traces.get("cai_b0_c0").unwrap();
     assert!(

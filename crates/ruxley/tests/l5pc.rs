@@ -7,7 +7,7 @@
 //! recorded as used during the step ending at the sample (Jaxley's
 //! convention), which is NEURON's value one row earlier.
 
-use ruxley::backend::Traces;
+use ruxley::Traces;
 use ruxley_conformance::l5pc::{l5pc_w2, single, single_reference, single_tests};
 use ruxley_conformance::reference::{Table, nan_max};
 

@@ -21,10 +21,10 @@ fn w6_matches_jaxley() {
     assert!(worst < 1e-6, "{worst:e}");
 }
 
-use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
 use ruxley::synapses::{ExpSynapse, IonotropicSynapse};
+use ruxley::{Schedule, TraceFit};
 use ruxley_conformance::fdcheck::{Comparison, FdOptions, check_gradient};
 use ruxley_conformance::models::synapse_network;
 
@@ -56,7 +56,7 @@ fn check_network(scheme: Scheme, schedule: Schedule) {
             )
         })
         .collect();
-    let loss = Mse::new(targets);
+    let loss = TraceFit::mse(targets);
     let rows = check_gradient(
         &CpuBackend::sequential(),
         &layout,
@@ -142,7 +142,7 @@ fn recorded_synapse_states_follow_their_update_and_carry_gradients() {
     );
 
     // A loss on the synapse states alone.
-    let loss = Mse::new(
+    let loss = TraceFit::mse(
         ["IonotropicSynapse_s_syn0", "AlphaSynapse_g_syn2"]
             .map(|n| {
                 let x = traces.get(n).unwrap();
@@ -188,7 +188,7 @@ fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
     let backend = CpuBackend::sequential();
     let schedule = Schedule::StoreAll;
     // A loss on voltages only: the recorded current does not stand in the way.
-    let ok = Mse::new(vec![target("v_c1_b0_c0_mV")]);
+    let ok = TraceFit::mse(vec![target("v_c1_b0_c0_mV")]);
     let g = ruxley::grad::value_and_grad(
         &backend,
         &layout,
@@ -201,7 +201,7 @@ fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
     assert!(g[0].traces.get("i_HH_c0_b0_c0").is_none());
     assert!(g[0].grad[0] != 0.0);
     // A loss on the current is refused, naming it.
-    let bad = Mse::new(vec![target("i_HH_c0_b0_c0")]);
+    let bad = TraceFit::mse(vec![target("i_HH_c0_b0_c0")]);
     let e = ruxley::grad::value_and_grad(&backend, &layout, &[theta], &bad, &options, &schedule)
         .unwrap_err()
         .to_string();

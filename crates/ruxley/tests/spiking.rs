@@ -1,10 +1,10 @@
 //! Non-capacitive neurons: integrate-and-fire and Izhikevich cells, their
 //! gradients, and surrogate gradients through spikes.
 
-use ruxley::backend::{Mse, Schedule};
 use ruxley::channels::spiking::{Fire, Izhikevich};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
+use ruxley::{Schedule, TraceFit};
 use ruxley_conformance::fdcheck::{FdOptions, check_gradient};
 use ruxley_conformance::models::spiking_cell;
 
@@ -28,9 +28,9 @@ fn integrate_and_fire_fires_regularly_and_izhikevich_bursts() {
     assert!(n >= 2, "{n} spikes");
 }
 
-fn targets(m: &Model, options: &RunOptions) -> Mse {
+fn targets(m: &Model, options: &RunOptions) -> TraceFit {
     let t = ruxley::simulate(m, options).unwrap();
-    Mse::new(
+    TraceFit::mse(
         t.names()
             .iter()
             .enumerate()

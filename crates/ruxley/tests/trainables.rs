@@ -3,7 +3,7 @@
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
-use ruxley::{Mse, Schedule};
+use ruxley::{Schedule, TraceFit};
 use ruxley_conformance::reference::{Table, data_path};
 use ruxley_conformance::workloads::w2;
 
@@ -75,7 +75,7 @@ fn theta_gradients_equal_finite_differences() {
     let layout = m.build().unwrap();
     let options = RunOptions::new(0.025, 3.0);
     let n = options.grid().unwrap().n_samples();
-    let loss = Mse::new(vec![
+    let loss = TraceFit::mse(vec![
         ("v_b0_c0_mV".into(), vec![-40.0; n]),
         ("v_b3_c1_mV".into(), vec![-50.0; n]),
     ]);
@@ -120,7 +120,7 @@ fn w4_through_trainables_matches_jaxley() {
         "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
     ))
     .unwrap();
-    let loss = Mse::new(vec![(
+    let loss = TraceFit::mse(vec![(
         "v_soma_mV".into(),
         target.column("v_soma_mV").unwrap().to_vec(),
     )]);

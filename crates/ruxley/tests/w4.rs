@@ -1,8 +1,8 @@
 //! W4: the gradient of the anchor loss on W2 against Jaxley's float64 autodiff.
 
-use ruxley::backend::{Mse, Schedule};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
+use ruxley::{Schedule, TraceFit};
 use ruxley_conformance::reference::{Table, data_path};
 use ruxley_conformance::workloads::w2;
 
@@ -14,7 +14,7 @@ fn w4_on_w2_matches_jaxley_per_branch() {
         "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
     ))
     .unwrap();
-    let loss = Mse::new(vec![(
+    let loss = TraceFit::mse(vec![(
         "v_soma_mV".into(),
         target.column("v_soma_mV").unwrap().to_vec(),
     )]);
@@ -70,7 +70,7 @@ fn every_checkpoint_schedule_gives_the_identical_gradient() {
         "reference/anchors/traces/w4_w2_target_jaxley_f64.csv",
     ))
     .unwrap();
-    let loss = Mse::new(vec![(
+    let loss = TraceFit::mse(vec![(
         "v_soma_mV".into(),
         target.column("v_soma_mV").unwrap().to_vec(),
     )]);

@@ -8,9 +8,9 @@
 
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
-use ruxley::losses::{Compare, SoftDtw, TraceFit, WindowStats};
+use ruxley::loss::{SoftDtw, WindowStats};
 use ruxley::prelude::*;
-use ruxley::{Schedule, TraceLoss};
+use ruxley::{Compare, Schedule, TraceFit, TraceLoss};
 use ruxley_optim::{LbfgsOptions, Transforms, lbfgs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

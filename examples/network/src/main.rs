@@ -11,7 +11,7 @@ use std::path::Path;
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::synapses::{ExpSynapse, IonotropicSynapse};
-use ruxley::{DefaultBackend, Mse, Schedule};
+use ruxley::{DefaultBackend, Schedule, TraceFit};
 use ruxley_optim::{LbfgsOptions, Progress, Transforms, lbfgs};
 use ruxley_plot::{Figure, Series, write_svg};
 
@@ -81,13 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = DefaultBackend::new();
     let target = ruxley::grad::simulate(&backend, &layout, std::slice::from_ref(&truth), &options)?
         .remove(0);
-    let loss = Mse::new(
-        target
-            .names()
-            .iter()
-            .map(|n| (n.clone(), target.get(n).expect("recorded").to_vec()))
-            .collect(),
-    );
+    let loss = TraceFit::mse_to(&target);
     // L-BFGS in the unbounded space of a sigmoid onto [0.1, 10] nS.
     let transform = Transforms::sigmoid_boxes(&vec![(1e-4, 1e-2); truth.len()])?;
     let schedule = Schedule::sqrt(options.grid()?.n_steps());

@@ -12,7 +12,7 @@ use ruxley::channels::gradcheck::{Point, check_channel};
 use ruxley::channels::{Gate, GateKinetics, ParamSpec, Real, StateSpec, gate_channel};
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
-use ruxley::{DefaultBackend, Mse, Schedule};
+use ruxley::{DefaultBackend, Schedule, TraceFit};
 
 // ANCHOR: kinetics
 /// An illustrative slow, non-inactivating potassium current:
@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut truth = cell.clone();
     truth.set("SlowK_gKs", 1.2e-3)?;
     let target = ruxley::simulate(&truth, &options)?;
-    let loss = Mse::new(vec![(
+    let loss = TraceFit::mse(vec![(
         "v_soma_mV".into(),
         target.get("v_soma_mV").expect("recorded").to_vec(),
     )]);

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, Normal};
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::prelude::*;
-use ruxley::{Layout, Mse, Schedule};
+use ruxley::{Layout, Schedule, TraceFit};
 use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
 use ruxley_hmc::{LogDensity, Settings, Transformed, sample_chains};
 use ruxley_optim::Transforms;
@@ -21,7 +21,7 @@ use ruxley_optim::Transforms;
 struct Likelihood {
     layout: Layout,
     options: RunOptions,
-    loss: Mse,
+    loss: TraceFit,
     samples: f64,
     sigma: f64,
 }
@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let likelihood = Likelihood {
         layout,
         options,
-        loss: Mse::new(vec![("v_soma_mV".into(), data)]),
+        loss: TraceFit::mse(vec![("v_soma_mV".into(), data)]),
         samples,
         sigma: 2.0,
     };

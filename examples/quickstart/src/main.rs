@@ -14,7 +14,7 @@ use ruxley::analysis::spike_times;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::prelude::*;
-use ruxley::{Mse, Schedule};
+use ruxley::{Schedule, TraceFit};
 use ruxley_optim::{LbfgsOptions, Progress, Transforms, lbfgs};
 use ruxley_plot::{Figure, Series, write_svg, write_traces_svg};
 
@@ -102,13 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &options,
     )?
     .remove(0);
-    let loss = Mse::new(
-        target
-            .names()
-            .iter()
-            .map(|n| (n.clone(), target.get(n).expect("same names").to_vec()))
-            .collect(),
-    );
+    let loss = TraceFit::mse_to(&target);
     // Optimise in the unbounded space of the paper's sigmoid onto [0.5, 2] x default.
     let bounds: Vec<(f64, f64)> = defaults.iter().map(|g| (0.5 * g, 2.0 * g)).collect();
     let transform = Transforms::sigmoid_boxes(&bounds)?;

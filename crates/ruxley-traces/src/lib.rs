@@ -1,6 +1,33 @@
-//! Recorded traces.
+//! Recorded traces: the rows a simulation records, on a uniform time grid,
+//! with their CSV form (a `time_ms` column, then one column per trace).
+
+#![warn(missing_docs)]
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A trace or CSV file that cannot be read: the file, the line where known,
+/// and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ReadError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (1 is the header), where the problem is on one line.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ReadError {
+    fn new(path: &Path, line: Option<u64>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line,
+            reason: reason.into(),
+        }
+    }
+}
 
 /// The recordings of one simulation: one row per probe, `n_samples` columns
 /// at t = 0, dt, ..., t_max.
@@ -85,13 +112,14 @@ impl Traces {
     /// Reads a CSV file as written by [`Traces::write_csv`] (or the reference
     /// traces): a `time_ms` column, then one column per trace, equally spaced
     /// (an error otherwise); the step is the mean spacing of the times.
-    pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<Self, String> {
+    pub fn read_csv(path: impl AsRef<Path>) -> Result<Self, ReadError> {
         let path = path.as_ref();
         let (names, columns) = read_columns(path)?;
         if names.first().map(String::as_str) != Some("time_ms") || names.len() < 2 {
-            return Err(format!(
-                "{}: the header must be time_ms followed by trace names",
-                path.display()
+            return Err(ReadError::new(
+                path,
+                Some(1),
+                "the header must be time_ms followed by trace names",
             ));
         }
         let n_samples = columns[0].len();
@@ -104,11 +132,14 @@ impl Traces {
         // The times must be uniform (to the precision they were written in).
         let slack = 1e-6 * dt.abs();
         if let Some(k) = (1..n_samples).find(|&k| ((t[k] - t[k - 1]) - dt).abs() > slack) {
-            return Err(format!(
-                "{}: the time column is not uniform: {} to {} ms at sample {k}, {dt} ms on average",
-                path.display(),
-                t[k - 1],
-                t[k]
+            return Err(ReadError::new(
+                path,
+                Some(k as u64 + 2),
+                format!(
+                    "the time column is not uniform: {} to {} ms at sample {k}, {dt} ms on average",
+                    t[k - 1],
+                    t[k]
+                ),
             ));
         }
         let mut data = Vec::with_capacity((names.len() - 1) * n_samples);
@@ -145,28 +176,39 @@ impl Traces {
 
 /// Reads a CSV file of numbers with a header row: the column names and
 /// the columns. Errors name the file and the line.
-pub fn read_columns(path: &std::path::Path) -> Result<(Vec<String>, Vec<Vec<f64>>), String> {
+pub fn read_columns(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>), ReadError> {
+    let csv_error = |e: csv::Error| {
+        let line = e.position().map(csv::Position::line);
+        let reason = match e.kind() {
+            csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("{len} fields where the header has {expected_len}"),
+            _ => e.to_string(),
+        };
+        ReadError::new(path, line, reason)
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(csv_error)?;
     let names: Vec<String> = reader
         .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(csv_error)?
         .iter()
         .map(String::from)
         .collect();
     if names.is_empty() || names.iter().all(String::is_empty) {
-        return Err(format!("{}: empty file", path.display()));
+        return Err(ReadError::new(path, None, "empty file"));
     }
     let mut columns = vec![Vec::new(); names.len()];
     for record in reader.records() {
-        let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map(csv::Position::line);
         for (col, f) in columns.iter_mut().zip(&record) {
             let x = f
                 .parse::<f64>()
-                .map_err(|e| format!("{}:{line}: `{f}`: {e}", path.display()))?;
+                .map_err(|e| ReadError::new(path, line, format!("`{f}`: {e}")))?;
             col.push(x);
         }
     }
@@ -224,7 +266,7 @@ mod tests {
             ("", "empty file"),
         ] {
             std::fs::write(&path, text).unwrap();
-            let e = Traces::read_csv(&path).unwrap_err();
+            let e = Traces::read_csv(&path).unwrap_err().to_string();
             assert!(
                 e.contains(want) && e.contains("ruxley_bad"),
                 "{text:?}: {e}"
@@ -239,6 +281,10 @@ mod tests {
         std::fs::write(&path, "time_ms,v\n0,1\n0.025,2\n0.06,3\n0.075,4\n").unwrap();
         let e = Traces::read_csv(&path).unwrap_err();
         std::fs::remove_file(&path).ok();
-        assert!(e.contains("not uniform") && e.contains("sample 2"), "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(
+            e.to_string().contains("not uniform") && e.to_string().contains("sample 2"),
+            "{e}"
+        );
     }
 }
