@@ -108,8 +108,8 @@ impl Fit {
             &CpuBackend::sequential(),
             &self.layout,
             std::slice::from_ref(&self.theta),
-            &self.loss,
             &self.options,
+            &self.loss,
             schedule,
         )
         .expect("gradient")

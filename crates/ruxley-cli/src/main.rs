@@ -207,8 +207,8 @@ fn grad(
         &DefaultBackend::new(),
         &layout,
         std::slice::from_ref(&theta),
-        &loss,
         &spec.options,
+        &loss,
         &spec.schedule,
     )?;
     let g = &g[0];
@@ -287,11 +287,10 @@ fn fit(
                 &backend,
                 &layout,
                 &[theta],
-                &loss,
                 &spec.options,
+                &loss,
                 &spec.schedule,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             Ok((g[0].loss, transforms.pull_back(u, &g[0].grad)))
         };
         let mut done = 0;
@@ -363,7 +362,7 @@ impl ruxley_hmc::LogDensity for Likelihood<'_> {
         let backend = ruxley::cpu::CpuBackend::sequential();
         let thetas = [theta.to_vec()];
         let opts = (&self.spec.options, &self.spec.schedule);
-        match value_and_grad(&backend, self.layout, &thetas, self.loss, opts.0, opts.1) {
+        match value_and_grad(&backend, self.layout, &thetas, opts.0, self.loss, opts.1) {
             Ok(g) => {
                 // log L = -N mse / (2 sd^2).
                 let scale = -self.samples / (2.0 * self.sd * self.sd);

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use ruxley_core::linalg::{cholesky, solve_lower};
 
-use crate::minimize::{Observer, OptimError, Progress, Report, Stop};
+use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop};
 
 /// Settings of [`cmaes`].
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +39,7 @@ impl Default for CmaesOptions {
 /// Minimises `f` (values only; NaN or infinity count as the worst) from `x0`.
 /// The history holds the best loss after each generation.
 pub fn cmaes(
-    f: &mut dyn FnMut(&[f64]) -> Result<f64, String>,
+    f: &mut dyn FnMut(&[f64]) -> Result<f64, ObjectiveError>,
     x0: &[f64],
     options: &CmaesOptions,
     observers: &mut [&mut dyn Observer],
@@ -78,9 +78,9 @@ pub fn cmaes(
     let mut evals = 0;
     let mut generation = 0;
     let stop = loop {
-        let l = cholesky(&c, n).map_err(|e| OptimError::Objective {
+        let l = cholesky(&c, n).map_err(|e| OptimError::Numerical {
             iteration: generation,
-            message: format!("covariance: {e}"),
+            reason: format!("covariance: {e}"),
         })?;
         let mut offspring: Vec<(f64, Vec<f64>)> = Vec::with_capacity(lambda);
         for _ in 0..lambda {
@@ -89,9 +89,9 @@ pub fn cmaes(
                 .map(|i| (0..=i).map(|k| l[i * n + k] * z[k]).sum())
                 .collect();
             let x: Vec<f64> = mean.iter().zip(&y).map(|(m, y)| m + sigma * y).collect();
-            let v = f(&x).map_err(|message| OptimError::Objective {
+            let v = f(&x).map_err(|error| OptimError::Objective {
                 iteration: generation,
-                message,
+                error,
             })?;
             evals += 1;
             let v = if v.is_nan() { f64::INFINITY } else { v };

@@ -48,9 +48,9 @@ pub fn lbfgs(
         |x: &[f64], k: usize, history: &mut Vec<f64>, observers: &mut [&mut dyn Observer]| {
             let (f, g) = objective
                 .value_and_grad(x)
-                .map_err(|message| OptimError::Objective {
+                .map_err(|error| OptimError::Objective {
                     iteration: k,
-                    message,
+                    error,
                 })?;
             if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
                 return Err(OptimError::NonFinite { iteration: k });

@@ -22,7 +22,9 @@ pub mod transform;
 
 pub use cmaes::{CmaesOptions, cmaes};
 pub use lbfgs::{LbfgsOptions, lbfgs};
-pub use minimize::{Objective, Observer, OptimError, Options, Progress, Report, Stop, minimize};
+pub use minimize::{
+    Objective, ObjectiveError, Observer, OptimError, Options, Progress, Report, Stop, minimize,
+};
 pub use optimizer::{Adam, LrSchedule, Optimizer, PolyakGd, Sgd, clip_norm};
 pub use restarts::{restarts, uniform_starts};
 pub use transform::{Bijection, TransformError, Transforms};

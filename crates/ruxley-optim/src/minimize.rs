@@ -3,19 +3,22 @@
 //! watch or stop the run, and checkpoints to a file so that a killed fit
 //! resumes where it stopped.
 
-use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::optimizer::{LrSchedule, Optimizer, clip_norm};
+
+/// Why an objective cannot be evaluated: any error (a simulation's, a
+/// transform's), kept whole so that callers can inspect it.
+pub type ObjectiveError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A function to minimise: its value and gradient at x.
 pub trait Objective {
     /// f(x) and its gradient, or why it cannot be evaluated at x.
-    fn value_and_grad(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>), String>;
+    fn value_and_grad(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>), ObjectiveError>;
 }
 
-impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>), String>> Objective for F {
-    fn value_and_grad(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>), String> {
+impl<F: FnMut(&[f64]) -> Result<(f64, Vec<f64>), ObjectiveError>> Objective for F {
+    fn value_and_grad(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>), ObjectiveError> {
         self(x)
     }
 }
@@ -107,38 +110,49 @@ pub struct Report {
 }
 
 /// Why a run failed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum OptimError {
     /// The objective failed at a point.
+    #[error("iteration {iteration}: {error}")]
     Objective {
         /// The iteration.
         iteration: usize,
-        /// Its message.
-        message: String,
+        /// The objective's error.
+        error: ObjectiveError,
     },
     /// The objective returned a non-finite value or gradient.
+    #[error("iteration {iteration}: the loss or its gradient is not finite")]
     NonFinite {
         /// The iteration.
         iteration: usize,
     },
-    /// The checkpoint could not be read or written.
-    Checkpoint(String),
+    /// The optimiser's own arithmetic failed (CMA-ES's covariance lost
+    /// positive definiteness).
+    #[error("iteration {iteration}: {reason}")]
+    Numerical {
+        /// The iteration.
+        iteration: usize,
+        /// What failed.
+        reason: String,
+    },
+    /// The checkpoint file could not be read, written or used.
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
-impl fmt::Display for OptimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Objective { iteration, message } => write!(f, "iteration {iteration}: {message}"),
-            Self::NonFinite { iteration } => write!(
-                f,
-                "iteration {iteration}: the loss or its gradient is not finite"
-            ),
-            Self::Checkpoint(m) => write!(f, "checkpoint: {m}"),
+impl OptimError {
+    fn checkpoint(path: &Path, reason: impl ToString) -> Self {
+        Self::Checkpoint {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
         }
     }
 }
-
-impl std::error::Error for OptimError {}
 
 /// The resumable state of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,23 +250,23 @@ pub fn minimize(
     if let Some(path) = &options.checkpoint
         && path.exists()
     {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
-        let s = Saved::from_text(&text)
-            .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| OptimError::checkpoint(path, e))?;
+        let s = Saved::from_text(&text).map_err(|e| OptimError::checkpoint(path, e))?;
         if s.optimizer != optimizer.name() || s.x.len() != x0.len() {
-            return Err(OptimError::Checkpoint(format!(
-                "{} holds a {} run of {} parameters, not {} of {}",
-                path.display(),
-                s.optimizer,
-                s.x.len(),
-                optimizer.name(),
-                x0.len()
-            )));
+            return Err(OptimError::checkpoint(
+                path,
+                format!(
+                    "holds a {} run of {} parameters, not {} of {}",
+                    s.optimizer,
+                    s.x.len(),
+                    optimizer.name(),
+                    x0.len()
+                ),
+            ));
         }
         optimizer
             .set_state(&s.state)
-            .map_err(OptimError::Checkpoint)?;
+            .map_err(|e| OptimError::checkpoint(path, e))?;
         saved = s;
     }
     let mut evaluations = 0;
@@ -262,9 +276,9 @@ pub fn minimize(
         let (loss, mut grad) =
             objective
                 .value_and_grad(&x)
-                .map_err(|message| OptimError::Objective {
+                .map_err(|error| OptimError::Objective {
                     iteration: k,
-                    message,
+                    error,
                 })?;
         evaluations += 1;
         if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
@@ -309,7 +323,7 @@ pub fn minimize(
             let tmp = path.with_extension("tmp");
             std::fs::write(&tmp, saved.to_text())
                 .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| OptimError::Checkpoint(format!("{}: {e}", path.display())))?;
+                .map_err(|e| OptimError::checkpoint(path, e))?;
         }
     };
     Ok(Report {

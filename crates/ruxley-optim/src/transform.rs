@@ -5,8 +5,6 @@
 //! gradients back: dL/du = dL/dx f'(u)) and log |f'(u)| (the log-Jacobian a
 //! sampler adds to the log-density).
 
-use std::fmt;
-
 /// A smooth, strictly monotone map from R onto an interval.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bijection {
@@ -47,16 +45,9 @@ pub enum Bijection {
 }
 
 /// An invalid bijection or an input outside its range.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
 pub struct TransformError(pub String);
-
-impl fmt::Display for TransformError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl std::error::Error for TransformError {}
 
 fn sigmoid(u: f64) -> f64 {
     if u >= 0.0 {

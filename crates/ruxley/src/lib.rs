@@ -230,8 +230,8 @@ pub mod grad {
         backend: &dyn Backend,
         layout: &Layout,
         thetas: &[Vec<f64>],
-        loss: &dyn TraceLoss,
         options: &RunOptions,
+        loss: &dyn TraceLoss,
         schedule: &Schedule,
     ) -> Result<Vec<ThetaGrad>, Error> {
         let grid = options.grid()?;

@@ -193,8 +193,8 @@ fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
         &backend,
         &layout,
         std::slice::from_ref(&theta),
-        &ok,
         &options,
+        &ok,
         &schedule,
     )
     .unwrap();
@@ -202,7 +202,7 @@ fn gradient_runs_leave_out_currents_and_say_so_when_a_loss_needs_one() {
     assert!(g[0].grad[0] != 0.0);
     // A loss on the current is refused, naming it.
     let bad = TraceFit::mse(vec![target("i_HH_c0_b0_c0")]);
-    let e = ruxley::grad::value_and_grad(&backend, &layout, &[theta], &bad, &options, &schedule)
+    let e = ruxley::grad::value_and_grad(&backend, &layout, &[theta], &options, &bad, &schedule)
         .unwrap_err()
         .to_string();
     assert!(e.contains("i_HH_c0_b0_c0") && e.contains("currents"), "{e}");

@@ -85,8 +85,8 @@ fn theta_gradients_equal_finite_differences() {
         &cpu,
         &layout,
         std::slice::from_ref(&theta),
-        &loss,
         &options,
+        &loss,
         &Schedule::StoreAll,
     )
     .unwrap();
@@ -95,7 +95,7 @@ fn theta_gradients_equal_finite_differences() {
         let at = |x: f64| {
             let mut th = theta.clone();
             th[k] = x;
-            value_and_grad(&cpu, &layout, &[th], &loss, &options, &Schedule::StoreAll).unwrap()[0]
+            value_and_grad(&cpu, &layout, &[th], &options, &loss, &Schedule::StoreAll).unwrap()[0]
                 .loss
         };
         let h = 1e-4 * theta[k].abs();
@@ -130,8 +130,8 @@ fn w4_through_trainables_matches_jaxley() {
         &CpuBackend::new(),
         &layout,
         &[theta],
-        &loss,
         &w.options,
+        &loss,
         &Schedule::sqrt(2000),
     )
     .unwrap();

@@ -78,11 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     &backend,
                     &layout,
                     &[theta],
-                    loss,
                     &options,
+                    loss,
                     &Schedule::StoreAll,
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Ok((g[0].loss, transform.pull_back(u, &g[0].grad)))
             };
             let fit = lbfgs(

@@ -87,8 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schedule = Schedule::sqrt(options.grid()?.n_steps());
     let mut objective = |u: &[f64]| {
         let theta = transform.forward(u);
-        let g = value_and_grad(&backend, &layout, &[theta], &loss, &options, &schedule)
-            .map_err(|e| e.to_string())?;
+        let g = value_and_grad(&backend, &layout, &[theta], &options, &loss, &schedule)?;
         Ok((g[0].loss, transform.pull_back(u, &g[0].grad)))
     };
     let mut printed = None;

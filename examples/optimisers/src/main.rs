@@ -6,11 +6,11 @@
 //! Run: `cargo run --release -p optimisers`.
 
 use ruxley_optim::{
-    Adam, CmaesOptions, LbfgsOptions, LrSchedule, Options, PolyakGd, Progress, Sgd, Stop, cmaes,
-    lbfgs, minimize, restarts, uniform_starts,
+    Adam, CmaesOptions, LbfgsOptions, LrSchedule, ObjectiveError, Options, PolyakGd, Progress, Sgd,
+    Stop, cmaes, lbfgs, minimize, restarts, uniform_starts,
 };
 
-fn rosenbrock(x: &[f64]) -> Result<(f64, Vec<f64>), String> {
+fn rosenbrock(x: &[f64]) -> Result<(f64, Vec<f64>), ObjectiveError> {
     let (a, b) = (x[0], x[1]);
     let f = (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2);
     Ok((
@@ -154,7 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // ANCHOR: restarts
     // Rastrigin: a local minimum in every unit cell; 64 seeded starts in parallel.
-    let rastrigin = |x: &[f64]| -> Result<(f64, Vec<f64>), String> {
+    let rastrigin = |x: &[f64]| -> Result<(f64, Vec<f64>), ObjectiveError> {
         let w = 2.0 * std::f64::consts::PI;
         let f = 20.0 + x.iter().map(|x| x * x - 10.0 * (w * x).cos()).sum::<f64>();
         Ok((

@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schedule = Schedule::sqrt(options.grid()?.n_steps());
     for step in 0..8 {
         let at = |x: f64| {
-            value_and_grad(&backend, &layout, &[vec![x]], &loss, &options, &schedule)
+            value_and_grad(&backend, &layout, &[vec![x]], &options, &loss, &schedule)
                 .map(|r| r[0].grad[0])
         };
         // The gradient, and its slope from two gradients.

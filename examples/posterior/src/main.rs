@@ -38,8 +38,8 @@ impl LogDensity for Likelihood {
             &backend,
             &self.layout,
             &[theta.to_vec()],
-            &self.loss,
             &self.options,
+            &self.loss,
             &Schedule::StoreAll,
         ) {
             Ok(g) => {
