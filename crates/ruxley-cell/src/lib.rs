@@ -46,4 +46,4 @@ pub use params::{Block, ParamLayout, Parameters, Target};
 pub use ruxley_morph::Ncomp;
 pub use stimulus::{Clamp, Observable, Recording, Stimulus, Waveform};
 pub use trainable::{Control, Trainable, Trainables};
-pub use view::{Sel, Site, View};
+pub use view::{Sel, Selection, Site, View};

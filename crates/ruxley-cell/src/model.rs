@@ -724,6 +724,65 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_selection_selects_what_its_view_selects_every_time() {
+        use crate::view::{Selection, View};
+        let mut m =
+            Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 4]).unwrap();
+        m.branch(vec![2, 3]).add_to_group("tips").unwrap();
+        let chains: Vec<(Selection, fn(&mut Model) -> View<'_>)> = vec![
+            (Selection::new(), |m| m.view()),
+            (Selection::new().branch(1).comp(2), |m| m.branch(1).comp(2)),
+            (Selection::new().group("tips").branch(1).comp(3), |m| {
+                m.group("tips").branch(1).comp(3)
+            }),
+            (Selection::new().branch("all").loc(0.5), |m| {
+                m.branch("all").loc(0.5)
+            }),
+            (Selection::new().cell(0).branch(vec![3, 0]), |m| {
+                m.cell(0).branch(vec![3, 0])
+            }),
+            (Selection::new().group("tips").comp(1..4), |m| {
+                m.group("tips").comp(1..4)
+            }),
+        ];
+        for (k, (kept, chained)) in chains.iter().enumerate() {
+            let want = chained(&mut m).sites().map(<[_]>::to_vec);
+            assert!(want.as_ref().is_ok_and(|w| !w.is_empty()), "chain {k}");
+            for _ in 0..2 {
+                assert_eq!(m.at(kept).sites().map(<[_]>::to_vec), want, "chain {k}");
+            }
+        }
+        // A view narrowed by a selection continues the chain.
+        let tips = Selection::new().group("tips");
+        assert_eq!(
+            m.cell(0).at(&tips).branch(0).comps().unwrap(),
+            m.group("tips").branch(0).comps().unwrap()
+        );
+        // Errors surface where the selection is applied, as in a view.
+        let bad = Selection::new().group("tips").branch(2);
+        let e = m.at(&bad).comps().unwrap_err().to_string();
+        assert!(
+            e.contains("out of range") && e.contains("there are 2"),
+            "{e}"
+        );
+        assert!(
+            m.at(&Selection::new().group("none"))
+                .set("v", -70.0)
+                .is_err()
+        );
+        // Acting through a kept selection acts on its compartments only.
+        let tip = Selection::new().branch(3).comp(0);
+        m.at(&tip).set("radius", 7.0).unwrap();
+        let r = m.values("radius").unwrap();
+        let c = m.branch(3).comp(0).comps().unwrap()[0];
+        assert!(
+            r.iter()
+                .enumerate()
+                .all(|(i, x)| (i == c) == (*x == Some(7.0)))
+        );
+    }
+
+    #[test]
     fn values_per_compartment_and_polylines() {
         let mut m = Model::from_branches(&[None, Some(0)], &[2, 3]).unwrap();
         m.branch(1).insert(ruxley_channels::Hh::new()).unwrap();

@@ -13,6 +13,21 @@
 //! A view remembers its last level of selection: `branch("all")` selects one
 //! site per branch, `comp(...)` one per compartment, a group or the whole model
 //! one site. Parameter sharing for training follows these sites.
+//!
+//! A view borrows its model, so it is used once. To name a part of a model
+//! and use it many times (as `soma = cell.branch(0).comp(0)` in Jaxley),
+//! keep a [`Selection`], the same chain as a value, and apply it with
+//! [`Model::at`]:
+//!
+//! ```
+//! # use ruxley_cell::{Model, Selection, Waveform};
+//! # let mut cell = Model::from_branches(&[None, Some(0)], &[2, 2])?;
+//! let soma = Selection::new().branch(0).comp(0);
+//! cell.at(&soma).set("radius", 10.0)?;
+//! cell.at(&soma).stimulate(Waveform::step(1.0, 3.0, 0.1))?;
+//! cell.at(&soma).record("v")?;
+//! # Ok::<(), ruxley_cell::ModelError>(())
+//! ```
 
 use std::ops::Range;
 
@@ -93,6 +108,62 @@ impl Sel {
     }
 }
 
+/// One step of a [`Selection`].
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Cell(Sel),
+    Branch(Sel),
+    Comp(Sel),
+    Loc(f64),
+    Group(String),
+}
+
+/// A chain of selections kept as a value: what a [`View`] selects, without
+/// the model. Apply it with [`Model::at`] (or narrow a view with
+/// [`View::at`]) as often as needed; each step means what the view method of
+/// the same name means, and errors surface when it is applied.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selection {
+    steps: Vec<Step>,
+}
+
+impl Selection {
+    /// The whole model.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn then(mut self, step: Step) -> Self {
+        self.steps.push(step);
+        self
+    }
+
+    /// Then cells, as [`View::cell`].
+    pub fn cell(self, sel: impl Into<Sel>) -> Self {
+        self.then(Step::Cell(sel.into()))
+    }
+
+    /// Then branches, as [`View::branch`].
+    pub fn branch(self, sel: impl Into<Sel>) -> Self {
+        self.then(Step::Branch(sel.into()))
+    }
+
+    /// Then compartments, as [`View::comp`].
+    pub fn comp(self, sel: impl Into<Sel>) -> Self {
+        self.then(Step::Comp(sel.into()))
+    }
+
+    /// Then the compartment at relative position `x`, as [`View::loc`].
+    pub fn loc(self, x: f64) -> Self {
+        self.then(Step::Loc(x))
+    }
+
+    /// Then a group's compartments, as [`View::group`].
+    pub fn group(self, name: &str) -> Self {
+        self.then(Step::Group(name.to_string()))
+    }
+}
+
 /// One selected site: a set of compartments with the cell and branch it lies in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -147,6 +218,11 @@ impl Model {
     /// Selects a group.
     pub fn group(&mut self, name: &str) -> View<'_> {
         self.view().group(name)
+    }
+
+    /// Applies a kept [`Selection`].
+    pub fn at(&mut self, selection: &Selection) -> View<'_> {
+        self.view().at(selection)
     }
 
     /// Sets a parameter or initial state on every compartment that has it.
@@ -311,6 +387,17 @@ impl<'m> View<'m> {
                     (!s.comps.is_empty()).then_some(s)
                 })
                 .collect())
+        })
+    }
+
+    /// Narrows the view by the steps of a kept [`Selection`], in order.
+    pub fn at(self, selection: &Selection) -> Self {
+        selection.steps.iter().fold(self, |view, step| match step {
+            Step::Cell(sel) => view.cell(sel.clone()),
+            Step::Branch(sel) => view.branch(sel.clone()),
+            Step::Comp(sel) => view.comp(sel.clone()),
+            Step::Loc(x) => view.loc(*x),
+            Step::Group(name) => view.group(name),
         })
     }
 

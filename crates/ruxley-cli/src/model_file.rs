@@ -77,7 +77,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ruxley::cell::{Sel, View};
+use ruxley::cell::{Sel, Selection, View};
 use ruxley::morph::Ncomp;
 use ruxley::{Model, ModelError, Precision, RunOptions, Schedule, Scheme, SwcImport, Waveform};
 use serde::Deserialize;
@@ -338,25 +338,25 @@ impl Where {
             }
             Self::Table(t) => t,
         };
-        let mut v = model.view();
+        let mut s = Selection::new();
         if let Some(c) = &t.cell {
-            v = v.cell(c.sel());
+            s = s.cell(c.sel());
         }
         if let Some(g) = &t.group {
-            v = v.group(g);
+            s = s.group(g);
         }
         if let Some(b) = &t.branch {
-            v = v.branch(b.sel());
+            s = s.branch(b.sel());
         }
         match (&t.comp, t.loc) {
             (Some(_), Some(_)) => {
                 return Err(ModelError::Invalid("give comp or loc, not both".into()));
             }
-            (Some(c), None) => v = v.comp(c.sel()),
-            (None, Some(x)) => v = v.loc(x),
+            (Some(c), None) => s = s.comp(c.sel()),
+            (None, Some(x)) => s = s.loc(x),
             (None, None) => {}
         }
-        Ok(v)
+        Ok(model.at(&s))
     }
 }
 

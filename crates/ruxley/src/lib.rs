@@ -47,7 +47,7 @@ pub use ruxley_backend::{
     Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, Scheme, SimError,
     TangentStart,
 };
-pub use ruxley_cell::{Layout, Model, ModelError, Parameters, SwcImport, Waveform};
+pub use ruxley_cell::{Layout, Model, ModelError, Parameters, Selection, SwcImport, Waveform};
 pub use ruxley_core::Precision;
 pub use ruxley_loss::{Compare, LossError, TraceFit, TraceLoss};
 pub use ruxley_traces::Traces;
@@ -127,8 +127,8 @@ pub fn default_backend() -> Result<Box<dyn Backend>, SimError> {
 pub mod prelude {
     pub use crate::channels::{Hh, Leak};
     pub use crate::{
-        Backend, Batch, Model, Parameters, Precision, RunOptions, Scheme, SwcImport, Traces,
-        Waveform,
+        Backend, Batch, Model, Parameters, Precision, RunOptions, Scheme, Selection, SwcImport,
+        Traces, Waveform,
     };
 }
 

@@ -33,10 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cell.insert(Hh::new())?;
     cell.set("axial_resistivity", 100.0)?;
     cell.set("v", -65.0)?;
-    cell.branch(0)
-        .comp(0)
-        .stimulate(Waveform::step(1.0, 48.0, 1.0))?;
-    cell.branch(0).comp(0).record_as("v", "soma")?;
+    let soma = Selection::new().branch(0).comp(0);
+    cell.at(&soma).stimulate(Waveform::step(1.0, 48.0, 1.0))?;
+    cell.at(&soma).record_as("v", "soma")?;
     // Three basal and three apical compartments (the second one of each is plotted).
     for region in ["basal", "apical"] {
         let comps = cell.group(region).comps()?;
