@@ -729,7 +729,8 @@ mod tests {
         let mut m =
             Model::from_branches(&[None, Some(0), Some(0), Some(1)], &[2, 3, 2, 4]).unwrap();
         m.branch(vec![2, 3]).add_to_group("tips").unwrap();
-        let chains: Vec<(Selection, fn(&mut Model) -> View<'_>)> = vec![
+        type Chained = fn(&mut Model) -> View<'_>;
+        let chains: Vec<(Selection, Chained)> = vec![
             (Selection::new(), |m| m.view()),
             (Selection::new().branch(1).comp(2), |m| m.branch(1).comp(2)),
             (Selection::new().group("tips").branch(1).comp(3), |m| {
