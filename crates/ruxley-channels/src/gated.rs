@@ -2,8 +2,7 @@
 //! and derivative derived from that description.
 //!
 //! Implement [`GateKinetics`] (steady state and time constant of each gate,
-//! the current from the gates) generically over [`Real`], then
-//! [`gate_channel!`](crate::gate_channel) turns the type into a
+//! the current from the gates) generically over [`Real`], and the type is a
 //! [`Channel`](crate::Channel): gates start at their exact steady state,
 //! advance by exponential Euler at the voltage of the start of the step
 //! (NEURON's `cnexp`), and all reverse-mode derivatives come from dual
@@ -15,9 +14,12 @@
 
 use std::fmt;
 
-use crate::channel::{ChannelEnv, Columns, ColumnsMut, Cot, ParamSpec, StateSpec};
+use crate::channel::{
+    Channel, ChannelEnv, ChannelKernels, Columns, ColumnsMut, Cot, ParamSpec, StateSpec,
+};
 use crate::dual::{Dual, LANES, Lanes, Real, Rows};
 use crate::ion::{Ion, IonVar};
+use crate::ir::ChannelIr;
 
 /// The voltage step (mV) of the current's slope: NEURON's and Jaxley's.
 pub const SLOPE_DV: f64 = 1e-3;
@@ -56,7 +58,48 @@ impl<R: Real> Gate<R> {
 ///
 /// The functions are generic over [`Real`] so that the simulator can take
 /// their exact derivatives; write them with the operators of `Real`, and
-/// branches with [`Real::if_lt`] and [`Real::if_eq`].
+/// branches with [`Real::if_lt`] and [`Real::if_eq`]. Every type that
+/// implements it is a [`Channel`](crate::Channel):
+///
+/// ```
+/// use ruxley_channels::{Channel, Gate, GateKinetics, ParamSpec, Real, StateSpec};
+///
+/// /// A potassium channel with one gate, n^4 kinetics.
+/// #[derive(Debug, Clone)]
+/// struct Kdr;
+///
+/// impl GateKinetics for Kdr {
+///     fn name(&self) -> &str {
+///         "Kdr"
+///     }
+///     fn params(&self) -> &[ParamSpec] {
+///         const P: [ParamSpec; 2] = [
+///             ParamSpec::new("gK", "S/cm2", 0.01, (0.0, 0.1)),
+///             ParamSpec::shared("eK", "mV", -77.0, (-100.0, -50.0)),
+///         ];
+///         &P
+///     }
+///     fn gates(&self) -> &[StateSpec] {
+///         const G: [StateSpec; 1] = [StateSpec::gate("n")];
+///         &G
+///     }
+///     fn kinetics_read_params(&self) -> bool {
+///         false
+///     }
+///     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
+///         g[0] = Gate {
+///             inf: (R::cst(1.0) + ((v + 30.0) / -10.0).exp()).recip(),
+///             tau: R::cst(5.0),
+///         };
+///     }
+///     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
+///         p[0] * x[0].powi(4) * (v - p[1])
+///     }
+/// }
+///
+/// let channel: Box<dyn Channel> = Box::new(Kdr);
+/// assert_eq!(channel.states()[0].name, "n");
+/// ```
 pub trait GateKinetics: fmt::Debug + Clone + Send + Sync + 'static {
     /// The channel's name: the prefix of its parameters and gates.
     fn name(&self) -> &str;
@@ -104,143 +147,78 @@ pub trait GateKinetics: fmt::Debug + Clone + Send + Sync + 'static {
     fn current<R: Real>(&self, v: R, gates: &[R], inputs: &[R], params: &[R]) -> R;
 }
 
-/// Implements [`Channel`](crate::Channel) for a type that implements
-/// [`GateKinetics`]:
-///
-/// ```
-/// use ruxley_channels::{gate_channel, Gate, GateKinetics, ParamSpec, Real, StateSpec};
-///
-/// /// A potassium channel with one gate, n^4 kinetics.
-/// #[derive(Debug, Clone)]
-/// struct Kdr;
-///
-/// impl GateKinetics for Kdr {
-///     fn name(&self) -> &str {
-///         "Kdr"
-///     }
-///     fn params(&self) -> &[ParamSpec] {
-///         const P: [ParamSpec; 2] = [
-///             ParamSpec::new("gK", "S/cm2", 0.01, (0.0, 0.1)),
-///             ParamSpec::shared("eK", "mV", -77.0, (-100.0, -50.0)),
-///         ];
-///         &P
-///     }
-///     fn gates(&self) -> &[StateSpec] {
-///         const G: [StateSpec; 1] = [StateSpec::gate("n")];
-///         &G
-///     }
-///     fn kinetics_read_params(&self) -> bool {
-///         false
-///     }
-///     fn gates_at<R: Real>(&self, v: R, _: &[R], _: &[R], _: f64, g: &mut [Gate<R>]) {
-///         g[0] = Gate {
-///             inf: (R::cst(1.0) + ((v + 30.0) / -10.0).exp()).recip(),
-///             tau: R::cst(5.0),
-///         };
-///     }
-///     fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-///         p[0] * x[0].powi(4) * (v - p[1])
-///     }
-/// }
-/// gate_channel!(Kdr);
-///
-/// let channel: Box<dyn ruxley_channels::Channel> = Box::new(Kdr);
-/// assert_eq!(channel.states()[0].name, "n");
-/// ```
-#[macro_export]
-macro_rules! gate_channel {
-    ($t:ty) => {
-        impl $crate::Channel for $t {
-            fn name(&self) -> &str {
-                $crate::GateKinetics::name(self)
-            }
-            fn params(&self) -> &[$crate::ParamSpec] {
-                $crate::GateKinetics::params(self)
-            }
-            fn states(&self) -> &[$crate::StateSpec] {
-                $crate::GateKinetics::gates(self)
-            }
-            fn ion(&self) -> Option<$crate::Ion> {
-                $crate::GateKinetics::ion(self)
-            }
-            fn inputs(&self) -> &[$crate::IonVar] {
-                $crate::GateKinetics::inputs(self)
-            }
-            fn pool(&self) -> Option<$crate::Ion> {
-                $crate::GateKinetics::pool(self)
-            }
-            fn ir(&self, dt: f64, celsius: f64) -> $crate::ir::ChannelIr {
-                $crate::ir::trace_gates(self, dt, celsius)
-            }
-            fn native(&self) -> Option<&dyn $crate::ChannelKernels<f64>> {
-                Some(self)
-            }
-            fn clone_box(&self) -> Box<dyn $crate::Channel> {
-                Box::new(self.clone())
-            }
-        }
-        impl $crate::ChannelKernels<f64> for $t {
-            fn init_states(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                states: $crate::ColumnsMut,
-            ) {
-                $crate::gated::init_states(self, env, params, states)
-            }
-            fn advance_states(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                states: $crate::ColumnsMut,
-            ) {
-                $crate::gated::advance_states(self, env, params, states)
-            }
-            fn current(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                i: &mut [f64],
-                di_dv: &mut [f64],
-            ) {
-                $crate::gated::current(self, env, params, states, i, di_dv)
-            }
-            fn init_states_vjp(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                cot_states: $crate::Columns,
-                cot: $crate::Cot,
-            ) {
-                $crate::gated::init_states_vjp(self, env, params, cot_states, cot)
-            }
-            fn advance_states_vjp(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                cot_states: $crate::ColumnsMut,
-                cot: $crate::Cot,
-            ) {
-                $crate::gated::advance_states_vjp(self, env, params, states, cot_states, cot)
-            }
-            fn current_vjp(
-                &self,
-                env: &$crate::ChannelEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                cot_i: &[f64],
-                cot_di_dv: &[f64],
-                cot_states: $crate::ColumnsMut,
-                cot: $crate::Cot,
-            ) {
-                $crate::gated::current_vjp(
-                    self, env, params, states, cot_i, cot_di_dv, cot_states, cot,
-                )
-            }
-        }
-    };
+impl<K: GateKinetics> Channel for K {
+    fn name(&self) -> &str {
+        GateKinetics::name(self)
+    }
+    fn params(&self) -> &[ParamSpec] {
+        GateKinetics::params(self)
+    }
+    fn states(&self) -> &[StateSpec] {
+        GateKinetics::gates(self)
+    }
+    fn ion(&self) -> Option<Ion> {
+        GateKinetics::ion(self)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        GateKinetics::inputs(self)
+    }
+    fn pool(&self) -> Option<Ion> {
+        GateKinetics::pool(self)
+    }
+    fn ir(&self, dt: f64, celsius: f64) -> ChannelIr {
+        crate::ir::trace_gates(self, dt, celsius)
+    }
+    fn native(&self) -> Option<&dyn ChannelKernels<f64>> {
+        Some(self)
+    }
+    fn clone_box(&self) -> Box<dyn Channel> {
+        Box::new(self.clone())
+    }
+}
+
+impl<K: GateKinetics> ChannelKernels<f64> for K {
+    fn init_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut) {
+        init_states(self, env, params, states)
+    }
+    fn advance_states(&self, env: &ChannelEnv, params: Columns, states: ColumnsMut) {
+        advance_states(self, env, params, states)
+    }
+    fn current(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    ) {
+        current(self, env, params, states, i, di_dv)
+    }
+    fn init_states_vjp(&self, env: &ChannelEnv, params: Columns, cot_states: Columns, cot: Cot) {
+        init_states_vjp(self, env, params, cot_states, cot)
+    }
+    fn advance_states_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot: Cot,
+    ) {
+        advance_states_vjp(self, env, params, states, cot_states, cot)
+    }
+    fn current_vjp(
+        &self,
+        env: &ChannelEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_states: ColumnsMut,
+        cot: Cot,
+    ) {
+        current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
+    }
 }
 
 /// A variable of a kernel to differentiate against.
@@ -497,17 +475,12 @@ ruxley_core::multiversion! {
 }
 
 /// [`crate::ChannelKernels::init_states`]: every gate at its steady state.
-pub fn init_states<K: GateKinetics>(
-    k: &K,
-    env: &ChannelEnv,
-    params: Columns,
-    mut states: ColumnsMut,
-) {
+fn init_states<K: GateKinetics>(k: &K, env: &ChannelEnv, params: Columns, mut states: ColumnsMut) {
     init_dispatch(k, env, &params, &mut states);
 }
 
 /// [`crate::ChannelKernels::advance_states`]: x + (1 - exp(-dt/tau)) (x_inf - x).
-pub fn advance_states<K: GateKinetics>(
+fn advance_states<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
     params: Columns,
@@ -517,7 +490,7 @@ pub fn advance_states<K: GateKinetics>(
 }
 
 /// [`crate::ChannelKernels::current`], with NEURON's slope (see [`SLOPE_DV`]).
-pub fn current<K: GateKinetics>(
+fn current<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
     params: Columns,
@@ -529,7 +502,7 @@ pub fn current<K: GateKinetics>(
 }
 
 /// [`crate::ChannelKernels::init_states_vjp`].
-pub fn init_states_vjp<K: GateKinetics>(
+fn init_states_vjp<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
     params: Columns,
@@ -566,7 +539,7 @@ fn init_vjp_rows<K: GateKinetics, T: Rows>(
 }
 
 /// [`crate::ChannelKernels::advance_states_vjp`].
-pub fn advance_states_vjp<K: GateKinetics>(
+fn advance_states_vjp<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
     params: Columns,
@@ -624,7 +597,7 @@ fn advance_vjp_rows<K: GateKinetics, T: Rows>(
 /// [`crate::ChannelKernels::current_vjp`]: the slope's cotangent goes through both
 /// evaluations of its forward difference.
 #[allow(clippy::too_many_arguments)]
-pub fn current_vjp<K: GateKinetics>(
+fn current_vjp<K: GateKinetics>(
     k: &K,
     env: &ChannelEnv,
     params: Columns,
@@ -799,7 +772,6 @@ mod tests {
                 + p[2] * (v - p[5])
         }
     }
-    crate::gate_channel!(HhKinetics);
 
     /// A channel reading the calcium reversal and inside concentration, with
     /// kinetics that read a parameter, to exercise every derivative path.
@@ -845,7 +817,6 @@ mod tests {
             p[0] * x[0].powi(2) * x[1] * (s + 1.0).recip() * (v - inp[0])
         }
     }
-    crate::gate_channel!(CaProbe);
 
     fn run(ch: &dyn Channel, v: &[f64], p: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
         let rows = v.len();

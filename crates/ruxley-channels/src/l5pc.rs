@@ -17,7 +17,6 @@
 
 use crate::channel::{ParamSpec, StateSpec};
 use crate::dual::Real;
-use crate::gate_channel;
 use crate::gated::{Gate, GateKinetics};
 use crate::ion::{CALCIUM, FARADAY, Ion, IonVar};
 
@@ -117,7 +116,6 @@ impl GateKinetics for NaTaT {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
 }
-gate_channel!(NaTaT);
 
 channel_struct!(
     /// `NaTs2_t`: [`NaTaT`] with every half-point shifted by +6 mV
@@ -148,7 +146,6 @@ impl GateKinetics for NaTs2T {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
 }
-gate_channel!(NaTs2T);
 
 channel_struct!(
     /// `Nap_Et2`: persistent sodium current (Magistretti and Alonso 1999).
@@ -201,7 +198,6 @@ impl GateKinetics for NapEt2 {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
 }
-gate_channel!(NapEt2);
 
 channel_struct!(
     /// `K_Pst`: persistent potassium current (Korngreen and Sakmann 2000).
@@ -250,7 +246,6 @@ impl GateKinetics for KPst {
         p[0] * x[0].powi(2) * x[1] * (v - p[1])
     }
 }
-gate_channel!(KPst);
 
 channel_struct!(
     /// `K_Tst`: transient potassium current (Korngreen and Sakmann 2000).
@@ -293,7 +288,6 @@ impl GateKinetics for KTst {
         p[0] * x[0].powi(4) * x[1] * (v - p[1])
     }
 }
-gate_channel!(KTst);
 
 channel_struct!(
     /// `SKv3_1`: Kv3.1 potassium current (Rettig et al. 1992), no
@@ -329,7 +323,6 @@ impl GateKinetics for SKv31 {
         p[0] * x[0] * (v - p[1])
     }
 }
-gate_channel!(SKv31);
 
 channel_struct!(
     /// `Im`: muscarinic potassium current (Adams et al. 1982).
@@ -362,7 +355,6 @@ impl GateKinetics for Im {
         p[0] * x[0] * (v - p[1])
     }
 }
-gate_channel!(Im);
 
 channel_struct!(
     /// `Ih`: hyperpolarisation-activated cation current (Kole et al. 2006),
@@ -405,7 +397,6 @@ impl GateKinetics for Ih {
         p[0] * x[0] * (v - p[1])
     }
 }
-gate_channel!(Ih);
 
 const CA_PARAMS: [ParamSpec; 1] = [ParamSpec::new("gbar", "S/cm2", 1e-5, (0.0, 0.01))];
 
@@ -455,7 +446,6 @@ impl GateKinetics for CaHva {
         p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
 }
-gate_channel!(CaHva);
 
 channel_struct!(
     /// `Ca_LVAst`: low-voltage-activated calcium current (Avery and Johnston
@@ -504,7 +494,6 @@ impl GateKinetics for CaLvast {
         p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
 }
-gate_channel!(CaLvast);
 
 channel_struct!(
     /// `SK_E2`: calcium-activated potassium current (Koehler et al. 1996),
@@ -551,7 +540,6 @@ impl GateKinetics for SkE2 {
         p[0] * x[0] * (v - p[1])
     }
 }
-gate_channel!(SkE2);
 
 channel_struct!(
     /// `CaDynamics_E2`: a submembrane calcium shell with buffering and decay
@@ -608,7 +596,6 @@ impl GateKinetics for CaDynamicsE2 {
         R::cst(0.0)
     }
 }
-gate_channel!(CaDynamicsE2);
 
 /// All twelve mechanisms of the set.
 pub fn all() -> Vec<Box<dyn crate::Channel>> {

@@ -12,7 +12,6 @@
 
 use crate::channel::{ParamSpec, StateSpec};
 use crate::dual::Real;
-use crate::gate_channel;
 use crate::gated::{Gate, GateKinetics};
 use crate::ion::{CALCIUM, Ion, IonVar};
 
@@ -85,7 +84,6 @@ impl GateKinetics for Na {
         p[0] * x[0].powi(3) * x[1] * (v - p[1])
     }
 }
-gate_channel!(Na);
 
 channel_struct!(
     /// `K`: the delayed-rectifier potassium current. alpha_n = 0.032
@@ -123,7 +121,6 @@ impl GateKinetics for K {
         p[0] * x[0].powi(4) * (v - p[1])
     }
 }
-gate_channel!(K);
 
 channel_struct!(
     /// `Km`: the slow, non-inactivating potassium current (M current).
@@ -162,7 +159,6 @@ impl GateKinetics for Km {
         p[0] * x[0] * (v - p[2])
     }
 }
-gate_channel!(Km);
 
 const CA_REVERSAL: [IonVar; 1] = [IonVar::Reversal(CALCIUM)];
 
@@ -210,7 +206,6 @@ impl GateKinetics for CaL {
         p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
 }
-gate_channel!(CaL);
 
 channel_struct!(
     /// `CaT`: the low-threshold (T-type) calcium current, with instantaneous
@@ -259,7 +254,6 @@ impl GateKinetics for CaT {
         p[0] * s_inf * s_inf * x[0] * (v - e[0])
     }
 }
-gate_channel!(CaT);
 
 /// The five channels of the set (with [`crate::Leak`] the sixth).
 pub fn all() -> Vec<Box<dyn crate::Channel>> {

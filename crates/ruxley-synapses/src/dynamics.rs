@@ -13,8 +13,9 @@ pub const MAX_STATES: usize = 8;
 pub const MAX_PARAMS: usize = 16;
 
 /// A synapse written once, generically over [`Real`]: its initial states,
-/// its exact one-step update and its current. [`crate::synapse!`] turns it
-/// into a [`crate::Synapse`].
+/// its exact one-step update and its current. Every type that implements it
+/// is a [`crate::Synapse`], with kernels and exact derivatives derived from
+/// these methods.
 pub trait SynapseDynamics: fmt::Debug + Clone + Send + Sync + 'static {
     /// The name: the prefix of its parameters and states.
     fn name(&self) -> &str;
@@ -40,103 +41,110 @@ pub trait SynapseDynamics: fmt::Debug + Clone + Send + Sync + 'static {
 
     /// The current (nA, outward at the postsynaptic compartment).
     fn current<R: Real>(&self, v_pre: R, v_post: R, states: &[R], params: &[R]) -> R;
+
+    /// [`crate::SynapseKernels::init_states_vjp`]: by default [`kernels`],
+    /// derived by dual numbers from the methods above. A synapse may supply
+    /// hand-derived reverse kernels (faster; test them against these).
+    fn reverse_init(&self, env: &SynapseEnv, params: Columns, cot_states: Columns, cot: SynCot) {
+        kernels::init_states_vjp(self, env, params, cot_states, cot)
+    }
+
+    /// [`crate::SynapseKernels::advance_states_vjp`]; see
+    /// [`SynapseDynamics::reverse_init`].
+    fn reverse_advance(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        kernels::advance_states_vjp(self, env, params, states, cot_states, cot)
+    }
+
+    /// [`crate::SynapseKernels::current_vjp`]; see
+    /// [`SynapseDynamics::reverse_init`].
+    #[allow(clippy::too_many_arguments)]
+    fn reverse_current(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        kernels::current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
+    }
 }
 
-/// Implements [`crate::Synapse`] for a type that implements
-/// [`SynapseDynamics`]; `synapse!(T, reverse = path)` takes the three VJP
-/// kernels from module `path` instead of [`kernels`] (same signatures).
-#[macro_export]
-macro_rules! synapse {
-    ($t:ty) => {
-        $crate::synapse!($t, reverse = $crate::kernels);
-    };
-    ($t:ty, reverse = $rev:path) => {
-        impl $crate::Synapse for $t {
-            fn name(&self) -> &str {
-                $crate::SynapseDynamics::name(self)
-            }
-            fn params(&self) -> &[$crate::ParamSpec] {
-                $crate::SynapseDynamics::params(self)
-            }
-            fn states(&self) -> &[$crate::StateSpec] {
-                $crate::SynapseDynamics::states(self)
-            }
-            fn spiking(&self) -> bool {
-                $crate::SynapseDynamics::spiking(self)
-            }
-            fn ir(&self, dt: f64) -> $crate::SynapseIr {
-                $crate::SynapseIr::of(self, dt)
-            }
-            fn native(&self) -> Option<&dyn $crate::SynapseKernels<f64>> {
-                Some(self)
-            }
-            fn clone_box(&self) -> Box<dyn $crate::Synapse> {
-                Box::new(self.clone())
-            }
-        }
-        impl $crate::SynapseKernels<f64> for $t {
-            fn init_states(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                states: $crate::ColumnsMut,
-            ) {
-                $crate::kernels::init_states(self, env, params, states)
-            }
-            fn advance_states(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                states: $crate::ColumnsMut,
-            ) {
-                $crate::kernels::advance_states(self, env, params, states)
-            }
-            fn current(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                i: &mut [f64],
-                di_dv: &mut [f64],
-            ) {
-                $crate::kernels::current(self, env, params, states, i, di_dv)
-            }
-            fn init_states_vjp(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                cot_states: $crate::Columns,
-                cot: $crate::SynCot,
-            ) {
-                use $rev as reverse;
-                reverse::init_states_vjp(self, env, params, cot_states, cot)
-            }
-            fn advance_states_vjp(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                cot_states: $crate::ColumnsMut,
-                cot: $crate::SynCot,
-            ) {
-                use $rev as reverse;
-                reverse::advance_states_vjp(self, env, params, states, cot_states, cot)
-            }
-            fn current_vjp(
-                &self,
-                env: &$crate::SynapseEnv,
-                params: $crate::Columns,
-                states: $crate::Columns,
-                cot_i: &[f64],
-                cot_di_dv: &[f64],
-                cot_states: $crate::ColumnsMut,
-                cot: $crate::SynCot,
-            ) {
-                use $rev as reverse;
-                reverse::current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
-            }
-        }
-    };
+impl<D: SynapseDynamics> crate::Synapse for D {
+    fn name(&self) -> &str {
+        SynapseDynamics::name(self)
+    }
+    fn params(&self) -> &[ParamSpec] {
+        SynapseDynamics::params(self)
+    }
+    fn states(&self) -> &[StateSpec] {
+        SynapseDynamics::states(self)
+    }
+    fn spiking(&self) -> bool {
+        SynapseDynamics::spiking(self)
+    }
+    fn ir(&self, dt: f64) -> crate::SynapseIr {
+        crate::SynapseIr::of(self, dt)
+    }
+    fn native(&self) -> Option<&dyn crate::SynapseKernels<f64>> {
+        Some(self)
+    }
+    fn clone_box(&self) -> Box<dyn crate::Synapse> {
+        Box::new(self.clone())
+    }
+}
+
+impl<D: SynapseDynamics> crate::SynapseKernels<f64> for D {
+    fn init_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut) {
+        kernels::init_states(self, env, params, states)
+    }
+    fn advance_states(&self, env: &SynapseEnv, params: Columns, states: ColumnsMut) {
+        kernels::advance_states(self, env, params, states)
+    }
+    fn current(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        i: &mut [f64],
+        di_dv: &mut [f64],
+    ) {
+        kernels::current(self, env, params, states, i, di_dv)
+    }
+    fn init_states_vjp(&self, env: &SynapseEnv, params: Columns, cot_states: Columns, cot: SynCot) {
+        self.reverse_init(env, params, cot_states, cot)
+    }
+    fn advance_states_vjp(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        self.reverse_advance(env, params, states, cot_states, cot)
+    }
+    fn current_vjp(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        self.reverse_current(env, params, states, cot_i, cot_di_dv, cot_states, cot)
+    }
 }
 
 fn dims<D: SynapseDynamics>(d: &D) -> (usize, usize) {
@@ -164,7 +172,7 @@ fn passes(n: usize) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
         .map(move |first| (first, first..n.min(first + LANES)))
 }
 
-/// The generic kernels behind [`crate::synapse!`].
+/// The kernels every [`SynapseDynamics`] gets, derived from its methods.
 pub mod kernels {
     use super::*;
 

@@ -1,6 +1,6 @@
-//! The reverse-mode kernels of [`IonotropicSynapse`], which `synapse!` takes
-//! instead of the generic ones (its forward kernels come from its
-//! [`crate::SynapseDynamics`] like every synapse's). They are derived by hand, since networks of graded synapses spend most of their
+//! The reverse-mode kernels of [`IonotropicSynapse`], which its
+//! [`crate::SynapseDynamics`] supplies instead of the generic ones (its
+//! forward kernels are the generic ones, like every synapse's). They are derived by hand, since networks of graded synapses spend most of their
 //! gradient there (the generic dual-number ones take a pass of several
 //! exponentials per synapse and step). Tests hold them to the generic ones.
 //!
@@ -98,7 +98,7 @@ fn current_vjp_rows<T: Rows>(
     (-c_drive).add_to(cot.params.col(E_SYN), r);
 }
 
-// The kernels `synapse!` takes, with the signatures of `kernels`.
+// The reverse kernels, with the signatures of `kernels`.
 ruxley_core::multiversion! {
     /// [`crate::SynapseKernels::init_states_vjp`].
     pub(crate) fn init_states_vjp(
@@ -154,8 +154,6 @@ ruxley_core::multiversion! {
         )
     }
 }
-
-crate::synapse!(IonotropicSynapse, reverse = crate::ionotropic);
 
 #[cfg(test)]
 mod tests {

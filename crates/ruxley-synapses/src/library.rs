@@ -1,6 +1,6 @@
 //! The synapse library.
 
-use crate::{ParamSpec, Real, StateSpec, SynapseDynamics};
+use crate::{Columns, ColumnsMut, ParamSpec, Real, StateSpec, SynCot, SynapseDynamics, SynapseEnv};
 
 /// Defines a unit struct with a default constructor.
 macro_rules! synapse_struct {
@@ -70,8 +70,33 @@ impl SynapseDynamics for IonotropicSynapse {
     fn current<R: Real>(&self, _: R, v_post: R, s: &[R], p: &[R]) -> R {
         p[0] * s[0] * (v_post - p[1])
     }
+    // Hand-derived reverse kernels: `crate::ionotropic`.
+    fn reverse_init(&self, env: &SynapseEnv, params: Columns, cot_states: Columns, cot: SynCot) {
+        crate::ionotropic::init_states_vjp(self, env, params, cot_states, cot)
+    }
+    fn reverse_advance(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        crate::ionotropic::advance_states_vjp(self, env, params, states, cot_states, cot)
+    }
+    fn reverse_current(
+        &self,
+        env: &SynapseEnv,
+        params: Columns,
+        states: Columns,
+        cot_i: &[f64],
+        cot_di_dv: &[f64],
+        cot_states: ColumnsMut,
+        cot: SynCot,
+    ) {
+        crate::ionotropic::current_vjp(self, env, params, states, cot_i, cot_di_dv, cot_states, cot)
+    }
 }
-// `synapse!` with hand-derived VJPs: `crate::ionotropic`.
 
 synapse_struct!(
     /// A stateless rate synapse (Jaxley's `TanhRateSynapse`): current
@@ -106,7 +131,6 @@ impl SynapseDynamics for TanhRateSynapse {
         -(p[0] * ((v_pre - p[1]) * p[2]).tanh())
     }
 }
-crate::synapse!(TanhRateSynapse);
 
 synapse_struct!(
     /// An electrical synapse: current g (v_post - v_pre) into the
@@ -138,7 +162,6 @@ impl SynapseDynamics for GapJunction {
         p[0] * (v_post - v_pre)
     }
 }
-crate::synapse!(GapJunction);
 
 synapse_struct!(
     /// A spike-driven conductance with an exponential decay (NEURON's
@@ -186,7 +209,6 @@ impl SynapseDynamics for ExpSynapse {
         s[0] * (v_post - p[2])
     }
 }
-crate::synapse!(ExpSynapse);
 
 synapse_struct!(
     /// A spike-driven alpha-function conductance: after a presynaptic spike
@@ -239,7 +261,6 @@ impl SynapseDynamics for AlphaSynapse {
         s[1] * (v_post - p[2])
     }
 }
-crate::synapse!(AlphaSynapse);
 
 #[cfg(test)]
 mod tests {

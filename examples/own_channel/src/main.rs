@@ -9,7 +9,7 @@
 
 use ruxley::analysis::spike_times;
 use ruxley::channels::gradcheck::{Point, check_channel};
-use ruxley::channels::{Gate, GateKinetics, ParamSpec, Real, StateSpec, gate_channel};
+use ruxley::channels::{Gate, GateKinetics, ParamSpec, Real, StateSpec};
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::{DefaultBackend, Schedule, TraceFit};
@@ -62,7 +62,6 @@ impl GateKinetics for SlowK {
 }
 
 // The Channel implementation: kernels, exact di/dv and every derivative.
-gate_channel!(SlowK);
 // ANCHOR_END: kinetics
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
