@@ -394,6 +394,14 @@ fn sample(
     if trainables.is_empty() {
         return Err("the model has no [[trainable]] entries".into());
     }
+    let weight = 1.0 / spec.loss.len().max(1) as f64;
+    if spec
+        .loss
+        .iter()
+        .any(|t| t.compare != ruxley::Compare::Mse || t.weight != weight)
+    {
+        return Err("[sample] needs a Gaussian likelihood: a [loss] of `mse = [...]` only".into());
+    }
     let loss = target_loss(&spec, &layout, &target)?;
     let bounds = layout.trainable_bounds();
     let names: Vec<String> = trainables.entries().iter().map(|e| e.label()).collect();
@@ -518,20 +526,21 @@ fn write_out(out: Option<PathBuf>, text: &str) -> Result<(), Box<dyn std::error:
     Ok(())
 }
 
-/// The mean squared error of the model file's `[loss]` recordings to the
-/// columns of the same names in the CSV file `target`.
+/// The model file's `[loss]`: its recordings compared with the columns of
+/// the same names in the CSV file `target`.
 fn target_loss(
     spec: &model_file::ModelSpec,
     layout: &ruxley::Layout,
     target: &std::path::Path,
 ) -> Result<TraceFit, Box<dyn std::error::Error>> {
     if spec.loss.is_empty() {
-        return Err("the model has no [loss] (mse = [recording names])".into());
+        return Err("the model has no [loss] (mse = [recording names], or [[loss.term]])".into());
     }
     let target = Traces::read_csv(target)?;
     let n = spec.options.grid()?.n_samples();
-    let mut terms = Vec::new();
-    for label in &spec.loss {
+    let mut loss = TraceFit::new();
+    for term in &spec.loss {
+        let label = &term.recording;
         let probe = layout
             .probes()
             .iter()
@@ -551,9 +560,8 @@ fn target_loss(
             )
             .into());
         }
-        terms.push((column, values.to_vec()));
+        loss = loss.term(&column, values.to_vec(), term.compare.clone(), term.weight);
     }
-    let loss = TraceFit::mse(terms);
     Ok(loss)
 }
 

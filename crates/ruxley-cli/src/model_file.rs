@@ -51,7 +51,13 @@
 //! init = 0.12           # optional; default the mean of the current values
 //!
 //! [loss]
-//! mse = ["soma"]        # recordings compared with the target CSV's columns
+//! mse = ["soma"]        # recordings compared with the target CSV's columns:
+//!                       # the mean squared error over all their samples
+//! [[loss.term]]         # and/or weighted terms (the paper's losses)
+//! recording = "soma"
+//! compare = "windows"   # "mse", "mae", "windows" (windows = 8, mean_scale = 8.0,
+//!                       # std_scale = 4.0) or "soft_dtw" (gamma = 1.0, time_weight = 1.0)
+//! weight = 1.0
 //!
 //! [gradient]
 //! schedule = "nested"   # or "store_all", { nested = [64, 64] }, { uniform = 50 }, { revolve = 40 }
@@ -78,8 +84,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ruxley::cell::{Sel, Selection, View};
+use ruxley::loss::{SoftDtw, WindowStats};
 use ruxley::morph::Ncomp;
-use ruxley::{Model, ModelError, Precision, RunOptions, Schedule, Scheme, SwcImport, Waveform};
+use ruxley::{
+    Compare, Model, ModelError, Precision, RunOptions, Schedule, Scheme, SwcImport, Waveform,
+};
 use serde::Deserialize;
 
 /// Why a model file could not be used.
@@ -222,7 +231,112 @@ struct TrainableEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LossSpec {
+    #[serde(default)]
     mse: Vec<String>,
+    #[serde(default)]
+    term: Vec<LossTermSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LossTermSpec {
+    recording: String,
+    compare: String,
+    #[serde(default = "one")]
+    weight: f64,
+    windows: Option<usize>,
+    mean_scale: Option<f64>,
+    std_scale: Option<f64>,
+    gamma: Option<f64>,
+    time_weight: Option<f64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One term of the loss: a recording compared with the target's column of
+/// the same name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossTerm {
+    /// The recording's name (label or column).
+    pub recording: String,
+    /// How it is compared.
+    pub compare: Compare,
+    /// Its weight.
+    pub weight: f64,
+}
+
+impl LossTermSpec {
+    fn term(self, n_samples: usize) -> Result<LossTerm, String> {
+        let at = format!("[[loss.term]] `{}`", self.recording);
+        let only = |allowed: &[&str]| -> Result<(), String> {
+            let given = [
+                ("windows", self.windows.is_some()),
+                ("mean_scale", self.mean_scale.is_some()),
+                ("std_scale", self.std_scale.is_some()),
+                ("gamma", self.gamma.is_some()),
+                ("time_weight", self.time_weight.is_some()),
+            ];
+            match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
+                Some((k, _)) => Err(format!(
+                    "{at}: `{k}` does not apply to compare = \"{}\"",
+                    self.compare
+                )),
+                None => Ok(()),
+            }
+        };
+        let positive = |name: &str, x: f64| {
+            if x.is_finite() && x > 0.0 {
+                Ok(x)
+            } else {
+                Err(format!("{at}: {name} must be positive and finite, not {x}"))
+            }
+        };
+        let compare = match self.compare.as_str() {
+            "mse" => only(&[]).map(|()| Compare::Mse)?,
+            "mae" => only(&[]).map(|()| Compare::Mae)?,
+            "windows" => {
+                only(&["windows", "mean_scale", "std_scale"])?;
+                let count = self.windows.unwrap_or(8);
+                if count == 0 || count > n_samples {
+                    return Err(format!(
+                        "{at}: windows = {count} must be between 1 and the {n_samples} samples"
+                    ));
+                }
+                Compare::Windows(WindowStats::equal(
+                    n_samples,
+                    count,
+                    positive("mean_scale", self.mean_scale.unwrap_or(8.0))?,
+                    positive("std_scale", self.std_scale.unwrap_or(4.0))?,
+                ))
+            }
+            "soft_dtw" => {
+                only(&["gamma", "time_weight"])?;
+                let time_weight = self.time_weight.unwrap_or(1.0);
+                if !(time_weight.is_finite() && time_weight >= 0.0) {
+                    return Err(format!("{at}: time_weight must be finite and at least 0"));
+                }
+                Compare::SoftDtw(SoftDtw {
+                    gamma: positive("gamma", self.gamma.unwrap_or(1.0))?,
+                    time_weight,
+                })
+            }
+            other => {
+                return Err(format!(
+                    "{at}: compare = \"{other}\" is not one of mse, mae, windows, soft_dtw"
+                ));
+            }
+        };
+        if !self.weight.is_finite() {
+            return Err(format!("{at}: the weight must be finite"));
+        }
+        Ok(LossTerm {
+            recording: self.recording,
+            compare,
+            weight: self.weight,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -430,8 +544,9 @@ pub struct ModelSpec {
     pub model: Model,
     /// dt, t_max and solver.
     pub options: RunOptions,
-    /// Recording names whose mean squared error to a target makes the loss.
-    pub loss: Vec<String>,
+    /// The terms of the loss on a target (`mse = [...]` becomes one MSE term
+    /// per recording, weighted by one over their number).
+    pub loss: Vec<LossTerm>,
     /// The checkpoint schedule of gradients (default: nested, sqrt of the steps).
     pub schedule: Schedule,
     /// How `ruxley fit` optimises.
@@ -750,14 +865,36 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
         }
         .map_err(entry_err(entry))?;
     }
-    let loss = file.loss.map(|l| l.mse).unwrap_or_default();
+    let loss = match file.loss {
+        None => Vec::new(),
+        Some(l) => {
+            let weight = 1.0 / l.mse.len().max(1) as f64;
+            let mut terms: Vec<LossTerm> = l
+                .mse
+                .into_iter()
+                .map(|recording| LossTerm {
+                    recording,
+                    compare: Compare::Mse,
+                    weight,
+                })
+                .collect();
+            for t in l.term {
+                terms.push(t.term(grid.n_samples()).map_err(ModelFileError::Invalid)?);
+            }
+            terms
+        }
+    };
     let labels: Vec<&str> = model
         .recordings()
         .iter()
         .flat_map(|r| [Some(r.label.as_str()), r.column.as_deref()])
         .flatten()
         .collect();
-    if let Some(missing) = loss.iter().find(|l| !labels.contains(&l.as_str())) {
+    if let Some(missing) = loss
+        .iter()
+        .map(|t| &t.recording)
+        .find(|l| !labels.contains(&l.as_str()))
+    {
         return Err(ModelFileError::Invalid(format!(
             "[loss]: no recording named `{missing}` (recorded: {})",
             labels.join(", ")

@@ -749,3 +749,148 @@ fn a_broken_pairs_file_names_itself_and_the_line() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
+    use ruxley::loss::{SoftDtw, WindowStats};
+    use ruxley::{Compare, TraceFit, TraceLoss};
+    let loss_section = "[loss]\nmse = [\"soma\"]\n\n\
+         [[loss.term]]\nrecording = \"tip\"\ncompare = \"windows\"\nwindows = 6\nmean_scale = 5.0\nweight = 2.0\n\n\
+         [[loss.term]]\nrecording = \"soma\"\ncompare = \"soft_dtw\"\ngamma = 2.0\nweight = 1e-3\n\n\
+         [[loss.term]]\nrecording = \"tip\"\ncompare = \"mae\"\n";
+    let text = fit_model("").replace("[loss]\nmse = [\"soma\", \"tip\"]\n", loss_section);
+    let model = tmp("loss_terms.toml");
+    std::fs::write(&model, &text).unwrap();
+    let target = tmp("loss_terms_target.csv");
+    run_cli(&[
+        "simulate",
+        &model,
+        "--set",
+        "stimulus.step.amplitude=0.12",
+        "--out",
+        &target,
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(["grad", &model, "--target", &target])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stderr).unwrap();
+    let cli_loss: f64 = report
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.trim_end_matches(';').parse().ok())
+        .unwrap_or(f64::NAN);
+    let rows: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    // The same loss built with the library, term by term.
+    let spec = model_file::load(&model).unwrap();
+    let layout = spec.model.build().unwrap();
+    let t = ruxley::Traces::read_csv(&target).unwrap();
+    let column = |n: &str| t.get(n).unwrap().to_vec();
+    let n = t.n_samples();
+    let loss = TraceFit::new()
+        .term("v_soma_mV", column("v_soma_mV"), Compare::Mse, 1.0)
+        .term(
+            "v_tip_mV",
+            column("v_tip_mV"),
+            Compare::Windows(WindowStats::equal(n, 6, 5.0, 4.0)),
+            2.0,
+        )
+        .term(
+            "v_soma_mV",
+            column("v_soma_mV"),
+            Compare::SoftDtw(SoftDtw {
+                gamma: 2.0,
+                time_weight: 1.0,
+            }),
+            1e-3,
+        )
+        .term("v_tip_mV", column("v_tip_mV"), Compare::Mae, 1.0);
+    let at = |theta: &[f64]| {
+        let (p, s) = layout
+            .trainables()
+            .apply(theta, layout.parameters(), layout.stimuli())
+            .unwrap();
+        let traces = DefaultBackend::new()
+            .simulate(
+                &layout,
+                Batch {
+                    params: &[p],
+                    stimuli: &[s],
+                },
+                &spec.options,
+            )
+            .unwrap();
+        let mut g = traces[0].zeros_like();
+        loss.value_and_grad(0, &traces[0], &mut g).unwrap()
+    };
+    let theta = layout.trainables().initial();
+    let want = at(&theta);
+    assert!(want > 0.0, "the target differs from the model");
+    // The CLI prints the loss to 11 significant digits (measured 8.7e-12
+    // relative; rounding allows 5e-11).
+    assert!(
+        (cli_loss - want).abs() <= 1e-10 * want,
+        "{cli_loss} vs {want}\n{report}"
+    );
+    assert_eq!(rows.len(), theta.len());
+    for (k, got) in rows.iter().enumerate() {
+        let h = 1e-4 * theta[k];
+        let shifted = |d: f64| {
+            let mut x = theta.clone();
+            x[k] += d;
+            at(&x)
+        };
+        let fd = (shifted(h) - shifted(-h)) / (2.0 * h);
+        // Measured 5.1e-9 relative.
+        assert!(
+            (got - fd).abs() <= 5e-8 * fd.abs(),
+            "gNa of branch {k}: {got} vs {fd}"
+        );
+    }
+    // A non-Gaussian loss cannot be sampled; bad terms are named.
+    std::fs::write(&model, format!("{text}\n[sample]\nnoise_sd = 1.0\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(["sample", &model, "--target", &target])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("Gaussian likelihood"),
+        "{e}"
+    );
+    for (bad, why) in [
+        (
+            "compare = \"windows\"\ngamma = 1.0",
+            "`gamma` does not apply",
+        ),
+        ("compare = \"l3\"", "not one of mse, mae, windows, soft_dtw"),
+        (
+            "compare = \"windows\"\nwindows = 0",
+            "windows = 0 must be between 1",
+        ),
+        (
+            "compare = \"soft_dtw\"\ngamma = -1.0",
+            "gamma must be positive",
+        ),
+    ] {
+        let e = parse_err(&fit_model(&format!(
+            "[[loss.term]]\nrecording = \"soma\"\n{bad}\n"
+        )));
+        assert!(
+            e.contains("[[loss.term]] `soma`") && e.contains(why),
+            "{bad}: {e}"
+        );
+    }
+    std::fs::remove_file(model).ok();
+    std::fs::remove_file(target).ok();
+}
