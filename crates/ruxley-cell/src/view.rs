@@ -432,41 +432,51 @@ impl<'m> View<'m> {
     /// initial value, instead of the steady state). Channel names apply where
     /// the channel is inserted; a name found nowhere in the view is an error.
     pub fn set(self, name: &str, value: f64) -> Result<(), ModelError> {
+        self.assign(name, |_, _| value)
+    }
+
+    /// Sets a parameter or initial state (as [`View::set`]) on each selected
+    /// compartment to `f(d)`, with d its path distance (um) from the middle
+    /// of the cell's root branch ([`Model::path_distance`]): a density that
+    /// grows along the apical dendrite, a hot zone.
+    pub fn set_by_distance(self, name: &str, f: impl Fn(f64) -> f64) -> Result<(), ModelError> {
+        self.assign(name, |m, c| f(m.path_distance(c)))
+    }
+
+    fn assign(self, name: &str, value_at: impl Fn(&Model, usize) -> f64) -> Result<(), ModelError> {
         let comps = self.comps()?;
         let m = self.model;
-        let invalid = |reason| ModelError::InvalidValue {
-            name: name.into(),
-            value,
-            reason,
-        };
-        if !value.is_finite() {
-            return Err(invalid("must be finite"));
-        }
-        let positive = || {
-            if value > 0.0 {
-                Ok(())
+        let values: Vec<f64> = comps.iter().map(|&c| value_at(m, c)).collect();
+        let positive = matches!(
+            name,
+            "capacitance" | "cm" | "axial_resistivity" | "ra" | "radius" | "length"
+        );
+        for &value in &values {
+            let reason = if !value.is_finite() {
+                "must be finite"
+            } else if positive && value <= 0.0 {
+                "must be positive"
             } else {
-                Err(invalid("must be positive"))
-            }
-        };
+                continue;
+            };
+            return Err(ModelError::InvalidValue {
+                name: name.into(),
+                value,
+                reason,
+            });
+        }
+        let each = || comps.iter().copied().zip(values.iter().copied());
         match name {
-            "v" => comps.iter().for_each(|&c| m.comps[c].v = value),
-            "capacitance" | "cm" => {
-                positive()?;
-                comps.iter().for_each(|&c| m.comps[c].cm = value);
-            }
-            "axial_resistivity" | "ra" => {
-                positive()?;
-                comps.iter().for_each(|&c| m.comps[c].ra = value);
-            }
+            "v" => each().for_each(|(c, x)| m.comps[c].v = x),
+            "capacitance" | "cm" => each().for_each(|(c, x)| m.comps[c].cm = x),
+            "axial_resistivity" | "ra" => each().for_each(|(c, x)| m.comps[c].ra = x),
             "radius" | "length" => {
-                positive()?;
-                for &c in &comps {
+                for (c, x) in each() {
                     let g = &mut m.comps[c].geometry;
                     let (length, radius) = if name == "radius" {
-                        (g.length, value)
+                        (g.length, x)
                     } else {
-                        (value, g.radius)
+                        (x, g.radius)
                     };
                     let center = g.center;
                     *g = ruxley_morph::CompartmentGeometry::cylinder(length, radius);
@@ -482,12 +492,12 @@ impl<'m> View<'m> {
                     if p.is_none() && s.is_none() {
                         continue;
                     }
-                    for &c in &comps {
+                    for (c, x) in each() {
                         if let Some(r) = mech.row_of(c) {
                             found = true;
                             match (p, s) {
-                                (Some(p), _) => mech.params[p][r] = value,
-                                (None, Some(s)) => mech.states[s][r] = value,
+                                (Some(p), _) => mech.params[p][r] = x,
+                                (None, Some(s)) => mech.states[s][r] = x,
                                 (None, None) => {}
                             }
                         }

@@ -2,4 +2,5 @@
 
 #![warn(missing_docs)]
 
+pub mod distance_expr;
 pub mod model_file;

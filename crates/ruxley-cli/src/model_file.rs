@@ -26,6 +26,8 @@
 //! where = { branch = [1, 2] }
 //! radius = 1.0
 //! HH_gNa = 0.12
+//! HH_gK = "0.036 * exp(-d / 500)"   # a function of path distance d (um), see
+//!                                   # [`crate::distance_expr`]
 //!
 //! [[stimulus]]
 //! where = { branch = 0, comp = 0 }
@@ -85,6 +87,8 @@ use std::path::{Path, PathBuf};
 
 use ruxley::cell::{Sel, Selection, View};
 use ruxley::loss::{SoftDtw, WindowStats};
+
+use crate::distance_expr::DistanceExpr;
 use ruxley::morph::Ncomp;
 use ruxley::{
     Compare, Model, ModelError, Precision, RunOptions, Schedule, Scheme, SwcImport, Waveform,
@@ -768,18 +772,23 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
             None => Where::default(),
         };
         for (name, value) in table.iter().filter(|(n, _)| *n != "where") {
-            let x = match value {
-                toml::Value::Float(x) => *x,
-                toml::Value::Integer(i) => *i as f64,
+            let view = at.select(&mut model).map_err(entry_err(entry.clone()))?;
+            match value {
+                toml::Value::Float(x) => view.set(name, *x),
+                toml::Value::Integer(i) => view.set(name, *i as f64),
+                toml::Value::String(text) => {
+                    let f = DistanceExpr::parse(text).map_err(|e| {
+                        ModelFileError::Invalid(format!("{entry}: {name} = \"{text}\": {e}"))
+                    })?;
+                    view.set_by_distance(name, |d| f.eval(d))
+                }
                 other => {
                     return Err(ModelFileError::Invalid(format!(
-                        "{entry}: {name} = {other} is not a number"
+                        "{entry}: {name} = {other} is neither a number nor an expression in d"
                     )));
                 }
-            };
-            at.select(&mut model)
-                .and_then(|v| v.set(name, x))
-                .map_err(entry_err(entry.clone()))?;
+            }
+            .map_err(entry_err(entry.clone()))?;
         }
     }
     for (k, table) in file.connect.iter().enumerate() {

@@ -894,3 +894,36 @@ fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
     std::fs::remove_file(model).ok();
     std::fs::remove_file(target).ok();
 }
+
+#[test]
+fn set_takes_functions_of_path_distance() {
+    let text = format!(
+        "{HEAD}[[insert]]\nchannel = \"HH\"\n\n\
+         [[set]]\nlength = 40.0\n\n\
+         [[set]]\nwhere = {{ branch = 1 }}\nHH_gK = \"0.036 * (1 + step(d - 50) * d / 100)\"\n"
+    );
+    let spec = model_file::parse(&text, Path::new(".")).unwrap();
+    let gk = spec.model.values("HH_gK").unwrap();
+    // Root branch: 2 compartments of 40 um; branch 1 starts at the root's end.
+    let d: Vec<f64> = (0..4).map(|c| spec.model.path_distance(c)).collect();
+    assert_eq!(d, [20.0, 20.0, 60.0, 100.0]);
+    assert_eq!(
+        gk,
+        [
+            Some(0.036),
+            Some(0.036),
+            Some(0.036 * 1.6),
+            Some(0.036 * 2.0)
+        ]
+    );
+    for (value, why) in [
+        ("\"0.036 * exp(d\"", "column 14: expected `)`"),
+        ("\"log(d - 1000)\"", "must be finite"),
+        ("[1.0]", "neither a number nor an expression"),
+    ] {
+        let e = parse_err(&format!(
+            "{HEAD}[[insert]]\nchannel = \"HH\"\n\n[[set]]\nHH_gK = {value}\n"
+        ));
+        assert!(e.contains("[[set]] #1") && e.contains(why), "{value}: {e}");
+    }
+}

@@ -117,11 +117,8 @@ fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
     )?;
     region(&mut cell, "basal", vec![Box::new(Ih)], &[("Ih_gbar", 8e-5)])?;
     // Apical Ih: 8e-5 (-0.8696 + 2.087 e^(0.0031 d)) S/cm2 at distance d (um).
-    for c in cell.group("apical").comps()? {
-        let d = cell.path_distance(c);
-        cell.comp(c)
-            .set("Ih_gbar", 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp()))?;
-    }
+    cell.group("apical")
+        .set_by_distance("Ih_gbar", |d| 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp()))?;
     // ANCHOR_END: regions
     cell.set("ena", 50.0)?;
     cell.set("ek", -85.0)?;
