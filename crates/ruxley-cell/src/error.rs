@@ -2,13 +2,15 @@
 
 use std::fmt;
 
-use ruxley_morph::{MorphError, SwcError};
+use ruxley_morph::{AscError, MorphError, SwcError};
 
 /// Why a model could not be built or changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelError {
     /// The SWC file could not be read.
     Swc(SwcError),
+    /// A Neurolucida file could not be read.
+    Asc(AscError),
     /// The morphology could not be traced or compartmentalised.
     Morph(MorphError),
     /// An index is out of range.
@@ -52,6 +54,7 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Swc(e) => write!(f, "SWC: {e}"),
+            Self::Asc(e) => write!(f, "Neurolucida: {e}"),
             Self::Morph(e) => write!(f, "morphology: {e}"),
             Self::IndexOutOfRange { what, index, len } => {
                 write!(f, "{what} index {index} is out of range (there are {len})")
@@ -86,6 +89,12 @@ impl std::error::Error for ModelError {}
 impl From<SwcError> for ModelError {
     fn from(e: SwcError) -> Self {
         Self::Swc(e)
+    }
+}
+
+impl From<AscError> for ModelError {
+    fn from(e: AscError) -> Self {
+        Self::Asc(e)
     }
 }
 

@@ -311,6 +311,13 @@ impl Model {
         Self::from_swc(&swc, import)
     }
 
+    /// A cell from a Neurolucida ASCII file (`.asc`; see
+    /// [`ruxley_morph::asc`] for what is read); `import.read` does not apply.
+    pub fn from_asc_file(path: impl AsRef<Path>, import: &SwcImport) -> Result<Self, ModelError> {
+        let swc = ruxley_morph::read_asc(path)?;
+        Self::from_swc(&swc, import)
+    }
+
     /// A network: the cells of all `models` side by side, in order, with
     /// their channels, groups, stimuli, recordings and synapses. Recording
     /// labels get a `c<cell>_` prefix where they would otherwise collide.

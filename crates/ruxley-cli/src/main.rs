@@ -110,9 +110,9 @@ enum Command {
     },
     /// List the library's channels with their parameters, states and ions.
     Channels,
-    /// Describe an SWC file: branches, compartments, area, length, soma.
+    /// Describe an SWC or Neurolucida (.asc) file: branches, compartments, area, length, soma.
     Info {
-        /// The SWC file.
+        /// The SWC file (or a Neurolucida `.asc` file).
         swc: PathBuf,
         /// Compartments per branch.
         #[arg(long, default_value_t = 1)]
@@ -572,7 +572,17 @@ fn info(
     min_radius: Option<f64>,
     unit_um: f64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let file = read_swc(&swc, &SwcOptions { unit_um })?;
+    let asc = swc
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("asc"));
+    let file = if asc {
+        if unit_um != 1.0 {
+            return Err("--unit-um applies to SWC files only (Neurolucida files are in um)".into());
+        }
+        ruxley::morph::read_asc(&swc)?
+    } else {
+        read_swc(&swc, &SwcOptions { unit_um })?
+    };
     let options = TraceOptions {
         max_branch_len,
         min_radius,

@@ -8,7 +8,8 @@
 //! celsius = 6.3
 //!
 //! [morphology]
-//! swc = "cell.swc"      # relative to this file; or `parents = [-1, 0, 0]`
+//! swc = "cell.swc"      # relative to this file; or asc = "cell.asc" (Neurolucida),
+//!                       # or `parents = [-1, 0, 0]`
 //! ncomp = 4             # or a list per branch, or { d_lambda = 0.1, frequency_hz = 100, cm = 1, ra = 100 }
 //! max_branch_len = 300.0
 //! min_radius = 0.1
@@ -395,6 +396,7 @@ struct DLambda {
 #[serde(deny_unknown_fields)]
 struct Morphology {
     swc: Option<String>,
+    asc: Option<String>,
     parents: Option<Vec<i64>>,
     ncomp: NcompSpec,
     max_branch_len: Option<f64>,
@@ -677,20 +679,29 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
         },
     };
     let morph_err = entry_err("[morphology]".into());
-    let mut model = match (&m.swc, &m.parents) {
-        (Some(swc), None) => {
-            let mut import = SwcImport {
-                ncomp,
-                ..SwcImport::new(1)
-            };
-            import.trace.max_branch_len = m.max_branch_len;
-            import.trace.min_radius = m.min_radius;
+    let mut import = SwcImport {
+        ncomp: ncomp.clone(),
+        ..SwcImport::new(1)
+    };
+    import.trace.max_branch_len = m.max_branch_len;
+    import.trace.min_radius = m.min_radius;
+    let mut model = match (&m.swc, &m.asc, &m.parents) {
+        (Some(swc), None, None) => {
             if let Some(u) = m.unit_um {
                 import.read.unit_um = u;
             }
             Model::from_swc_file(base.join(swc), &import).map_err(morph_err)?
         }
-        (None, Some(parents)) => {
+        (None, Some(asc), None) => {
+            if m.unit_um.is_some() {
+                return Err(ModelFileError::Invalid(
+                    "[morphology]: unit_um applies to SWC files only (Neurolucida files are in um)"
+                        .into(),
+                ));
+            }
+            Model::from_asc_file(base.join(asc), &import).map_err(morph_err)?
+        }
+        (None, None, Some(parents)) => {
             if m.max_branch_len.is_some() || m.min_radius.is_some() || m.unit_um.is_some() {
                 return Err(ModelFileError::Invalid(
                     "[morphology]: max_branch_len, min_radius and unit_um apply to SWC files only"
@@ -712,7 +723,7 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
         }
         _ => {
             return Err(ModelFileError::Invalid(
-                "[morphology]: give exactly one of `swc` and `parents`".into(),
+                "[morphology]: give exactly one of `swc`, `asc` and `parents`".into(),
             ));
         }
     };

@@ -927,3 +927,41 @@ fn set_takes_functions_of_path_distance() {
         assert!(e.contains("[[set]] #1") && e.contains(why), "{value}: {e}");
     }
 }
+
+#[test]
+fn neurolucida_files_are_read_like_their_swc_conversions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/morphologies");
+    let asc = root.join("bluepyopt/examples_l5pc_morphology/C060114A7.asc");
+    let swc = root.join("jaxley/tests_swc_files/morph_l5pc_with_axon.swc");
+    let describe = |f: &Path| {
+        let text = run_cli(&[
+            "info",
+            &f.display().to_string(),
+            "--ncomp",
+            "4",
+            "--max-branch-len",
+            "300",
+        ]);
+        let line = |key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .unwrap_or_default()
+                .to_string()
+        };
+        (line("branches"), line("  by type"), line("compartments"))
+    };
+    // The L5PC original and the MorphIO conversion Jaxley ships.
+    assert_eq!(describe(&asc), describe(&swc));
+    assert!(describe(&asc).0.ends_with(" 338"), "{:?}", describe(&asc));
+    let text = format!(
+        "[simulation]\ndt = 0.025\nt_max = 1.0\n\n\
+         [morphology]\nasc = \"{}\"\nncomp = 1\nmax_branch_len = 300.0\n",
+        asc.display()
+    );
+    let spec = model_file::parse(&text, Path::new(".")).unwrap();
+    assert_eq!(spec.model.n_branches(), 338);
+    let e = parse_err(&text.replace("max_branch_len = 300.0", "unit_um = 1e-3"));
+    assert!(e.contains("unit_um applies to SWC files only"), "{e}");
+    let e = parse_err(&text.replace("C060114A7.asc", "missing.asc"));
+    assert!(e.contains("missing.asc"), "{e}");
+}

@@ -1,6 +1,7 @@
 //! Morphologies for Ruxley.
 //!
-//! - [`swc`]: a strict SWC reader with line-numbered errors.
+//! - [`swc`]: a strict SWC reader with line-numbered errors; [`asc`]: a
+//!   Neurolucida ASCII reader that gives the same [`Swc`].
 //! - [`trace`](mod@trace): branch tracing numbered exactly as Jaxley's `read_swc`.
 //! - [`discretize`]: compartmentalisation (uniform, per-branch or d_lambda).
 //! - [`geometry`]: exact frustum areas, volumes and resistive loads.
@@ -19,11 +20,13 @@
 
 #![warn(missing_docs)]
 
+pub mod asc;
 pub mod discretize;
 pub mod geometry;
 pub mod swc;
 pub mod trace;
 
+pub use asc::{AscError, parse_asc, read_asc};
 pub use discretize::{DiscretizedBranch, Ncomp, d_lambda_ncomp, lambda_f};
 pub use geometry::{CompartmentGeometry, Point};
 pub use swc::{SomaKind, Swc, SwcError, SwcOptions, SwcSample, parse_swc, read_swc};
