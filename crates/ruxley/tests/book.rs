@@ -23,14 +23,20 @@ fn book_includes_and_chapters_resolve() {
         let text = std::fs::read_to_string(&path).unwrap();
         for part in text.split("{{#include ").skip(1) {
             let spec = &part[..part.find("}}").expect("closing braces")];
-            let (file, anchor) = match spec.rsplit_once(':') {
-                Some((f, a)) => (f, Some(a)),
-                None => (spec, None),
-            };
+            // `file`, `file:anchor` or `file:first_line:[last_line]`.
+            let mut parts = spec.split(':');
+            let file = parts.next().expect("a file");
+            let anchor = parts.next();
             let target = src.join(file);
             let content = std::fs::read_to_string(&target)
                 .unwrap_or_else(|_| panic!("{}: include of missing {file}", path.display()));
-            if let Some(a) = anchor {
+            if let Some(first) = anchor.and_then(|a| a.parse::<usize>().ok()) {
+                assert!(
+                    content.lines().count() >= first,
+                    "{}: {file} has fewer than {first} lines",
+                    path.display()
+                );
+            } else if let Some(a) = anchor {
                 assert!(
                     content.contains(&format!("ANCHOR: {a}"))
                         && content.contains(&format!("ANCHOR_END: {a}")),
