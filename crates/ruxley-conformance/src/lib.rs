@@ -17,6 +17,7 @@ pub mod fdcheck;
 pub mod l5pc;
 pub mod models;
 pub mod reference;
+pub mod table;
 pub mod workloads;
 
 #[doc(hidden)]
