@@ -28,6 +28,7 @@ mod layout;
 mod model;
 mod network;
 mod params;
+pub mod saved;
 mod stimulus;
 mod trainable;
 mod view;

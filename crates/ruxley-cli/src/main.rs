@@ -335,6 +335,9 @@ fn fit(
         best.evaluations
     );
     let fitted = transforms.forward(&best.best_x);
+    if is_json(out.as_deref()) {
+        return write_out(out, &trainables.to_json(&fitted)?);
+    }
     let mut text = String::from("trainable,name,index,initial,fitted\n");
     for ((e, x0), x) in trainables.entries().iter().zip(&theta0).zip(&fitted) {
         let line = format!("{},{},{},{x0},{x}\n", e.entry + 1, e.name, e.index);
@@ -481,10 +484,26 @@ fn sample(
 
 /// Theta from a CSV with columns trainable, name, index and `fitted` (or
 /// `value`): one row per trainable value of `layout`, in any order.
+/// True for a path ending in `.json`.
+fn is_json(path: Option<&std::path::Path>) -> bool {
+    path.and_then(|p| p.extension())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Theta from a CSV written by `ruxley fit` (or one with a `value` column),
+/// or from its JSON form (`--out fitted.json`).
 fn read_theta(
     layout: &ruxley::Layout,
     path: &std::path::Path,
 ) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    if is_json(Some(path)) {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        return Ok(layout
+            .trainables()
+            .from_json(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?);
+    }
     #[derive(serde::Deserialize)]
     struct Row {
         trainable: usize,

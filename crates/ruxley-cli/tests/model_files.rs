@@ -633,6 +633,14 @@ fn ruxley_fit_recovers_conductances_and_resumes_adam_exactly() {
     std::fs::write(&fitted, &csv).unwrap();
     let rerun = tmp("fit_rerun.csv");
     run_cli(&["simulate", &model, "--theta", &fitted, "--out", &rerun]);
+    // The same fit saved as JSON, by label, runs the model to the same trace.
+    let fitted_json = tmp("fitted.json");
+    run_cli(&["fit", &model, "--target", &target, "--out", &fitted_json]);
+    let json = std::fs::read_to_string(&fitted_json).unwrap();
+    assert!(json.contains("\"label\": \"HH_gNa[1:2]\""), "{json}");
+    let from_json = run_cli(&["simulate", &model, "--theta", &fitted_json]);
+    assert_eq!(from_json, std::fs::read_to_string(&rerun).unwrap());
+    std::fs::remove_file(&fitted_json).ok();
     let (rerun_csv, rerun) = (rerun.clone(), Table::read(&rerun).unwrap());
     std::fs::remove_file(rerun_csv).ok();
     let want = Table::read(&target).unwrap();
