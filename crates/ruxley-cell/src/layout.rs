@@ -493,6 +493,24 @@ impl Model {
                 })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
+        // A channel's current is added to its ion's only where something
+        // reads the sum (a pool) or records it: summing sodium and
+        // potassium currents nobody reads cost the L5PC a fifth of its time.
+        let read = |i: usize| {
+            mechs.iter().any(|m| {
+                m.inputs
+                    .iter()
+                    .any(|x| x.ion == i && matches!(x.var, IonVar::Current(_)))
+            }) || probes
+                .iter()
+                .any(|p| matches!(p.source, Source::IonCurrent { ion, .. } if ion == i))
+        };
+        let unread: Vec<bool> = (0..ions.len()).map(|i| !read(i)).collect();
+        for m in &mut mechs {
+            if m.carries.as_ref().is_some_and(|(i, _)| unread[*i]) {
+                m.carries = None;
+            }
+        }
         Ok(Layout {
             n_comps,
             levels: level_offsets(&parent),

@@ -60,6 +60,32 @@ pub const CALCIUM: Ion = Ion {
     default_outside: 2.0,
 };
 
+/// Sodium, with NEURON's defaults: ena = 50 mV, nai = 10 mM, nao = 140 mM.
+pub const SODIUM: Ion = Ion {
+    name: "na",
+    valence: 1.0,
+    reversal: "ena",
+    inside: "nai",
+    outside: "nao",
+    current: "ina",
+    default_reversal: 50.0,
+    default_inside: 10.0,
+    default_outside: 140.0,
+};
+
+/// Potassium, with NEURON's defaults: ek = -77 mV, ki = 54.4 mM, ko = 2.5 mM.
+pub const POTASSIUM: Ion = Ion {
+    name: "k",
+    valence: 1.0,
+    reversal: "ek",
+    inside: "ki",
+    outside: "ko",
+    current: "ik",
+    default_reversal: -77.0,
+    default_inside: 54.4,
+    default_outside: 2.5,
+};
+
 /// An ion quantity a mechanism reads, per compartment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum IonVar {

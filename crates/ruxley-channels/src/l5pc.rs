@@ -10,15 +10,17 @@
 //! as written, without clipping exponents, and with NEURON's guards: where a
 //! rate has a 0/0 point, v equal to that point (exactly) is moved by 1e-4 mV.
 //!
-//! Sodium channels read the shared reversal `ena`, potassium channels `ek`;
-//! the calcium channels carry `ica` and read `eca`, which follows the Nernst
-//! equation where [`CaDynamicsE2`] lives. Conductance parameters are named
+//! Every channel but `Ih` carries an ion, as in NEURON: sodium channels
+//! carry `ina` and read `ena`, potassium channels `ik` and `ek` (fixed
+//! per-compartment values of the ion's site), and the calcium channels
+//! carry `ica` and read `eca`, which follows the Nernst equation where
+//! [`CaDynamicsE2`] lives. The summed ion currents can be recorded. Conductance parameters are named
 //! `<channel>_gbar` (NEURON's `g<channel>bar`).
 
 use crate::channel::{ParamSpec, StateSpec};
 use crate::dual::Real;
 use crate::gated::{Gate, GateKinetics};
-use crate::ion::{CALCIUM, FARADAY, Ion, IonVar};
+use crate::ion::{CALCIUM, FARADAY, Ion, IonVar, POTASSIUM, SODIUM};
 
 /// The temperature factor 2.3^((34 - 21)/10) hard-coded in the files.
 pub const QT: f64 = 2.952882641412121;
@@ -55,16 +57,18 @@ fn na_transient<R: Real>(v: R, shift: f64, g: &mut [Gate<R>]) {
 const GATES_MH: [StateSpec; 2] = [StateSpec::gate("m"), StateSpec::gate("h")];
 const GATES_M: [StateSpec; 1] = [StateSpec::gate("m")];
 
-/// A conductance and a shared reversal potential.
-const fn params(gbar: f64, max: f64, e: &'static str, e_default: f64) -> [ParamSpec; 2] {
-    [
-        ParamSpec::new("gbar", "S/cm2", gbar, (0.0, max)),
-        ParamSpec::shared(e, "mV", e_default, (-150.0, 150.0)),
-    ]
+/// A conductance (S/cm2) with its default and upper bound.
+const fn gbar(max: f64) -> [ParamSpec; 1] {
+    [ParamSpec::new("gbar", "S/cm2", 1e-5, (0.0, max))]
 }
 
-const NA_PARAMS: [ParamSpec; 2] = params(1e-5, 4.0, "ena", 50.0);
-const K_PARAMS: [ParamSpec; 2] = params(1e-5, 1.0, "ek", -77.0);
+const NA_PARAMS: [ParamSpec; 1] = gbar(4.0);
+const K_PARAMS: [ParamSpec; 1] = gbar(1.0);
+/// Sodium and potassium channels read the reversal potential of their ion's
+/// site (NEURON's `USEION na READ ena WRITE ina`), so that `ena`, `ek` and
+/// the summed `ina`, `ik` are per-compartment ion quantities.
+const NA_INPUT: [IonVar; 1] = [IonVar::Reversal(SODIUM)];
+const K_INPUT: [IonVar; 1] = [IonVar::Reversal(POTASSIUM)];
 const CA_INPUT: [IonVar; 1] = [IonVar::Reversal(CALCIUM)];
 
 /// Defines a unit struct with a default constructor.
@@ -101,6 +105,12 @@ impl GateKinetics for NaTaT {
     fn params(&self) -> &[ParamSpec] {
         &NA_PARAMS
     }
+    fn ion(&self) -> Option<Ion> {
+        Some(SODIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &NA_INPUT
+    }
     fn gates(&self) -> &[StateSpec] {
         &GATES_MH
     }
@@ -112,8 +122,8 @@ impl GateKinetics for NaTaT {
         na_transient(v, 0.0, g);
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0].powi(3) * x[1] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0].powi(3) * x[1] * (v - e[0])
     }
 }
 
@@ -131,6 +141,12 @@ impl GateKinetics for NaTs2T {
     fn params(&self) -> &[ParamSpec] {
         &NA_PARAMS
     }
+    fn ion(&self) -> Option<Ion> {
+        Some(SODIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &NA_INPUT
+    }
     fn gates(&self) -> &[StateSpec] {
         &GATES_MH
     }
@@ -142,8 +158,8 @@ impl GateKinetics for NaTs2T {
         na_transient(v, 6.0, g);
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0].powi(3) * x[1] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0].powi(3) * x[1] * (v - e[0])
     }
 }
 
@@ -166,6 +182,12 @@ impl GateKinetics for NapEt2 {
     }
     fn params(&self) -> &[ParamSpec] {
         &NA_PARAMS
+    }
+    fn ion(&self) -> Option<Ion> {
+        Some(SODIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &NA_INPUT
     }
     fn gates(&self) -> &[StateSpec] {
         &GATES_MH
@@ -194,8 +216,8 @@ impl GateKinetics for NapEt2 {
         };
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0].powi(3) * x[1] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0].powi(3) * x[1] * (v - e[0])
     }
 }
 
@@ -216,6 +238,12 @@ impl GateKinetics for KPst {
     }
     fn params(&self) -> &[ParamSpec] {
         &K_PARAMS
+    }
+    fn ion(&self) -> Option<Ion> {
+        Some(POTASSIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &K_INPUT
     }
     fn gates(&self) -> &[StateSpec] {
         &GATES_MH
@@ -242,8 +270,8 @@ impl GateKinetics for KPst {
         };
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0].powi(2) * x[1] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0].powi(2) * x[1] * (v - e[0])
     }
 }
 
@@ -263,6 +291,12 @@ impl GateKinetics for KTst {
     }
     fn params(&self) -> &[ParamSpec] {
         &K_PARAMS
+    }
+    fn ion(&self) -> Option<Ion> {
+        Some(POTASSIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &K_INPUT
     }
     fn gates(&self) -> &[StateSpec] {
         &GATES_MH
@@ -284,8 +318,8 @@ impl GateKinetics for KTst {
         };
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0].powi(4) * x[1] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0].powi(4) * x[1] * (v - e[0])
     }
 }
 
@@ -305,6 +339,12 @@ impl GateKinetics for SKv31 {
     fn params(&self) -> &[ParamSpec] {
         &K_PARAMS
     }
+    fn ion(&self) -> Option<Ion> {
+        Some(POTASSIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &K_INPUT
+    }
     fn gates(&self) -> &[StateSpec] {
         &GATES_M
     }
@@ -319,8 +359,8 @@ impl GateKinetics for SKv31 {
         };
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0] * (v - e[0])
     }
 }
 
@@ -339,6 +379,12 @@ impl GateKinetics for Im {
     fn params(&self) -> &[ParamSpec] {
         &K_PARAMS
     }
+    fn ion(&self) -> Option<Ion> {
+        Some(POTASSIUM)
+    }
+    fn inputs(&self) -> &[IonVar] {
+        &K_INPUT
+    }
     fn gates(&self) -> &[StateSpec] {
         &GATES_M
     }
@@ -351,8 +397,8 @@ impl GateKinetics for Im {
         g[0] = Gate::from_rates((x * 0.1).exp() * 3.3e-3, (x * -0.1).exp() * 3.3e-3, QT);
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], e: &[R], p: &[R]) -> R {
+        p[0] * x[0] * (v - e[0])
     }
 }
 
@@ -506,12 +552,11 @@ channel_struct!(
     SkE2
 );
 
-const SK_PARAMS: [ParamSpec; 3] = [
+const SK_PARAMS: [ParamSpec; 2] = [
     ParamSpec::new("gbar", "S/cm2", 1e-6, (0.0, 0.1)),
-    ParamSpec::shared("ek", "mV", -77.0, (-150.0, 150.0)),
     ParamSpec::new("zTau", "ms", 1.0, (0.1, 100.0)),
 ];
-const CA_INSIDE: [IonVar; 1] = [IonVar::Inside(CALCIUM)];
+const SK_INPUTS: [IonVar; 2] = [IonVar::Inside(CALCIUM), IonVar::Reversal(POTASSIUM)];
 
 impl GateKinetics for SkE2 {
     fn name(&self) -> &str {
@@ -524,20 +569,24 @@ impl GateKinetics for SkE2 {
         const Z: [StateSpec; 1] = [StateSpec::gate("z")];
         &Z
     }
+    fn ion(&self) -> Option<Ion> {
+        Some(POTASSIUM)
+    }
     fn inputs(&self) -> &[IonVar] {
-        &CA_INSIDE
+        &SK_INPUTS
     }
     #[inline(always)]
-    fn gates_at<R: Real>(&self, _: R, cai: &[R], p: &[R], _: f64, g: &mut [Gate<R>]) {
-        let ca = cai[0].if_lt(1e-7, cai[0] + 1e-7, cai[0]);
+    fn gates_at<R: Real>(&self, _: R, inputs: &[R], p: &[R], _: f64, g: &mut [Gate<R>]) {
+        let cai = inputs[0];
+        let ca = cai.if_lt(1e-7, cai + 1e-7, cai);
         g[0] = Gate {
             inf: ((R::cst(4.3e-4) / ca).powf(4.8) + 1.0).recip(),
-            tau: p[2],
+            tau: p[1],
         };
     }
     #[inline(always)]
-    fn current<R: Real>(&self, v: R, x: &[R], _: &[R], p: &[R]) -> R {
-        p[0] * x[0] * (v - p[1])
+    fn current<R: Real>(&self, v: R, x: &[R], inputs: &[R], p: &[R]) -> R {
+        p[0] * x[0] * (v - inputs[1])
     }
 }
 

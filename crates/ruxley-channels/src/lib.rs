@@ -35,7 +35,7 @@ pub use channel::{
 pub use compiled::CompiledChannel;
 pub use gated::{Gate, GateKinetics};
 pub use hh::Hh;
-pub use ion::{CALCIUM, Ion, IonSite, IonVar};
+pub use ion::{CALCIUM, Ion, IonSite, IonVar, POTASSIUM, SODIUM};
 pub use ir::ChannelIr;
 pub use leak::Leak;
 pub use ruxley_core::real::{self as dual, Dual, LANES, Lanes, MultiDual, Real, Rows};

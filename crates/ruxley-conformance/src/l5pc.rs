@@ -74,7 +74,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
                 vec![
                     ("NaTa_t.m", "NaTa_t_m"),
                     ("NaTa_t.h", "NaTa_t_h"),
-                    ("ina", "i_NaTa_t"),
+                    ("ina", "ina"),
                 ],
             )
         }
@@ -85,7 +85,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
                 vec![
                     ("NaTs2_t.m", "NaTs2_t_m"),
                     ("NaTs2_t.h", "NaTs2_t_h"),
-                    ("ina", "i_NaTs2_t"),
+                    ("ina", "ina"),
                 ],
             )
         }
@@ -96,7 +96,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
                 vec![
                     ("Nap_Et2.m", "Nap_Et2_m"),
                     ("Nap_Et2.h", "Nap_Et2_h"),
-                    ("ina", "i_Nap_Et2"),
+                    ("ina", "ina"),
                 ],
             )
         }
@@ -104,36 +104,28 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
             m.insert(KPst)?;
             (
                 vec![("K_Pst_gbar", 0.1)],
-                vec![
-                    ("K_Pst.m", "K_Pst_m"),
-                    ("K_Pst.h", "K_Pst_h"),
-                    ("ik", "i_K_Pst"),
-                ],
+                vec![("K_Pst.m", "K_Pst_m"), ("K_Pst.h", "K_Pst_h"), ("ik", "ik")],
             )
         }
         "K_Tst" => {
             m.insert(KTst)?;
             (
                 vec![("K_Tst_gbar", 0.1)],
-                vec![
-                    ("K_Tst.m", "K_Tst_m"),
-                    ("K_Tst.h", "K_Tst_h"),
-                    ("ik", "i_K_Tst"),
-                ],
+                vec![("K_Tst.m", "K_Tst_m"), ("K_Tst.h", "K_Tst_h"), ("ik", "ik")],
             )
         }
         "SKv3_1" => {
             m.insert(SKv31)?;
             (
                 vec![("SKv3_1_gbar", 0.1)],
-                vec![("SKv3_1.m", "SKv3_1_m"), ("ik", "i_SKv3_1")],
+                vec![("SKv3_1.m", "SKv3_1_m"), ("ik", "ik")],
             )
         }
         "Im" => {
             m.insert(Im)?;
             (
                 vec![("Im_gbar", 1e-3)],
-                vec![("Im.m", "Im_m"), ("ik", "i_Im")],
+                vec![("Im.m", "Im_m"), ("ik", "ik")],
             )
         }
         "Ih" => {
@@ -176,7 +168,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
             m.insert(SkE2)?;
             (
                 vec![("SK_E2_gbar", 1e-2)],
-                vec![("SK_E2.z", "SK_E2_z"), ("ik", "i_SK_E2"), ("cai", "cai")],
+                vec![("SK_E2.z", "SK_E2_z"), ("ik", "ik"), ("cai", "cai")],
             )
         }
         "SK_E2_CaHVA" => {
@@ -189,7 +181,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
                     ("SK_E2.z", "SK_E2_z"),
                     ("Ca_HVA.m", "Ca_HVA_m"),
                     ("Ca_HVA.h", "Ca_HVA_h"),
-                    ("ik", "i_SK_E2"),
+                    ("ik", "ik"),
                     ("ica", "ica"),
                     ("cai", "cai"),
                     ("eca", "eca"),

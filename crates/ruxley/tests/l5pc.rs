@@ -87,3 +87,55 @@ fn the_channel_set_on_the_w2_tree_matches_neuron() {
     let spikes = ruxley::analysis::spike_times(soma, 0.025, 0.0);
     assert_eq!(spikes.len(), 9, "{spikes:?}");
 }
+
+#[test]
+fn summed_ion_currents_are_the_sums_of_their_channels() {
+    use ruxley::channels::l5pc::{Im, KTst, NaTaT, NapEt2, SkE2};
+    use ruxley::prelude::*;
+    let mut m = Model::compartment();
+    m.set("length", 20.0).unwrap();
+    m.set("radius", 10.0).unwrap();
+    m.insert(NaTaT).unwrap();
+    m.insert(NapEt2).unwrap();
+    m.insert(KTst).unwrap();
+    m.insert(Im).unwrap();
+    m.insert(SkE2).unwrap();
+    m.set("NaTa_t_gbar", 0.1).unwrap();
+    m.set("Nap_Et2_gbar", 0.01).unwrap();
+    m.set("K_Tst_gbar", 0.05).unwrap();
+    m.set("Im_gbar", 0.01).unwrap();
+    m.set("ek", -85.0).unwrap();
+    m.comp(0).stimulate(Waveform::step(2.0, 20.0, 0.3)).unwrap();
+    for what in [
+        "ina",
+        "ik",
+        "i_NaTa_t",
+        "i_Nap_Et2",
+        "i_K_Tst",
+        "i_Im",
+        "i_SK_E2",
+        "ek",
+    ] {
+        m.comp(0).record(what).unwrap();
+    }
+    let t = ruxley::simulate(&m, &RunOptions::new(0.025, 30.0)).unwrap();
+    let col = |n: &str| t.get(&format!("{n}_b0_c0")).unwrap().to_vec();
+    let sum = |names: &[&str]| -> Vec<f64> {
+        (0..t.n_samples())
+            .map(|k| names.iter().map(|n| col(n)[k]).sum())
+            .collect()
+    };
+    let diff = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, nan_max)
+    };
+    let ina = col("ina");
+    assert!(ina.iter().any(|x| x.abs() > 1e-2), "the cell fires");
+    // Measured 0 (the site adds the currents in insertion order); the bar
+    // allows another summation order.
+    assert!(diff(&ina, &sum(&["i_NaTa_t", "i_Nap_Et2"])) <= 1e-15);
+    assert!(diff(&col("ik"), &sum(&["i_K_Tst", "i_Im", "i_SK_E2"])) <= 1e-15);
+    assert!(col("ek").iter().all(|&e| e == -85.0));
+}
