@@ -15,7 +15,7 @@
 //! assert_eq!(layout.trainables().from_json(&text)?, fitted);
 //! let mut fitted_params = layout.parameters().clone();
 //! fitted_params.set("HH_gK", 0.03)?;
-//! let loaded = layout.parameters().from_json(&fitted_params.to_json())?;
+//! let loaded = layout.parameters().from_json(&fitted_params.to_json()?)?;
 //! assert_eq!(loaded.get("HH_gK"), Some(&[0.03; 4][..]));
 //! # Ok::<(), ruxley_cell::ModelError>(())
 //! ```
@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::params::Parameters;
+use crate::params::{Parameters, Target};
 use crate::trainable::Trainables;
 
 /// One block of a saved parameter vector; `null` stands for NaN (a state
@@ -50,23 +50,22 @@ fn invalid(what: impl Into<String>) -> ModelError {
 
 impl Parameters {
     /// The values as JSON: one object per block (`name`, `comps`,
-    /// `values`; NaN written as `null`).
-    pub fn to_json(&self) -> String {
-        let blocks: Vec<SavedBlock> = self
-            .layout()
-            .blocks()
-            .iter()
-            .map(|b| SavedBlock {
+    /// `values`; an initial state left at its steady state, NaN, written as
+    /// `null`). An infinite value is an error naming its block.
+    pub fn to_json(&self) -> Result<String, ModelError> {
+        let mut blocks = Vec::new();
+        for b in self.layout().blocks() {
+            let values = self.block(b);
+            if let Some(x) = values.iter().find(|x| x.is_infinite()) {
+                return Err(invalid(format!("`{}` holds {x}", b.name)));
+            }
+            blocks.push(SavedBlock {
                 name: b.name.clone(),
                 comps: b.comps.clone(),
-                values: self
-                    .block(b)
-                    .iter()
-                    .map(|x| x.is_finite().then_some(*x))
-                    .collect(),
-            })
-            .collect();
-        serde_json::to_string_pretty(&blocks).expect("plain data serialises")
+                values: values.iter().map(|x| x.is_finite().then_some(*x)).collect(),
+            });
+        }
+        Ok(serde_json::to_string_pretty(&blocks).expect("plain data serialises"))
     }
 
     /// Values saved by [`Parameters::to_json`], checked against the
@@ -100,6 +99,16 @@ impl Parameters {
                     saved.name,
                     saved.values.len(),
                     saved.comps.len()
+                )));
+            }
+            let state = matches!(
+                block.target,
+                Target::ChannelState { .. } | Target::SynapseState { .. }
+            );
+            if !state && saved.values.iter().any(Option::is_none) {
+                return Err(invalid(format!(
+                    "saved block `{}` holds null, which only initial states may (for their steady state)",
+                    saved.name
                 )));
             }
             let values = saved.values.iter().map(|x| x.unwrap_or(f64::NAN));
@@ -181,7 +190,7 @@ mod tests {
         let lay = layout();
         let mut p = lay.parameters().clone();
         p.set_at("HH_gNa", 3, 0.2).unwrap();
-        let text = p.to_json();
+        let text = p.to_json().unwrap();
         assert!(text.contains("null"), "steady states are saved as null");
         let back = lay.parameters().from_json(&text).unwrap();
         // NaN != NaN: compare the bits.
@@ -193,7 +202,7 @@ mod tests {
     #[test]
     fn a_file_of_another_model_is_refused() {
         let lay = layout();
-        let text = lay.parameters().to_json();
+        let text = lay.parameters().to_json().unwrap();
         let mut other = Model::from_branches(&[None, Some(0)], &[2, 3]).unwrap();
         other.insert(Hh::new()).unwrap();
         let e = other
@@ -210,6 +219,19 @@ mod tests {
             .from_json(&text.replacen("\"name\"", "\"nom\"", 1))
             .unwrap_err();
         assert!(e.to_string().contains("saved parameters"), "{e}");
+        // null stands for a steady state only.
+        let gk = text.find("\"HH_gK\"").unwrap();
+        let null_gk = format!("{}{}", &text[..gk], text[gk..].replacen("0.036", "null", 1));
+        let e = lay.parameters().from_json(&null_gk).unwrap_err();
+        assert!(e.to_string().contains("`HH_gK` holds null"), "{e}");
+        let mut inf = lay.parameters().clone();
+        inf.values_mut()[0] = f64::INFINITY;
+        assert!(
+            inf.to_json()
+                .unwrap_err()
+                .to_string()
+                .contains("capacitance")
+        );
     }
 
     #[test]

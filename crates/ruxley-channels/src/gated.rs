@@ -3,7 +3,7 @@
 //!
 //! Implement [`GateKinetics`] (steady state and time constant of each gate,
 //! the current from the gates) generically over [`Real`], and the type is a
-//! [`Channel`](crate::Channel): gates start at their exact steady state,
+//! [`Channel`]: gates start at their exact steady state,
 //! advance by exponential Euler at the voltage of the start of the step
 //! (NEURON's `cnexp`), and all reverse-mode derivatives come from dual
 //! numbers, so they are exact. The slope di/dv that linearises the current in
@@ -59,7 +59,7 @@ impl<R: Real> Gate<R> {
 /// The functions are generic over [`Real`] so that the simulator can take
 /// their exact derivatives; write them with the operators of `Real`, and
 /// branches with [`Real::if_lt`] and [`Real::if_eq`]. Every type that
-/// implements it is a [`Channel`](crate::Channel):
+/// implements it is a [`Channel`]:
 ///
 /// ```
 /// use ruxley_channels::{Channel, Gate, GateKinetics, ParamSpec, Real, StateSpec};

@@ -126,8 +126,17 @@ impl Node {
                     Func::Log => x.ln(),
                     Func::Sqrt => x.sqrt(),
                     Func::Abs => x.abs(),
-                    Func::Min => x.min(args[1].eval(d)),
-                    Func::Max => x.max(args[1].eval(d)),
+                    // NaN in, NaN out (f64::min and max would drop it).
+                    Func::Min | Func::Max => {
+                        let y = args[1].eval(d);
+                        if x.is_nan() || y.is_nan() {
+                            f64::NAN
+                        } else if *f == Func::Min {
+                            x.min(y)
+                        } else {
+                            x.max(y)
+                        }
+                    }
                     Func::Step => {
                         if x >= 0.0 {
                             1.0
@@ -354,6 +363,8 @@ mod tests {
             3.0 + 4.0 + 4.0 + 2.0 + 4f64.ln()
         );
         assert!(at("step(log(-d))", 1.0).is_nan());
+        assert!(at("min(log(d - 100), 1)", 1.0).is_nan());
+        assert!(at("max(1, sqrt(-d))", 1.0).is_nan());
     }
 
     #[test]

@@ -51,9 +51,10 @@ enum Command {
         /// `stimulus.step.amplitude=1.5` or `set.2.radius=0.8` (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         overrides: Vec<String>,
-        /// Run with the trainables' values of a `ruxley fit` output (or any
-        /// CSV with columns trainable, name, index and fitted or value).
-        #[arg(long, value_name = "CSV")]
+        /// Run with the trainables' values of a `ruxley fit` output: its CSV
+        /// (or any CSV with columns trainable, name, index and fitted or
+        /// value) or its JSON (a path ending in .json).
+        #[arg(long, value_name = "CSV|JSON")]
         theta: Option<PathBuf>,
     },
     /// Gradient of the model file's loss with respect to its trainables.
@@ -72,7 +73,8 @@ enum Command {
         overrides: Vec<String>,
     },
     /// Fit the model file's trainables to target traces (its `[loss]`),
-    /// as its `[fit]` section says; writes the fitted values as CSV.
+    /// as its `[fit]` section says; writes the fitted values as CSV (or
+    /// JSON, by label, for an output path ending in .json).
     Fit {
         /// The model file (TOML) with `[[trainable]]` entries and a `[loss]`.
         model: PathBuf,
@@ -80,7 +82,8 @@ enum Command {
         #[arg(long)]
         target: PathBuf,
         /// Output CSV: trainable entry, name, index, initial and fitted
-        /// value (standard output if absent).
+        /// value; a path ending in .json gets `[{"label", "value"}]`
+        /// (standard output, CSV, if absent).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Keep each start's state in this folder after every iteration
@@ -482,16 +485,15 @@ fn sample(
     write_out(out, &text)
 }
 
-/// Theta from a CSV with columns trainable, name, index and `fitted` (or
-/// `value`): one row per trainable value of `layout`, in any order.
 /// True for a path ending in `.json`.
 fn is_json(path: Option<&std::path::Path>) -> bool {
     path.and_then(|p| p.extension())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-/// Theta from a CSV written by `ruxley fit` (or one with a `value` column),
-/// or from its JSON form (`--out fitted.json`).
+/// Theta from a CSV with columns trainable, name, index and `fitted` (or
+/// `value`), one row per trainable value of `layout` in any order, or from
+/// the JSON that `ruxley fit --out fitted.json` writes.
 fn read_theta(
     layout: &ruxley::Layout,
     path: &std::path::Path,

@@ -46,9 +46,10 @@ pub enum AscError {
     },
     /// The file holds no tree and no cell body.
     Empty,
-    /// Several trees and no cell body to join them.
+    /// Several trees (or a tree that starts with a fork) and no cell body
+    /// to join them.
     NoSoma {
-        /// The number of trees.
+        /// The number of separate trees.
         trees: usize,
     },
     /// The samples do not form a tree (a reader bug if it ever happens).
@@ -155,6 +156,10 @@ fn parse_items(text: &str) -> Result<Vec<Item>, AscError> {
     Ok(stack.pop().expect("the file level").0)
 }
 
+/// The largest coordinate or diameter accepted (um): 10 m, beyond any
+/// reconstruction, and far from overflow in the soma's distances.
+const MAX_UM: f64 = 1e7;
+
 /// A point `(x y z d ...)`: x, y, z, radius and line.
 type Point = ([f64; 3], f64, usize);
 
@@ -174,10 +179,12 @@ fn point(items: &[Item], line: usize) -> Result<Option<Point>, AscError> {
     if values.len() < 4 {
         return Err(syntax(line, "a point needs x, y, z and a diameter"));
     }
-    if values[..4].iter().any(|v| !v.is_finite()) || values[3] < 0.0 {
+    if values[..4].iter().any(|v| v.is_nan() || v.abs() > MAX_UM) || values[3] < 0.0 {
         return Err(syntax(
             line,
-            "a point's coordinates must be finite and its diameter non-negative",
+            format!(
+                "a point's coordinates and diameter must be finite, at most {MAX_UM:e} um, and the diameter non-negative"
+            ),
         ));
     }
     Ok(Some((
@@ -298,6 +305,13 @@ pub fn parse_asc(text: &str) -> Result<Swc, AscError> {
     for (kind, tree) in &trees {
         emit(tree, *kind, soma, &mut samples);
     }
+    if samples.is_empty() {
+        return Err(AscError::Empty);
+    }
+    let roots = samples.iter().filter(|s| s.parent.is_none()).count();
+    if roots > 1 {
+        return Err(AscError::NoSoma { trees: roots });
+    }
     Swc::from_samples(samples).map_err(AscError::Tree)
 }
 
@@ -408,7 +422,7 @@ mod tests {
             ),
             (
                 "( (Axon)\n (0 0 0 -1) )",
-                "line 2: a point's coordinates must be finite",
+                "line 2: a point's coordinates and diameter must be finite",
             ),
             (
                 "( (Axon) (0 0 0 1) ( (1 0 0 1) ) \n(2 0 0 1) )",
@@ -427,6 +441,15 @@ mod tests {
             (
                 "( (Axon) (0 0 0 1) ) ( (Dendrite) (1 0 0 1) )",
                 "2 trees and no (CellBody)",
+            ),
+            (
+                "( (Axon) ( (0 0 0 1) | (1 0 0 1) ) )",
+                "2 trees and no (CellBody)",
+            ),
+            ("( (Axon) )", "no (CellBody) and no tree"),
+            (
+                "( (Axon)\n (1e200 0 0 1) )",
+                "line 2: a point's coordinates and diameter must be finite",
             ),
         ] {
             let e = parse_asc(text).unwrap_err().to_string();

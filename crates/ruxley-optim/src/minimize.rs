@@ -118,6 +118,7 @@ pub enum OptimError {
         /// The iteration.
         iteration: usize,
         /// The objective's error.
+        #[source]
         error: ObjectiveError,
     },
     /// The objective returned a non-finite value or gradient.

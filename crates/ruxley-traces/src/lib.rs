@@ -129,9 +129,21 @@ impl Traces {
         } else {
             0.0
         };
-        // The times must be uniform (to the precision they were written in).
+        if n_samples > 1 && !(dt.is_finite() && dt > 0.0) {
+            return Err(ReadError::new(
+                path,
+                None,
+                format!("the time column must increase in finite steps (mean step {dt} ms)"),
+            ));
+        }
+        // The times must be uniform (to the precision they were written in);
+        // a NaN time fails the comparison.
         let slack = 1e-6 * dt.abs();
-        if let Some(k) = (1..n_samples).find(|&k| ((t[k] - t[k - 1]) - dt).abs() > slack) {
+        let uneven = |k: usize| {
+            let off = ((t[k] - t[k - 1]) - dt).abs();
+            off.is_nan() || off > slack
+        };
+        if let Some(k) = (1..n_samples).find(|&k| uneven(k)) {
             return Err(ReadError::new(
                 path,
                 Some(k as u64 + 2),
@@ -278,6 +290,15 @@ mod tests {
     #[test]
     fn a_time_column_that_is_not_uniform_is_an_error() {
         let path = std::env::temp_dir().join(format!("ruxley_uneven_{}.csv", std::process::id()));
+        for (text, why) in [
+            ("time_ms,v\n0,1\nNaN,2\n0.05,3\n", "not uniform"),
+            ("time_ms,v\n0,1\n0.025,2\nNaN,3\n", "finite steps"),
+            ("time_ms,v\n0.05,1\n0.025,2\n0,3\n", "finite steps"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Traces::read_csv(&path).unwrap_err().to_string();
+            assert!(e.contains(why), "{text:?}: {e}");
+        }
         std::fs::write(&path, "time_ms,v\n0,1\n0.025,2\n0.06,3\n0.075,4\n").unwrap();
         let e = Traces::read_csv(&path).unwrap_err();
         std::fs::remove_file(&path).ok();

@@ -37,15 +37,16 @@ fn compare(ours: &Traces, reference: &Table) -> Vec<(String, f64, f64)> {
     out
 }
 
-/// Voltages to `tol_v` mV; every other column to 1e-9 of its largest value
-/// (the files hold 12 significant digits).
-fn check(what: &str, ours: &Traces, reference: &Table, tol_v: f64) {
+/// Voltages to `tol_v` mV; every other column (gates, currents, `cai`,
+/// `eca`) to `tol_rel` of its largest value (the files hold 12 significant
+/// digits).
+fn check(what: &str, ours: &Traces, reference: &Table, tol_v: f64, tol_rel: f64) {
     for (name, diff, scale) in compare(ours, reference) {
         let voltage = name == "v" || name.starts_with("v_");
         let tol = if voltage {
             tol_v
         } else {
-            1e-9 * scale.max(1e-300)
+            tol_rel * scale.max(1e-300)
         };
         eprintln!("{what} {name}: max |diff| {diff:.2e} (scale {scale:.2e})");
         assert!(diff <= tol, "{what} {name}: {diff:e} > {tol:e}");
@@ -58,7 +59,8 @@ fn single_compartment_channels_match_neuron() {
         let w = single(test, 0.02).unwrap();
         let ours = ruxley::simulate(&w.model, &w.options).unwrap();
         let reference = Table::read(single_reference("Alo", test)).unwrap();
-        check(&format!("Alo {test}"), &ours, &reference, 1e-6);
+        // Measured: v 8.9e-11 mV, other columns 4.7e-12 of their largest value.
+        check(&format!("Alo {test}"), &ours, &reference, 1e-9, 5e-11);
     }
 }
 
@@ -70,7 +72,8 @@ fn large_depolarisations_are_not_clipped() {
         let w = single(test, 0.2).unwrap();
         let ours = ruxley::simulate(&w.model, &w.options).unwrap();
         let reference = Table::read(single_reference("A", test)).unwrap();
-        check(&format!("A {test}"), &ours, &reference, 1e-6);
+        // Measured: v 5.2e-10 mV (at +434 mV), other columns 4.0e-12.
+        check(&format!("A {test}"), &ours, &reference, 5e-9, 5e-11);
     }
 }
 
@@ -82,7 +85,8 @@ fn the_channel_set_on_the_w2_tree_matches_neuron() {
         "reference/l5pc/nrn_L5PC_W2.csv",
     ))
     .unwrap();
-    check("L5PC W2", &ours, &reference, 1e-6);
+    // Measured: v 8.0e-8 mV, other columns 7.7e-10 of their largest value.
+    check("L5PC W2", &ours, &reference, 1e-6, 8e-9);
     let soma = ours.get("v_soma").unwrap();
     let spikes = ruxley::analysis::spike_times(soma, 0.025, 0.0);
     assert_eq!(spikes.len(), 9, "{spikes:?}");

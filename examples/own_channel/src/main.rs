@@ -60,8 +60,6 @@ impl GateKinetics for SlowK {
         p[0] * m[0] * (v - p[1])
     }
 }
-
-// The Channel implementation: kernels, exact di/dv and every derivative.
 // ANCHOR_END: kinetics
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
