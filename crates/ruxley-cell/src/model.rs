@@ -123,8 +123,14 @@ impl Mechanism {
 
 /// A neuron model: one or more cells with their channels, parameters,
 /// stimuli and recordings. Select parts with [`Model::cell`],
-/// [`Model::branch`], [`Model::comp`], [`Model::group`] and act on them with
-/// the methods of [`crate::View`].
+/// [`Model::branch`], [`Model::comp`], [`Model::group`] (or a kept
+/// [`crate::Selection`] with [`Model::at`]) and act on them with the methods
+/// of [`crate::View`].
+///
+/// Its methods are written beside the concept they belong to: building
+/// cells and reading values here (`model.rs`), selections in `view.rs`,
+/// networks and synapses in `network.rs`, trainables in `trainable.rs`, and
+/// [`Model::build`], the lowering to a [`crate::Layout`], in `layout.rs`.
 #[derive(Debug, Clone)]
 pub struct Model {
     pub(crate) cells: Vec<CellRecord>,
