@@ -154,10 +154,18 @@ impl Trainables {
     pub fn from_json(&self, text: &str) -> Result<Vec<f64>, ModelError> {
         let values: Vec<SavedValue> =
             serde_json::from_str(text).map_err(|e| invalid(format!("saved theta: {e}")))?;
+        // One label per trainable, looked up by hash: a network may have
+        // 10^5 of them.
+        let index: std::collections::HashMap<String, usize> = self
+            .entries()
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (t.label(), k))
+            .collect();
         let mut theta = vec![None; self.len()];
         for v in &values {
-            let k = self
-                .position(&v.label)
+            let k = *index
+                .get(&v.label)
                 .ok_or_else(|| invalid(format!("saved theta: this model has no `{}`", v.label)))?;
             if theta[k].replace(v.value).is_some() {
                 return Err(invalid(format!("saved theta: `{}` appears twice", v.label)));
