@@ -92,6 +92,11 @@ pub struct Workspace<F> {
     pub(crate) syn_g: Vec<Vec<F>>,
     /// The voltage of each spike source before the step's solve.
     pub(crate) src_v: Vec<F>,
+    /// Per mechanism: its fixed ion inputs are gathered (see
+    /// `Stepper::fixed_inputs`); they are read after the first ion values.
+    fixed_ready: Vec<bool>,
+    /// Per ion: its values are set and fixed (an ion without pools).
+    fixed_ready_ions: Vec<bool>,
 }
 
 /// A stimulus: its node, its current in each step, and the members it
@@ -152,6 +157,15 @@ pub struct Stepper<'a, F: CpuFloat> {
     pub(crate) delay_steps: Vec<Vec<u32>>,
     /// The mechanisms that set voltages at the start of each step.
     pub(crate) voltage_mechs: Vec<usize>,
+    /// Per mechanism and ion input: true where the input never changes in
+    /// a run (a channel reading a reversal potential or concentration that
+    /// no pool moves), so that it is gathered once per workspace.
+    fixed_inputs: Vec<Vec<bool>>,
+    /// Per ion: true if some channel's current is added to it.
+    carried_ions: Vec<bool>,
+    /// Per ion: true if no pool moves it, so that its values are set once
+    /// per workspace.
+    fixed_ions: Vec<bool>,
     /// The length of the spike rings (steps) and their words per source.
     ring_len: usize,
     ring_words: usize,
@@ -260,6 +274,38 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
                 .filter(|(_, m)| m.channel.sets_voltage())
                 .map(|(k, _)| k)
                 .collect(),
+            fixed_ions: layout
+                .ions()
+                .iter()
+                .map(|il| il.pools.iter().all(|&(pm, _)| pm == NONE))
+                .collect(),
+            carried_ions: (0..layout.ions().len())
+                .map(|i| {
+                    layout
+                        .mechs()
+                        .iter()
+                        .any(|m| m.carries.as_ref().is_some_and(|(ion, _)| *ion == i))
+                })
+                .collect(),
+            fixed_inputs: layout
+                .mechs()
+                .iter()
+                .map(|m| {
+                    let channel = m.kind == MechKind::Channel && !m.channel.sets_voltage();
+                    m.inputs
+                        .iter()
+                        .map(|input| {
+                            let pools = &layout.ions()[input.ion].pools;
+                            channel
+                                && !matches!(input.var, IonVar::Current(_))
+                                && input
+                                    .site_rows
+                                    .iter()
+                                    .all(|&sr| pools[sr as usize].0 == NONE)
+                        })
+                        .collect()
+                })
+                .collect(),
         })
     }
 
@@ -341,6 +387,8 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             syn_i: syn_rows(),
             syn_g: syn_rows(),
             src_v: z(self.layout.spike_sources().len() * nb),
+            fixed_ready: vec![false; mechs.len()],
+            fixed_ready_ions: vec![false; self.layout.ions().len()],
         }
     }
 
@@ -392,6 +440,11 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
         let nb = self.nb;
         let celsius = self.layout.celsius();
         for (i, il) in self.layout.ions().iter().enumerate() {
+            // An ion without pools keeps its parameters' values all run.
+            if self.fixed_ions[i] && ws.fixed_ready_ions[i] {
+                continue;
+            }
+            ws.fixed_ready_ions[i] = self.fixed_ions[i];
             let rows = self.layout.mechs()[il.site].rows();
             let p = &self.mech_params[il.site];
             let k = F::of(nernst_factor(&il.ion, celsius));
@@ -418,13 +471,27 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
         }
     }
 
+    /// Zeroes the summed currents of the ions some channel carries (the
+    /// others stay zero).
+    fn clear_ion_currents(&self, ws: &mut Workspace<F>) {
+        for (x, &carried) in ws.ion_i.iter_mut().zip(&self.carried_ions) {
+            if carried {
+                x.fill(F::zero());
+            }
+        }
+    }
+
     /// Copies the voltages and ion inputs of mechanism `m` into its buffers.
     pub(crate) fn gather(&self, m: usize, v: &[F], ws: &mut Workspace<F>) {
         let nb = self.nb;
         let ml = &self.layout.mechs()[m];
         gather_rows(&ml.nodes, v, &mut ws.mech_v[m], nb);
         let len = self.mech_len(m);
+        let fixed = &self.fixed_inputs[m];
         for (j, input) in ml.inputs.iter().enumerate() {
+            if fixed[j] && ws.fixed_ready[m] {
+                continue;
+            }
             let src = match input.var {
                 IonVar::Reversal(_) => &ws.ion_e[input.ion],
                 IonVar::Inside(_) => &ws.ion_ci[input.ion],
@@ -436,6 +503,9 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
                 &mut ws.mech_in[m][j * len..(j + 1) * len],
                 nb,
             );
+        }
+        if fixed.contains(&true) {
+            ws.fixed_ready[m] = true;
         }
     }
 
@@ -507,9 +577,7 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
             }
         }
         self.ion_values(&mech, ws);
-        for x in &mut ws.ion_i {
-            x.fill(F::zero());
-        }
+        self.clear_ion_currents(ws);
         for (m, ml) in lay.mechs().iter().enumerate() {
             if ml.kind != MechKind::Channel {
                 continue;
@@ -652,9 +720,7 @@ impl<'a, F: CpuFloat> Stepper<'a, F> {
         ws.g_node.fill(F::zero());
         if lay.has_ions() {
             self.ion_values(states, ws);
-            for x in &mut ws.ion_i {
-                x.fill(F::zero());
-            }
+            self.clear_ion_currents(ws);
         }
         for (m, ml) in lay.mechs().iter().enumerate() {
             if ml.kind != MechKind::Channel {
