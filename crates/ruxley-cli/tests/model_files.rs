@@ -267,6 +267,20 @@ fn grad_rows_say_which_entry_of_a_parameter_trained_twice_they_belong_to() {
     std::fs::remove_file(target).ok();
 }
 
+/// The loss of `theta` on `layout`, from a forward run of the default backend.
+fn loss_of(
+    layout: &ruxley::Layout,
+    options: &ruxley::RunOptions,
+    loss: &dyn ruxley::TraceLoss,
+    theta: &[f64],
+) -> f64 {
+    let traces = ruxley::grad::simulate(&DefaultBackend::new(), layout, &[theta.to_vec()], options)
+        .unwrap()
+        .remove(0);
+    let mut g = traces.zeros_like();
+    loss.value_and_grad(0, &traces, &mut g).unwrap()
+}
+
 /// `ruxley grad` on `model` against `target_model`'s trace, compared with
 /// central differences of the loss in the trainables `ks`; returns the
 /// number of gradient rows.
@@ -293,22 +307,7 @@ fn grad_agrees_with_finite_differences(
         let at = |dx: f64| {
             let mut theta = layout.trainables().initial();
             theta[k] += dx;
-            let (p, s) = layout
-                .trainables()
-                .apply(&theta, layout.parameters(), layout.stimuli())
-                .unwrap();
-            let traces = DefaultBackend::new()
-                .simulate(
-                    &layout,
-                    Batch {
-                        params: &[p],
-                        stimuli: &[s],
-                    },
-                    &spec.options,
-                )
-                .unwrap();
-            let mut g = traces[0].zeros_like();
-            ruxley::TraceLoss::value_and_grad(&loss, 0, &traces[0], &mut g).unwrap()
+            loss_of(&layout, &spec.options, &loss, &theta)
         };
         let h = 1e-4 * layout.trainables().initial()[k];
         let fd = (at(h) - at(-h)) / (2.0 * h);
@@ -761,7 +760,7 @@ fn a_broken_pairs_file_names_itself_and_the_line() {
 #[test]
 fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
     use ruxley::loss::{SoftDtw, WindowStats};
-    use ruxley::{Compare, TraceFit, TraceLoss};
+    use ruxley::{Compare, TraceFit};
     let loss_section = "[loss]\nmse = [\"soma\"]\n\n\
          [[loss.term]]\nrecording = \"tip\"\ncompare = \"windows\"\nwindows = 6\nmean_scale = 5.0\nweight = 2.0\n\n\
          [[loss.term]]\nrecording = \"soma\"\ncompare = \"soft_dtw\"\ngamma = 2.0\nweight = 1e-3\n\n\
@@ -823,24 +822,7 @@ fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
             1e-3,
         )
         .term("v_tip_mV", column("v_tip_mV"), Compare::Mae, 1.0);
-    let at = |theta: &[f64]| {
-        let (p, s) = layout
-            .trainables()
-            .apply(theta, layout.parameters(), layout.stimuli())
-            .unwrap();
-        let traces = DefaultBackend::new()
-            .simulate(
-                &layout,
-                Batch {
-                    params: &[p],
-                    stimuli: &[s],
-                },
-                &spec.options,
-            )
-            .unwrap();
-        let mut g = traces[0].zeros_like();
-        loss.value_and_grad(0, &traces[0], &mut g).unwrap()
-    };
+    let at = |theta: &[f64]| loss_of(&layout, &spec.options, &loss, theta);
     let theta = layout.trainables().initial();
     let want = at(&theta);
     assert!(want > 0.0, "the target differs from the model");
