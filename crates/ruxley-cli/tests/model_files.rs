@@ -159,6 +159,11 @@ fn the_binary_simulates_and_describes() {
 }
 
 fn run_cli(args: &[&str]) -> String {
+    run_cli_both(args).0
+}
+
+/// Runs the binary, which must succeed; its standard output and error.
+fn run_cli_both(args: &[&str]) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
         .args(args)
         .output()
@@ -168,7 +173,10 @@ fn run_cli(args: &[&str]) -> String {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn tmp(name: &str) -> String {
@@ -699,17 +707,7 @@ fn ruxley_sample_draws_a_posterior_around_the_truth() {
     std::fs::write(&model, text).unwrap();
     let data = tmp("sample_data.csv");
     run_cli(&["simulate", &model, "--out", &data]);
-    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
-        .args(["sample", &model, "--target", &data])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = String::from_utf8(out.stdout).unwrap();
-    let table = String::from_utf8(out.stderr).unwrap();
+    let (csv, table) = run_cli_both(&["sample", &model, "--target", &data]);
     assert_eq!(
         csv.lines().next(),
         Some("chain,draw,HH_gNa[1:0],HH_gK[2:0]")
@@ -777,23 +775,13 @@ fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
         "--out",
         &target,
     ]);
-    let out = Command::new(env!("CARGO_BIN_EXE_ruxley"))
-        .args(["grad", &model, "--target", &target])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = String::from_utf8(out.stderr).unwrap();
+    let (stdout, report) = run_cli_both(&["grad", &model, "--target", &target]);
     let cli_loss: f64 = report
         .split_whitespace()
         .nth(1)
         .and_then(|x| x.trim_end_matches(';').parse().ok())
         .unwrap_or(f64::NAN);
-    let rows: Vec<f64> = String::from_utf8(out.stdout)
-        .unwrap()
+    let rows: Vec<f64> = stdout
         .lines()
         .skip(1)
         .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
