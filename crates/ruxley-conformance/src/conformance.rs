@@ -344,12 +344,12 @@ pub fn gradients(backend: &dyn Backend, precision: Precision) -> Result<Vec<Chec
     });
     // Finite differences need f64 forward runs.
     if precision == Precision::F64 {
-        // Bars above the differences' truncation error, whatever the
-        // backend: the check takes the first step size whose deviation meets
-        // the bar (the CPU backend: 1.9e-7 for both at the first step; 2.3e-8
-        // and 2.2e-7 at the best step).
+        // Bars about ten times the CPU backend's deviations at the best of
+        // three step sizes (1.9e-7 and 1.5e-7: the differences' truncation
+        // error, whatever the backend; the network's bar was 3e-7, set from
+        // a figure of 2.3e-8 that this check does not reproduce).
         for (name, model, bar) in [
-            ("synapse network", crate::models::synapse_network(), 3e-7),
+            ("synapse network", crate::models::synapse_network(), 2e-6),
             ("calcium cell", crate::l5pc::calcium_cell(false), 2e-6),
         ] {
             let model = model.map_err(|e| e.to_string())?;
@@ -380,7 +380,10 @@ fn fd_check(
         &loss,
         &Schedule::StoreAll,
         &|n| n != "v" && !n.ends_with("_init"),
-        &FdOptions::spiking().with_tolerance(tolerance),
+        &FdOptions {
+            every_step: true,
+            ..FdOptions::spiking().with_tolerance(tolerance)
+        },
     );
     let measured = match rows {
         Ok(rows) => rows.iter().map(|r| r.relative).fold(0.0, nan_max),
