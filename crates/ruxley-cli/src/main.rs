@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use ruxley::grad::value_and_grad;
 use ruxley::morph::{Ncomp, SwcOptions, TraceOptions, read_swc, trace};
 use ruxley::{Batch, DefaultBackend, Precision, Scheme, TraceFit, Traces};
@@ -57,60 +57,26 @@ enum Command {
         #[arg(long, value_name = "CSV|JSON")]
         theta: Option<PathBuf>,
     },
-    /// Gradient of the model file's loss with respect to its trainables.
-    Grad {
-        /// The model file (TOML) with `[[trainable]]` entries and a `[loss]`.
-        model: PathBuf,
-        /// CSV with the target traces (columns named as the recordings).
-        #[arg(long)]
-        target: PathBuf,
-        /// Output CSV: trainable entry, name, index, value, gradient
-        /// (standard output if absent).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replace a value of the model file: PATH=VALUE (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        overrides: Vec<String>,
-    },
+    /// Gradient of the model file's loss with respect to its trainables;
+    /// writes CSV rows: trainable entry, name, index, value, gradient.
+    Grad(#[command(flatten)] Against),
     /// Fit the model file's trainables to target traces (its `[loss]`),
-    /// as its `[fit]` section says; writes the fitted values as CSV (or
-    /// JSON, by label, for an output path ending in .json).
+    /// as its `[fit]` section says; writes CSV rows (trainable entry, name,
+    /// index, initial and fitted value), or JSON by label
+    /// (`[{"label", "value"}]`) for an output path ending in .json.
     Fit {
-        /// The model file (TOML) with `[[trainable]]` entries and a `[loss]`.
-        model: PathBuf,
-        /// CSV with the target traces (columns named as the recordings).
-        #[arg(long)]
-        target: PathBuf,
-        /// Output CSV: trainable entry, name, index, initial and fitted
-        /// value; a path ending in .json gets `[{"label", "value"}]`
-        /// (standard output, CSV, if absent).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        against: Against,
         /// Keep each start's state in this folder after every iteration
         /// and resume from it when run again (Adam only).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
-        /// Replace a value of the model file: PATH=VALUE (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        overrides: Vec<String>,
     },
     /// Sample the posterior of the model file's trainables given target
     /// traces (its `[loss]` recordings and `[sample]` section) with NUTS;
-    /// writes the draws as CSV and a diagnostics table to standard error.
-    Sample {
-        /// The model file (TOML) with `[[trainable]]`, `[loss]` and `[sample]`.
-        model: PathBuf,
-        /// CSV with the recorded data (columns named as the recordings).
-        #[arg(long)]
-        target: PathBuf,
-        /// Output CSV: chain, draw, then one column per trainable value
-        /// (standard output if absent).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replace a value of the model file: PATH=VALUE (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        overrides: Vec<String>,
-    },
+    /// writes the draws as CSV (chain, draw, one column per trainable
+    /// value) and a diagnostics table to standard error.
+    Sample(#[command(flatten)] Against),
     /// List the library's channels with their parameters, states and ions.
     Channels,
     /// Describe an SWC or Neurolucida (.asc) file: branches, compartments, area, length, soma.
@@ -130,6 +96,30 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         unit_um: f64,
     },
+}
+
+/// A model file with `[[trainable]]` entries and a `[loss]`, the target
+/// traces and where the result goes: what `grad`, `fit` and `sample` take.
+#[derive(Args)]
+struct Against {
+    /// The model file (TOML).
+    model: PathBuf,
+    /// CSV with the target traces or data (columns named as the recordings).
+    #[arg(long)]
+    target: PathBuf,
+    /// Output file (standard output if absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace a value of the model file: PATH=VALUE (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+}
+
+impl Against {
+    /// The model file with its overrides applied.
+    fn load(&self) -> Result<model_file::ModelSpec, Box<dyn std::error::Error>> {
+        Ok(model_file::load_with(&self.model, &self.overrides)?)
+    }
 }
 
 /// The command line's changes to a simulation.
@@ -721,31 +711,14 @@ fn main() -> ExitCode {
                 };
                 simulate(spec, out, run)
             }),
-        Command::Grad {
-            model,
-            target,
-            out,
-            overrides,
-        } => model_file::load_with(&model, &overrides)
-            .map_err(Into::into)
-            .and_then(|spec| grad(spec, target, out)),
+        Command::Grad(a) => a.load().and_then(|spec| grad(spec, a.target, a.out)),
         Command::Fit {
-            model,
-            target,
-            out,
+            against: a,
             checkpoint,
-            overrides,
-        } => model_file::load_with(&model, &overrides)
-            .map_err(Into::into)
-            .and_then(|spec| fit(spec, target, out, checkpoint)),
-        Command::Sample {
-            model,
-            target,
-            out,
-            overrides,
-        } => model_file::load_with(&model, &overrides)
-            .map_err(Into::into)
-            .and_then(|spec| sample(spec, target, out)),
+        } => a
+            .load()
+            .and_then(|spec| fit(spec, a.target, a.out, checkpoint)),
+        Command::Sample(a) => a.load().and_then(|spec| sample(spec, a.target, a.out)),
         Command::Channels => channels(),
         Command::Info {
             swc,
