@@ -216,6 +216,48 @@ fn store_rows<F: Float>(
     }
 }
 
+/// Evaluates graph `g` on `ins` and writes its outputs `outs` to row `r`
+/// of the state columns from `first` (`rows` apart); returns the graph's
+/// values.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn eval_store<F: Float>(
+    bufs: &mut Bufs<F>,
+    ins: &Sequence<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    #[comptime] g: KGraph,
+    #[comptime] outs: Vec<u32>,
+    #[comptime] first: u32,
+    #[comptime] rows: u32,
+    #[comptime] precise: bool,
+    #[comptime] e: u32,
+) -> Sequence<F> {
+    let vals = eval::<F>(ins, &bufs.consts, g, precise, e);
+    store_rows::<F>(&mut bufs.st, &vals, m, t, r, outs, first, rows);
+    vals
+}
+
+/// Keeps row `r`'s current density `i` of channel `mp` for recording and
+/// adds it to its ion's sum where the ion's current is read.
+#[cube]
+fn record_current<F: Float>(
+    bufs: &mut Bufs<F>,
+    m: usize,
+    t: usize,
+    r: usize,
+    i: F,
+    #[comptime] mp: MechPlan,
+) {
+    bufs.work[at(comptime![mp.cur as usize] + r, m, t)] = i;
+    if comptime![mp.carries.is_some()] {
+        let (col, rows_at) = comptime![mp.carries.unwrap()];
+        let sr = bufs.idx[comptime![rows_at as usize] + r] as usize;
+        bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
+    }
+}
+
 /// Advances the states of row `r` of mechanism `mp` by its `advance`
 /// graph at the row's voltage; returns the row's node.
 #[cube]
@@ -231,22 +273,18 @@ fn advance_row<F: Float>(
     let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
     let vv = bufs.v[at(node, m, t)];
     let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
-    let vals = eval::<F>(
+    eval_store::<F>(
+        bufs,
         &ins,
-        &bufs.consts,
-        comptime![mp.advance.clone()],
-        precise,
-        e,
-    );
-    store_rows::<F>(
-        &mut bufs.st,
-        &vals,
         m,
         t,
         r,
+        comptime![mp.advance.clone()],
         comptime![mp.advance.outputs.clone()],
         comptime![mp.st],
         mp.rows,
+        precise,
+        e,
     );
     node
 }
@@ -423,12 +461,7 @@ fn currents_for_record<F: Float>(bufs: &mut Bufs<F>, m: usize, t: usize, #[compt
                     comptime![plan.k.exp],
                 );
                 let i = *vals.index(comptime![mp.current.outputs[0] as usize]);
-                bufs.work[at(comptime![mp.cur as usize] + r, m, t)] = i;
-                if comptime![mp.carries.is_some()] {
-                    let (col, rows_at) = comptime![mp.carries.unwrap()];
-                    let sr = bufs.idx[comptime![rows_at as usize] + r] as usize;
-                    bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
-                }
+                record_current::<F>(bufs, m, t, r, i, mp.clone());
             }
         }
     }
@@ -467,16 +500,18 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), true);
-                let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
+                eval_store::<F>(
+                    bufs,
+                    &ins,
                     m,
                     t,
                     r,
+                    comptime![mp.init.clone()],
                     comptime![mp.init.outputs[1..mp.ns as usize].to_vec()],
                     comptime![mp.st + mp.rows],
                     mp.rows,
+                    precise,
+                    e,
                 );
             }
             explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
@@ -491,16 +526,18 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
-                let vals = eval::<F>(&ins, &bufs.consts, comptime![mp.init.clone()], precise, e);
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
+                eval_store::<F>(
+                    bufs,
+                    &ins,
                     m,
                     t,
                     r,
+                    comptime![mp.init.clone()],
                     comptime![mp.init.outputs.clone()],
                     comptime![mp.st],
                     mp.rows,
+                    precise,
+                    e,
                 );
             }
             explicit::<F>(bufs, m, t, mp.st, comptime![mp.ns * mp.rows]);
@@ -512,16 +549,18 @@ pub fn init_kernel<F: Float>(bufs: &mut Bufs<F>, members: u32, #[comptime] plan:
         if comptime![sp.ns > 0] {
             for r in 0..comptime![sp.rows as usize] {
                 let ins = synapse_inputs::<F>(bufs, m, t, r, 0, sp.clone(), plan.clone(), true);
-                let vals = eval::<F>(&ins, &bufs.consts, comptime![sp.init.clone()], precise, e);
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
+                eval_store::<F>(
+                    bufs,
+                    &ins,
                     m,
                     t,
                     r,
+                    comptime![sp.init.clone()],
                     comptime![sp.init.outputs.clone()],
                     comptime![sp.st],
                     sp.rows,
+                    precise,
+                    e,
                 );
             }
             explicit::<F>(bufs, m, t, sp.st, comptime![sp.ns * sp.rows]);
@@ -609,18 +648,20 @@ fn step<F: Float>(
                 let node = bufs.idx[comptime![mp.nodes as usize] + r] as usize;
                 let vv = bufs.v[at(node, m, t)];
                 let ins = channel_inputs::<F>(bufs, m, t, r, vv, mp.clone(), false);
-                let vals = eval::<F>(&ins, &bufs.consts, g.clone(), precise, e);
-                bufs.v[at(node, m, t)] = *vals.index(comptime![g.outputs[0] as usize]);
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
+                let vals = eval_store::<F>(
+                    bufs,
+                    &ins,
                     m,
                     t,
                     r,
+                    g.clone(),
                     comptime![g.outputs[1..].to_vec()],
                     comptime![mp.st],
                     mp.rows,
+                    precise,
+                    e,
                 );
+                bufs.v[at(node, m, t)] = *vals.index(comptime![g.outputs[0] as usize]);
             }
         }
     }
@@ -661,12 +702,7 @@ fn step<F: Float>(
                 let a = bufs.geo[at(3 * nodes + node, m, t)];
                 bufs.work[at(w.i as usize + node, m, t)] += i * a;
                 bufs.work[at(w.g as usize + node, m, t)] += g * a;
-                bufs.work[at(comptime![mp.cur as usize] + r, m, t)] = i;
-                if comptime![mp.carries.is_some()] {
-                    let (col, rows_at) = comptime![mp.carries.unwrap()];
-                    let sr = bufs.idx[comptime![rows_at as usize] + r] as usize;
-                    bufs.work[at(comptime![col as usize] + sr, m, t)] += i;
-                }
+                record_current::<F>(bufs, m, t, r, i, mp.clone());
             }
             sync(lanes);
         }
@@ -678,22 +714,18 @@ fn step<F: Float>(
             let sp = comptime![plan.syns[gi].clone()];
             for r in 0..comptime![sp.rows as usize] {
                 let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
-                let vals = eval::<F>(
+                eval_store::<F>(
+                    bufs,
                     &ins,
-                    &bufs.consts,
-                    comptime![sp.advance.clone()],
-                    precise,
-                    e,
-                );
-                store_rows::<F>(
-                    &mut bufs.st,
-                    &vals,
                     m,
                     t,
                     r,
+                    comptime![sp.advance.clone()],
                     comptime![sp.advance.outputs.clone()],
                     comptime![sp.st],
                     sp.rows,
+                    precise,
+                    e,
                 );
                 let ins = synapse_inputs::<F>(bufs, m, t, r, n, sp.clone(), plan.clone(), false);
                 let vals = eval::<F>(
