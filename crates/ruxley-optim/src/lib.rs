@@ -8,12 +8,14 @@
 //! - [`minimize()`]: the loop, with observers, stopping rules, and
 //!   checkpoint/resume.
 //! - [`lbfgs()`]: L-BFGS with a backtracking line search.
-//! - [`cmaes()`]: CMA-ES, the gradient-free baseline.
+//! - [`cmaes()`]: CMA-ES, a gradient-free baseline.
+//! - [`ibea()`]: IBEA, the genetic algorithm BluePyOpt fits neuron models with.
 //! - [`restarts()`]: many runs from seeded starting points, in parallel.
 
 #![warn(missing_docs)]
 
 pub mod cmaes;
+pub mod ibea;
 pub mod lbfgs;
 pub mod minimize;
 pub mod optimizer;
@@ -21,6 +23,7 @@ pub mod restarts;
 pub mod transform;
 
 pub use cmaes::{CmaesOptions, cmaes};
+pub use ibea::{Evaluate, IbeaOptions, ibea};
 pub use lbfgs::{LbfgsOptions, lbfgs};
 pub use minimize::{
     Objective, ObjectiveError, Observer, OptimError, Options, Progress, Report, Stop, minimize,
