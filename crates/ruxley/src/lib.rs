@@ -43,6 +43,8 @@ pub use ruxley_morph as morph;
 pub use ruxley_synapses as synapses;
 pub use ruxley_traces as traces;
 
+pub mod l5pc;
+
 pub use ruxley_backend::{
     Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, Scheme, SimError,
     TangentStart,

@@ -143,3 +143,40 @@ fn summed_ion_currents_are_the_sums_of_their_channels() {
     assert!(diff(&col("ik"), &sum(&["i_K_Tst", "i_Im", "i_SK_E2"])) <= 1e-15);
     assert!(col("ek").iter().all(|&e| e == -85.0));
 }
+
+#[test]
+fn bluepyopt_model_sets_its_released_values_inside_their_bounds() {
+    use ruxley::l5pc::{FREE_PARAMETERS, insert_bluepyopt_l5pc};
+    use ruxley::{Model, SwcImport};
+    let swc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/morphologies/jaxley/tests_swc_files/morph_l5pc_with_axon.swc"
+    );
+    let mut cell = Model::from_swc_file(swc, &SwcImport::new(2).max_branch_len(300.0)).unwrap();
+    insert_bluepyopt_l5pc(&mut cell).unwrap();
+    for p in &FREE_PARAMETERS {
+        let (lo, hi) = p.bounds;
+        assert!(lo <= p.value && p.value <= hi, "{p:?}");
+        let values = cell.values(p.name).unwrap();
+        let comps = cell.group(p.region).comps().unwrap();
+        assert!(!comps.is_empty());
+        for c in comps {
+            assert_eq!(values[c], Some(p.value), "{} {} comp {c}", p.region, p.name);
+        }
+    }
+    // Ih grows along the apical dendrite from 8e-5 at the soma.
+    let ih = cell.values("Ih_gbar").unwrap();
+    let apical = cell.group("apical").comps().unwrap();
+    let far = *apical
+        .iter()
+        .max_by(|&&a, &&b| cell.path_distance(a).total_cmp(&cell.path_distance(b)))
+        .unwrap();
+    let d = cell.path_distance(far);
+    let expected = 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp());
+    assert!((ih[far].unwrap() - expected).abs() <= 1e-15, "{ih:?}");
+    assert!(ih[far].unwrap() > 1e-3, "{} um: {}", d, ih[far].unwrap());
+    // A cell without the regions is refused, naming the missing group.
+    let mut bare = Model::from_branches(&[None, Some(0)], &[2, 2]).unwrap();
+    let err = insert_bluepyopt_l5pc(&mut bare).unwrap_err().to_string();
+    assert!(err.contains("apical"), "{err}");
+}

@@ -17,113 +17,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use ruxley::analysis::spike_times;
-use ruxley::channels::l5pc::{
-    CaDynamicsE2, CaHva, CaLvast, Ih, Im, KPst, KTst, NaTaT, NaTs2T, NapEt2, SKv31, SkE2,
-};
-use ruxley::channels::{Channel, Leak};
+use ruxley::l5pc::insert_bluepyopt_l5pc;
 use ruxley::{Model, RunOptions, SwcImport, Waveform};
 use ruxley_plot::{Figure, Segment, Series, write_morphology_svg, write_svg};
 
 /// The cell: morphology, regions, channels and BluePyOpt's parameter values.
 fn l5pc(swc: &Path) -> Result<Model, Box<dyn std::error::Error>> {
     let mut cell = Model::from_swc_file(swc, &SwcImport::new(4).max_branch_len(300.0))?;
-    cell.insert(Leak::new())?;
-    cell.set("Leak_gLeak", 3e-5)?;
-    cell.set("Leak_eLeak", -75.0)?;
-    cell.set("axial_resistivity", 100.0)?;
-    cell.set("capacitance", 1.0)?;
-    for dendrite in ["apical", "basal"] {
-        cell.group(dendrite).set("capacitance", 2.0)?;
-    }
-    type Values<'a> = &'a [(&'a str, f64)];
-    let region = |cell: &mut Model,
-                  group: &str,
-                  channels: Vec<Box<dyn Channel>>,
-                  values: Values|
-     -> Result<(), Box<dyn std::error::Error>> {
-        for c in channels {
-            cell.group(group).insert(c)?;
-        }
-        for &(name, x) in values {
-            cell.group(group).set(name, x)?;
-        }
-        Ok(())
-    };
-    // ANCHOR: regions
-    region(
-        &mut cell,
-        "soma",
-        vec![
-            Box::new(CaDynamicsE2),
-            Box::new(NaTs2T),
-            Box::new(SKv31),
-            Box::new(SkE2),
-            Box::new(CaHva),
-            Box::new(CaLvast),
-            Box::new(Ih),
-        ],
-        &[
-            ("NaTs2_t_gbar", 0.983955),
-            ("SKv3_1_gbar", 0.303472),
-            ("SK_E2_gbar", 0.008407),
-            ("Ca_HVA_gbar", 0.000994),
-            ("Ca_LVAst_gbar", 0.000333),
-            ("CaDynamics_E2_gamma", 0.000609),
-            ("CaDynamics_E2_decay", 210.485284),
-            ("Ih_gbar", 8e-5),
-        ],
-    )?;
-    region(
-        &mut cell,
-        "axon",
-        vec![
-            Box::new(CaDynamicsE2),
-            Box::new(NaTaT),
-            Box::new(NapEt2),
-            Box::new(KPst),
-            Box::new(KTst),
-            Box::new(SKv31),
-            Box::new(SkE2),
-            Box::new(CaHva),
-            Box::new(CaLvast),
-        ],
-        &[
-            ("NaTa_t_gbar", 3.137968),
-            ("Nap_Et2_gbar", 0.006827),
-            ("K_Pst_gbar", 0.973538),
-            ("K_Tst_gbar", 0.089259),
-            ("SKv3_1_gbar", 1.021945),
-            ("SK_E2_gbar", 0.007104),
-            ("Ca_HVA_gbar", 0.000990),
-            ("Ca_LVAst_gbar", 0.008752),
-            ("CaDynamics_E2_gamma", 0.002910),
-            ("CaDynamics_E2_decay", 287.198731),
-        ],
-    )?;
-    region(
-        &mut cell,
-        "apical",
-        vec![
-            Box::new(NaTs2T),
-            Box::new(SKv31),
-            Box::new(Im),
-            Box::new(Ih),
-        ],
-        &[
-            ("NaTs2_t_gbar", 0.026145),
-            ("SKv3_1_gbar", 0.004226),
-            ("Im_gbar", 0.000143),
-        ],
-    )?;
-    region(&mut cell, "basal", vec![Box::new(Ih)], &[("Ih_gbar", 8e-5)])?;
-    // Apical Ih: 8e-5 (-0.8696 + 2.087 e^(0.0031 d)) S/cm2 at distance d (um).
-    cell.group("apical")
-        .set_by_distance("Ih_gbar", |d| 8e-5 * (-0.8696 + 2.087 * (0.0031 * d).exp()))?;
-    // ANCHOR_END: regions
-    cell.set("ena", 50.0)?;
-    cell.set("ek", -85.0)?;
-    cell.set_celsius(34.0)?;
-    cell.set("v", -65.0)?;
+    insert_bluepyopt_l5pc(&mut cell)?;
     Ok(cell)
 }
 
