@@ -3,6 +3,15 @@
 
 use std::path::Path;
 
+/// The Markdown files of the book (its figures are beside them).
+fn markdown_files(src: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect()
+}
+
 #[test]
 fn book_includes_and_chapters_resolve() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src");
@@ -18,8 +27,7 @@ fn book_includes_and_chapters_resolve() {
     }
     assert!(chapters >= 8);
     let mut includes = 0;
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
+    for path in markdown_files(&src) {
         let text = std::fs::read_to_string(&path).unwrap();
         for part in text.split("{{#include ").skip(1) {
             let spec = &part[..part.find("}}").expect("closing braces")];
@@ -78,9 +86,7 @@ fn missing_paths(text: &str, root: &Path) -> Vec<String> {
 fn every_path_the_docs_cite_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = vec![root.join("README.md")];
-    for entry in std::fs::read_dir(root.join("book/src")).unwrap() {
-        files.push(entry.unwrap().path());
-    }
+    files.extend(markdown_files(&root.join("book/src")));
     let mut checked = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
