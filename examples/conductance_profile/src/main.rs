@@ -1,0 +1,221 @@
+//! The paper's conductance profiles: 1,333 per-branch densities of the L5PC
+//! recovered from the voltage at every branch.
+//!
+//! Run: `cargo run --release -p conductance_profile` (IBEA 50 generations)
+//! or with `--full` (500, the paper's).
+
+use std::path::Path;
+
+use conductance_profile::{
+    Config, Objective, PROFILES, Problem, genetic_algorithm, gradient_descent,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use ruxley_optim::Progress;
+use ruxley_plot::{Figure, Series, write_svg};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let full = std::env::args().any(|a| a == "--full");
+    let config = if full {
+        Config::full()
+    } else {
+        Config::default_run()
+    };
+    let problem = Problem::new(&config)?;
+    let n = problem.sites.len();
+    let per: Vec<usize> = (0..PROFILES.len())
+        .map(|k| problem.sites.iter().filter(|s| s.0 == k).count())
+        .collect();
+    println!(
+        "{n} trainables: {} ({} apical and {} axonal branches); {} recorded traces",
+        PROFILES
+            .iter()
+            .zip(&per)
+            .map(|((r, c), m)| format!("{r} {c} x{m}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        per[0],
+        per[3],
+        problem.n_traces
+    );
+    let truth = problem.truth(&config)?;
+    let target = problem.simulate(std::slice::from_ref(&truth))?.remove(0);
+    let objective = Objective::new(&problem, &target, config.lambda);
+    let (data0, prior0) = objective.parts(
+        &problem.released,
+        &problem.simulate(std::slice::from_ref(&problem.released))?[0],
+    )?;
+    let (_, prior_truth) = objective.parts(&truth, &target)?;
+    println!(
+        "start (released, flat): data {data0:.4e} mV^2, prior {prior0:.2e}; truth: prior {prior_truth:.3e}"
+    );
+
+    let bar = progress(config.iterations + 1, "GD");
+    let mut every = |p: &Progress| {
+        bar.set_message(format!("loss {:.3e}", p.loss));
+        bar.inc(1);
+        true
+    };
+    let gd = gradient_descent(&objective, &config, &mut every)?;
+    println!(
+        "GD: best loss {:.4e} after {} gradients in {:.1} s",
+        gd.best_loss,
+        gd.losses.len(),
+        gd.seconds
+    );
+    bar.finish();
+    let bar = progress(config.ga_generations + 1, "IBEA");
+    let mut every = |p: &Progress| {
+        bar.set_message(format!("best loss {:.3e}", 2.0 * p.loss));
+        bar.inc(1);
+        true
+    };
+    let ga = genetic_algorithm(&objective, &config, &mut every)?;
+    bar.finish();
+    let every_tenth = |losses: &[f64]| -> String {
+        losses
+            .iter()
+            .step_by(10)
+            .map(|l| format!("{l:.2e}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("GD loss every 10 gradients: {}", every_tenth(&gd.losses));
+    println!(
+        "IBEA best loss every 10 generations: {}",
+        every_tenth(&ga.losses)
+    );
+    println!(
+        "IBEA: best loss {:.4e} after {} simulations in {:.1} s",
+        ga.best_loss,
+        ga.losses.len() * ga.sims_per_entry,
+        ga.seconds
+    );
+    println!(
+        "IBEA's best / GD's best: {:.1}x",
+        ga.best_loss / gd.best_loss
+    );
+    // Recovery: per profile, the correlation of fitted and true u along the branches.
+    let fitted = &gd.best;
+    for (k, (region, name)) in PROFILES.iter().enumerate() {
+        let idx: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        let err: f64 = (idx
+            .iter()
+            .map(|&i| (fitted[i] - truth[i]).powi(2))
+            .sum::<f64>()
+            / idx.len() as f64)
+            .sqrt();
+        let start: f64 = (idx
+            .iter()
+            .map(|&i| (problem.released[i] - truth[i]).powi(2))
+            .sum::<f64>()
+            / idx.len() as f64)
+            .sqrt();
+        println!(
+            "{region:>6} {name:<14} rms error in the sigmoid space: start {start:.3}, GD {err:.3}"
+        );
+    }
+    plot(&problem, &truth, &gd, &ga)?;
+    Ok(())
+}
+
+/// A progress bar on stderr.
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+fn plot(
+    problem: &Problem,
+    truth: &[f64],
+    gd: &conductance_profile::Fit,
+    ga: &conductance_profile::Fit,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../out");
+    std::fs::create_dir_all(&out)?;
+    let x = |f: &conductance_profile::Fit| -> Vec<f64> {
+        (1..=f.losses.len())
+            .map(|k| (k * f.sims_per_entry) as f64)
+            .collect()
+    };
+    let (xg, xa) = (x(gd), x(ga));
+    let figure = Figure {
+        title: "Conductance profiles: loss against simulations",
+        x_label: "simulations (GD: one simulation and its backward pass per step)",
+        panels: vec![(
+            "MSE + smoothness prior",
+            vec![
+                Series {
+                    label: "GD (Adam)",
+                    x: &xg,
+                    y: &gd.losses,
+                },
+                Series {
+                    label: "IBEA",
+                    x: &xa,
+                    y: &ga.losses,
+                },
+            ],
+        )],
+        log_y: true,
+    };
+    write_svg(out.join("conductance_profile_loss.svg"), &figure, 900, 450)?;
+    // Profiles along the path distance: the apical NaTs2_t and axonal NaTa_t densities.
+    let mut panels_data = Vec::new();
+    for k in [0usize, 3] {
+        let mut idx: Vec<usize> = (0..truth.len())
+            .filter(|&i| problem.sites[i].0 == k)
+            .collect();
+        idx.sort_by(|&a, &b| problem.distance[a].total_cmp(&problem.distance[b]));
+        let d: Vec<f64> = idx.iter().map(|&i| problem.distance[i]).collect();
+        let phys = |u: &[f64]| -> Vec<f64> {
+            let x = problem.transforms.forward(u);
+            idx.iter().map(|&i| x[i]).collect()
+        };
+        panels_data.push((k, d, phys(truth), phys(&gd.best), phys(&ga.best)));
+    }
+    let titles: Vec<String> = panels_data
+        .iter()
+        .map(|(k, ..)| format!("{} {} (S/cm2)", PROFILES[*k].0, PROFILES[*k].1))
+        .collect();
+    let panels = panels_data
+        .iter()
+        .zip(&titles)
+        .map(|((_, d, t, g, a), title)| {
+            (
+                title.as_str(),
+                vec![
+                    Series {
+                        label: "truth",
+                        x: d,
+                        y: t,
+                    },
+                    Series {
+                        label: "GD",
+                        x: d,
+                        y: g,
+                    },
+                    Series {
+                        label: "IBEA",
+                        x: d,
+                        y: a,
+                    },
+                ],
+            )
+        })
+        .collect();
+    let figure = Figure {
+        title: "Conductance profiles along the path distance",
+        x_label: "path distance from the soma (um)",
+        panels,
+        log_y: false,
+    };
+    write_svg(out.join("conductance_profile.svg"), &figure, 900, 700)?;
+    println!("wrote out/conductance_profile_loss.svg and out/conductance_profile.svg");
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The conductance-profile fit in a quick configuration: the branch sites
+//! and their parents, the objective's gradient against central differences,
+//! and both methods' progress.
+
+use conductance_profile::{
+    Config, Objective, PROFILES, Problem, genetic_algorithm, gradient_descent,
+};
+
+fn quick() -> Config {
+    Config {
+        iterations: 20,
+        ga_generations: 3,
+        ..Config::full()
+    }
+}
+
+#[test]
+fn sites_follow_the_branch_tree() {
+    let problem = Problem::new(&quick()).unwrap();
+    let n = problem.sites.len();
+    assert_eq!(n, problem.layout.trainables().len());
+    for k in 0..PROFILES.len() {
+        let own: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        assert!(own.len() > 100, "{} branches", own.len());
+        let roots = own
+            .iter()
+            .filter(|&&i| problem.sites[i].2.is_none())
+            .count();
+        assert!(roots >= 1 && roots < own.len() / 10, "{roots} roots");
+        for &i in &own {
+            if let Some(p) = problem.sites[i].2 {
+                assert_eq!(problem.sites[p].0, k);
+                // A parent lies nearer the soma.
+                assert!(problem.distance[p] < problem.distance[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_objective_gradient_matches_central_differences() {
+    let config = quick();
+    let problem = Problem::new(&config).unwrap();
+    let truth = problem.truth(&config).unwrap();
+    let target = problem
+        .simulate(std::slice::from_ref(&truth))
+        .unwrap()
+        .remove(0);
+    // A large lambda so that the prior's share of the gradient is checked too.
+    let objective = Objective::new(&problem, &target, 0.05);
+    let u = &problem.released;
+    let (_, grad) = objective.value_and_grad(u).unwrap();
+    let n = u.len();
+    let direction: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 13) as f64 / 6.0 - 1.0)
+        .collect();
+    let along: f64 = grad.iter().zip(&direction).map(|(g, d)| g * d).sum();
+    let loss = |h: f64| {
+        let v: Vec<f64> = u.iter().zip(&direction).map(|(u, d)| u + h * d).collect();
+        let t = problem
+            .simulate(std::slice::from_ref(&v))
+            .unwrap()
+            .remove(0);
+        let (data, prior) = objective.parts(&v, &t).unwrap();
+        data + prior
+    };
+    let h = 1e-4;
+    let fd = (loss(h) - loss(-h)) / (2.0 * h);
+    let rel = (fd - along).abs() / along.abs();
+    eprintln!(
+        "directional derivative {along:.6e}, central difference {fd:.6e}, relative {rel:.1e}"
+    );
+    assert!(along.abs() > 1e-3);
+    // 1.4e-6 measured (the differences' own O(h^2) error).
+    assert!(rel.is_finite() && rel < 2e-5, "{rel}");
+}
+
+#[test]
+fn gradient_descent_outpaces_ibea() {
+    let config = quick();
+    let problem = Problem::new(&config).unwrap();
+    let truth = problem.truth(&config).unwrap();
+    let target = problem
+        .simulate(std::slice::from_ref(&truth))
+        .unwrap()
+        .remove(0);
+    let objective = Objective::new(&problem, &target, config.lambda);
+    let gd = gradient_descent(&objective, &config, &mut |_: &ruxley_optim::Progress| true).unwrap();
+    assert_eq!(gd.losses.len(), config.iterations + 1);
+    eprintln!("GD {:?}", gd.losses);
+    assert!(gd.best_loss < 0.05 * gd.losses[0], "{:?}", gd.losses);
+    let ga =
+        genetic_algorithm(&objective, &config, &mut |_: &ruxley_optim::Progress| true).unwrap();
+    eprintln!("IBEA {:?}", ga.losses);
+    assert_eq!(ga.losses.len(), config.ga_generations + 1);
+    assert!(ga.losses.iter().all(|l| l.is_finite()));
+    // 40 simulations of IBEA stay far above 21 gradients of GD.
+    assert!(ga.best_loss > 10.0 * gd.best_loss);
+}
