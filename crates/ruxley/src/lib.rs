@@ -313,24 +313,4 @@ pub mod lyapunov {
     }
 }
 
-/// Analysis of recorded traces.
-pub mod analysis {
-    /// Times (ms) at which `v` crosses `threshold` upwards, linearly
-    /// interpolated between samples taken every `dt` ms from t = 0.
-    pub fn spike_times(v: &[f64], dt: f64, threshold: f64) -> Vec<f64> {
-        v.windows(2)
-            .enumerate()
-            .filter(|(_, w)| w[0] < threshold && w[1] >= threshold)
-            .map(|(k, w)| (k as f64 + (threshold - w[0]) / (w[1] - w[0])) * dt)
-            .collect()
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn crossings_are_interpolated() {
-            let v = [-70.0, -10.0, 10.0, 30.0, -5.0, 5.0];
-            assert_eq!(super::spike_times(&v, 0.5, 0.0), vec![0.75, 2.25]);
-        }
-    }
-}
+pub mod analysis;
