@@ -380,7 +380,7 @@ fn sample(
     out: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
-    use ruxley_hmc::{Settings, Transformed, sample_chains};
+    use ruxley_hmc::{Settings, Transformed, sample_chains_with_progress};
     let s = spec
         .sample
         .clone()
@@ -427,14 +427,17 @@ fn sample(
         samples: s.draws,
         ..Settings::default()
     };
-    let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
-        "sampling {} chains x {} iterations",
-        s.chains,
-        s.warmup + s.draws
-    ));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let chains = sample_chains(&target, &u0, 0.1, s.chains, &settings, s.seed)?;
-    spinner.finish_and_clear();
+    let bar = indicatif::ProgressBar::new((s.chains * (s.warmup + s.draws)) as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "sampling [{bar:30}] {pos}/{len} iterations (all chains) {elapsed}, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let chains =
+        sample_chains_with_progress(&target, &u0, 0.1, s.chains, &settings, s.seed, &|| {
+            bar.inc(1)
+        })?;
+    bar.finish_and_clear();
     let divergences: usize = chains.iter().map(|c| c.divergences()).sum();
     eprintln!(
         "{} chains x {} draws, {divergences} divergences",

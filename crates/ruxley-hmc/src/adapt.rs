@@ -292,6 +292,18 @@ pub fn sample_chain(
     settings: &Settings,
     seed: u64,
 ) -> Result<Chain, SampleError> {
+    run_chain(target, x0, settings, seed, &|| {})
+}
+
+/// [`sample_chain`], calling `tick` after every transition (warm-up and
+/// kept), for progress bars.
+fn run_chain(
+    target: &dyn LogDensity,
+    x0: &[f64],
+    settings: &Settings,
+    seed: u64,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Chain, SampleError> {
     let d = target.dim();
     if x0.len() != d {
         return Err(SampleError::Dimension {
@@ -323,6 +335,7 @@ pub fn sample_chain(
         let (s, info) = transition(settings.kernel, eps, &metric, &mut rng, target, &state);
         state = s;
         n_grad_total += info.n_grad;
+        tick();
         eps = da.update(info.accept_prob);
         if it >= first && ends.iter().any(|&e| it < e) {
             window.push(state.x.clone());
@@ -343,6 +356,7 @@ pub fn sample_chain(
         let (s, info) = transition(settings.kernel, eps, &metric, &mut rng, target, &state);
         state = s;
         n_grad_total += info.n_grad;
+        tick();
         draws.push(state.x.clone());
         infos.push(info);
     }
@@ -365,6 +379,21 @@ pub fn sample_chains(
     settings: &Settings,
     seed: u64,
 ) -> Result<Vec<Chain>, SampleError> {
+    sample_chains_with_progress(target, x0, jitter, n_chains, settings, seed, &|| {})
+}
+
+/// [`sample_chains`], calling `tick` after every transition of every chain
+/// (`n_chains` x (warm-up + samples) calls in all, from the chains' threads):
+/// drive a progress bar with it. The draws do not depend on it.
+pub fn sample_chains_with_progress(
+    target: &dyn LogDensity,
+    x0: &[f64],
+    jitter: f64,
+    n_chains: usize,
+    settings: &Settings,
+    seed: u64,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Chain>, SampleError> {
     (0..n_chains)
         .into_par_iter()
         .map(|k| {
@@ -376,7 +405,7 @@ pub fn sample_chains(
                 .iter()
                 .map(|x| x + jitter * rng.sample::<f64, _>(StandardNormal))
                 .collect();
-            sample_chain(target, &start, settings, rng.random())
+            run_chain(target, &start, settings, rng.random(), tick)
         })
         .collect()
 }

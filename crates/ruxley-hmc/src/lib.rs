@@ -21,7 +21,9 @@ mod metric;
 pub mod targets;
 mod transformed;
 
-pub use adapt::{Chain, Kernel, SampleError, Settings, sample_chain, sample_chains};
+pub use adapt::{
+    Chain, Kernel, SampleError, Settings, sample_chain, sample_chains, sample_chains_with_progress,
+};
 pub use kernel::{Hmc, Info, LogDensity, MAX_ENERGY_ERROR, Nuts, State};
 pub use metric::{Metric, cholesky};
 pub use transformed::Transformed;

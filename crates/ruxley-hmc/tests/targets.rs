@@ -109,8 +109,16 @@ fn static_hmc_samples_a_gaussian_and_runs_are_reproducible() {
         ..Settings::default()
     };
     let a = sample_chains(&target, &[0.0; 10], 1.0, 2, &settings, 3).unwrap();
-    let b = sample_chains(&target, &[0.0; 10], 1.0, 2, &settings, 3).unwrap();
+    // With a progress callback: the same draws, one tick per transition.
+    let ticks = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || {
+        ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let b =
+        ruxley_hmc::sample_chains_with_progress(&target, &[0.0; 10], 1.0, 2, &settings, 3, &tick)
+            .unwrap();
     assert_eq!(a, b);
+    assert_eq!(ticks.into_inner(), 2 * (settings.warmup + settings.samples));
     let columns: Vec<Vec<Vec<f64>>> = (0..10).map(|k| column(&a, k)).collect();
     assert!(worst_mean_z(&columns, &target.mu, &target.scale) < 4.5);
 }

@@ -5,6 +5,7 @@
 //!
 //! Run: `cargo run --release -p posterior`.
 
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
@@ -13,7 +14,7 @@ use ruxley::grad::{simulate, value_and_grad};
 use ruxley::prelude::*;
 use ruxley::{Layout, Schedule, TraceFit};
 use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
-use ruxley_hmc::{LogDensity, Settings, Transformed, sample_chains};
+use ruxley_hmc::{LogDensity, Settings, Transformed, sample_chains_with_progress};
 use ruxley_optim::Transforms;
 
 /// The log-likelihood of the conductances: Gaussian noise of `sigma` mV on
@@ -110,7 +111,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dense: true,
         ..Settings::default()
     };
-    let chains = sample_chains(&target, &u0, 0.2, 4, &settings, 7)?;
+    let bar = ProgressBar::new((4 * (settings.warmup + settings.samples)) as u64);
+    let chains = sample_chains_with_progress(&target, &u0, 0.2, 4, &settings, 7, &|| bar.inc(1))?;
+    bar.finish_and_clear();
     // ANCHOR_END: sample
 
     let names = ["gNa", "gK", "gLeak"];
