@@ -16,7 +16,9 @@ use rand::{RngExt, SeedableRng};
 
 use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop};
 
-/// Settings of [`ibea`]; the defaults are BluePyOpt's.
+/// Settings of [`ibea`]; the defaults are BluePyOpt's (population 10,
+/// distribution indices 10, crossover of every pair, mutation of each gene
+/// with probability 1/2, mating tournaments of 4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IbeaOptions {
     /// Members kept, and offspring evaluated, per generation.
@@ -29,8 +31,10 @@ pub struct IbeaOptions {
     pub eta_mutation: f64,
     /// Probability that a pair of parents is crossed over.
     pub crossover_probability: f64,
-    /// Probability that a gene mutates (0: one over the number of genes).
+    /// Probability that a gene mutates.
     pub mutation_probability: f64,
+    /// Members per mating tournament (the fittest is a parent).
+    pub tournament: usize,
     /// Scaling of the indicator in the fitness.
     pub kappa: f64,
     /// Stop once the best loss is at most this.
@@ -47,7 +51,8 @@ impl Default for IbeaOptions {
             eta_crossover: 10.0,
             eta_mutation: 10.0,
             crossover_probability: 1.0,
-            mutation_probability: 0.0,
+            mutation_probability: 0.5,
+            tournament: 4,
             kappa: 0.05,
             target_loss: None,
             seed: 0,
@@ -62,9 +67,9 @@ pub type Evaluate<'a> = dyn FnMut(&[Vec<f64>]) -> Result<Vec<Vec<f64>>, Objectiv
 ///
 /// A member's loss (for the best point, the history, the target and the
 /// observers) is the mean of its objectives; NaN or infinite objectives
-/// rank worst. The history holds the best loss after each generation (the
-/// initial population first), each generation costing `population`
-/// evaluations.
+/// rank worst. In the report, `history` holds the best loss after each
+/// generation (the initial population first), each generation costing
+/// `population` evaluations, and `x` is the best point, as `best_x`.
 pub fn ibea(
     evaluate: &mut Evaluate,
     bounds: &[(f64, f64)],
@@ -72,7 +77,12 @@ pub fn ibea(
     observers: &mut [&mut dyn Observer],
 ) -> Result<Report, OptimError> {
     let mu = options.population;
+    let o = options;
+    let probability = |p: f64| (0.0..=1.0).contains(&p);
     if mu < 2
+        || o.tournament < 1
+        || !(o.kappa > 0.0 && o.eta_crossover >= 0.0 && o.eta_mutation >= 0.0)
+        || !(probability(o.crossover_probability) && probability(o.mutation_probability))
         || bounds
             .iter()
             .any(|(lo, hi)| !(lo < hi && hi.is_finite() && lo.is_finite()))
@@ -80,16 +90,12 @@ pub fn ibea(
         return Err(OptimError::Numerical {
             iteration: 0,
             reason: format!(
-                "IBEA needs a population of at least 2 (got {mu}) and finite boxes with lo < hi"
+                "IBEA needs a population of at least 2 (got {mu}), a tournament of at least 1, \
+                 kappa > 0, distribution indices >= 0, probabilities in [0, 1] and finite \
+                 boxes with lo < hi"
             ),
         });
     }
-    let n = bounds.len();
-    let p_mutate = if options.mutation_probability > 0.0 {
-        options.mutation_probability
-    } else {
-        1.0 / n.max(1) as f64
-    };
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut members: Vec<Vec<f64>> = (0..mu)
         .map(|_| {
@@ -130,20 +136,21 @@ pub fn ibea(
         if options.target_loss.is_some_and(|t| best_loss <= t) {
             break Stop::TargetLoss;
         }
-        // Environmental selection down to mu survivors.
-        let survivors = select(&scores, mu, options.kappa);
+        // Environmental selection down to mu survivors, with their fitness.
+        let (survivors, fitness) = select(&scores, mu, options.kappa);
         members = survivors.iter().map(|&i| members[i].clone()).collect();
         scores = survivors.iter().map(|&i| scores[i].clone()).collect();
         if generation == options.generations {
             break Stop::MaxIters;
         }
         generation += 1;
-        // Mating selection, variation, evaluation.
-        let fitness = fitness(&normalise(&scores), options.kappa);
+        // Mating selection by tournaments, variation, evaluation.
         let mut offspring: Vec<Vec<f64>> = (0..mu)
             .map(|_| {
-                let (a, b) = (rng.random_range(0..mu), rng.random_range(0..mu));
-                let winner = if fitness[a] >= fitness[b] { a } else { b };
+                let winner = (0..options.tournament)
+                    .map(|_| rng.random_range(0..mu))
+                    .max_by(|&a, &b| fitness[a].total_cmp(&fitness[b]))
+                    .expect("a tournament of at least one");
                 members[winner].clone()
             })
             .collect();
@@ -155,7 +162,13 @@ pub fn ibea(
             }
         }
         for child in &mut offspring {
-            mutate(child, bounds, options.eta_mutation, p_mutate, &mut rng);
+            mutate(
+                child,
+                bounds,
+                options.eta_mutation,
+                options.mutation_probability,
+                &mut rng,
+            );
         }
         let child_scores = score(evaluate, &offspring, generation)?;
         members.extend(offspring);
@@ -275,9 +288,10 @@ fn fitness(objectives: &[Vec<f64>], kappa: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The indices of the `keep` survivors: the least fit member is removed and
-/// the others' fitness updated, until `keep` remain.
-pub(crate) fn select(scores: &[Vec<f64>], keep: usize, kappa: f64) -> Vec<usize> {
+/// The indices of the `keep` survivors and their fitness: the least fit
+/// member is removed and the others' fitness updated, until `keep` remain
+/// (Zitzler and Künzli's selection).
+pub(crate) fn select(scores: &[Vec<f64>], keep: usize, kappa: f64) -> (Vec<usize>, Vec<f64>) {
     let objectives = normalise(scores);
     let (matrix, c) = indicators(&objectives);
     let mut fit = fitness(&objectives, kappa);
@@ -293,7 +307,8 @@ pub(crate) fn select(scores: &[Vec<f64>], keep: usize, kappa: f64) -> Vec<usize>
             fit[b] += (-matrix[worst][b] / (c * kappa)).exp();
         }
     }
-    alive
+    let kept_fitness = alive.iter().map(|&i| fit[i]).collect();
+    (alive, kept_fitness)
 }
 
 /// Simulated binary crossover of two parents, gene by gene with probability
@@ -368,11 +383,11 @@ mod tests {
             vec![0.9, 0.9],
             vec![0.6, 0.7],
         ];
-        let mut kept = select(&scores, 3, 0.05);
+        let (mut kept, _) = select(&scores, 3, 0.05);
         kept.sort();
         assert_eq!(kept, vec![0, 1, 2]);
         // Negative check: keeping four keeps the less dominated of the two.
-        let mut kept = select(&scores, 4, 0.05);
+        let (mut kept, _) = select(&scores, 4, 0.05);
         kept.sort();
         assert_eq!(kept, vec![0, 1, 2, 4]);
     }
@@ -385,7 +400,7 @@ mod tests {
             vec![0.0, f64::INFINITY],
             vec![2.0, 2.0],
         ];
-        let mut kept = select(&scores, 2, 0.05);
+        let (mut kept, _) = select(&scores, 2, 0.05);
         kept.sort();
         assert_eq!(kept, vec![1, 3]);
     }

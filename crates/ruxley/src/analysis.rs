@@ -78,18 +78,21 @@ pub fn spike_features(
         return Err(FeatureError::NonFinite { index, value });
     }
     let (start, end) = window;
-    if !(dt > 0.0 && start < end && start >= 0.0 && end.is_finite()) {
+    let span = v.len().saturating_sub(1) as f64 * dt;
+    if !(dt > 0.0 && start < end && start >= 0.0 && end.is_finite() && start < span) {
         return Err(FeatureError::Invalid(format!(
-            "need dt > 0 and a window 0 <= start < end (dt {dt}, window {start}..{end})"
+            "need dt > 0 and a window 0 <= start < end with start inside the trace (dt {dt}, \
+             window {start}..{end}, trace {span} ms)"
         )));
     }
-    let last = ((end / dt).ceil() as usize).min(v.len());
-    let first = ((start / dt).floor() as usize).min(last);
-    let v = &v[..last];
+    // Crossings between samples k and k + 1 with k dt < end; the spike's
+    // peak and width may lie beyond the window.
+    let first = (start / dt).floor() as usize;
+    let last = ((end / dt).ceil() as usize).min(v.len() - 1);
     let mut times = Vec::new();
     let (mut amplitudes, mut widths) = (Vec::new(), Vec::new());
     let theta = detection.threshold;
-    for k in first..last.saturating_sub(1) {
+    for k in first..last {
         if !(v[k] < theta && v[k + 1] >= theta) {
             continue;
         }
@@ -100,9 +103,7 @@ pub fn spike_features(
         times.push(t);
         // The peak: the largest sample before the voltage falls below threshold.
         let fall = (k + 1..v.len()).find(|&j| v[j] < theta).unwrap_or(v.len());
-        let peak = (k + 1..fall)
-            .max_by(|&a, &b| v[a].total_cmp(&v[b]))
-            .unwrap_or(k + 1);
+        let peak = (k + 1..fall).fold(k + 1, |best, j| if v[j] > v[best] { j } else { best });
         // The onset: walk back while the slope stays above onset_slope.
         let mut onset = k;
         while onset > 0 && (v[onset] - v[onset - 1]) / dt > detection.onset_slope {
@@ -127,7 +128,7 @@ pub fn spike_features(
         .map(|w| (w[1] - w[0]) / (w[1] + w[0]))
         .collect();
     Ok(SpikeFeatures {
-        rate_hz: times.len() as f64 / ((end.min(v.len() as f64 * dt) - start) * 1e-3),
+        rate_hz: times.len() as f64 / ((end.min(span) - start) * 1e-3),
         adaptation_index: mean(&ratios),
         ap_amplitude: mean(&amplitudes),
         ap_half_width: mean(&widths),
@@ -191,6 +192,13 @@ mod tests {
         assert_eq!(f.spike_times.len(), 2);
         assert!((f.rate_hz - 2.0 / 0.035).abs() < 1e-9);
         assert_eq!(f.adaptation_index, None);
+        // A window ending just after a crossing keeps that spike whole.
+        let f = spike_features(&v, 0.01, (0.0, 10.705), &SpikeDetection::default()).unwrap();
+        assert_eq!(f.spike_times.len(), 1);
+        assert!((f.ap_amplitude.unwrap() - 100.0).abs() < 1e-9);
+        assert!((f.ap_half_width.unwrap() - 1.5).abs() < 1e-9);
+        let f = spike_features(&v, 0.01, (0.0, 10.695), &SpikeDetection::default()).unwrap();
+        assert!(f.spike_times.is_empty());
     }
 
     #[test]
@@ -210,7 +218,11 @@ mod tests {
             matches!(err, Err(FeatureError::NonFinite { index: 700, .. })),
             "{err:?}"
         );
-        let err = spike_features(&flat, 0.025, (10.0, 5.0), &SpikeDetection::default());
+        for window in [(10.0, 5.0), (30.0, 40.0)] {
+            let err = spike_features(&flat, 0.025, window, &SpikeDetection::default());
+            assert!(matches!(err, Err(FeatureError::Invalid(_))), "{err:?}");
+        }
+        let err = spike_features(&[], 0.025, (0.0, 1.0), &SpikeDetection::default());
         assert!(matches!(err, Err(FeatureError::Invalid(_))), "{err:?}");
     }
 }

@@ -308,9 +308,9 @@ pub fn gradient_descent(
     })
 }
 
-/// IBEA on the box of the sigmoid space within 3 of the released densities
-/// (3 standard deviations of the truth's process), with the data term and
-/// the prior as its two objectives.
+/// IBEA on the box of the sigmoid space within 3 standard deviations of
+/// the truth's process around the released densities, with the data term
+/// and the prior as its two objectives.
 pub fn genetic_algorithm(
     objective: &Objective,
     config: &Config,
@@ -318,7 +318,8 @@ pub fn genetic_algorithm(
 ) -> Result<Fit, Box<dyn std::error::Error>> {
     let start = Instant::now();
     let p = objective.problem;
-    let bounds: Vec<(f64, f64)> = p.released.iter().map(|u| (u - 3.0, u + 3.0)).collect();
+    let width = 3.0 * config.gp.1;
+    let bounds: Vec<(f64, f64)> = p.released.iter().map(|u| (u - width, u + width)).collect();
     let mut evaluate = |members: &[Vec<f64>]| -> Result<Vec<Vec<f64>>, _> {
         let traces = p.simulate(members)?;
         members

@@ -1,4 +1,4 @@
-//! The paper's conductance profiles: 1,333 per-branch densities of the L5PC
+//! The paper's conductance profiles: 1,381 per-branch densities of the L5PC
 //! recovered from the voltage at every branch.
 //!
 //! Run: `cargo run --release -p conductance_profile` (IBEA 50 generations)
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "IBEA's best / GD's best: {:.1}x",
         ga.best_loss / gd.best_loss
     );
-    // Recovery: per profile, the correlation of fitted and true u along the branches.
+    // Recovery: per profile, the rms error of the fitted u against the truth.
     let fitted = &gd.best;
     for (k, (region, name)) in PROFILES.iter().enumerate() {
         let idx: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();

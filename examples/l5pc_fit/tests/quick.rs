@@ -20,8 +20,9 @@ fn quick() -> Config {
     }
 }
 
-/// Well below the loss of uniform draws (0.80 to 1.94 at the full run's ten
-/// starts): both methods reach it in this configuration (GD from 1.94 to 0.18 in 4 steps,
+/// Below the loss of most uniform draws (0.80 to 1.94 at the full run's ten
+/// GD starts, though 4 of its 10 IBEA initial populations held a member
+/// below it, hence the improvement checks above): both reach it here (GD from 1.94 to 0.18 in 4 steps,
 /// IBEA from 0.38 to 0.19 in 3 generations of 6).
 const QUICK_TARGET: f64 = 0.25;
 
@@ -48,7 +49,12 @@ fn gradient_descent_and_ibea_both_reach_the_target() {
     }
     for r in &outcome.ga {
         assert_eq!(r.losses.len(), config.ga_generations + 1);
-        assert!(r.losses.windows(2).all(|w| w[1] <= w[0]), "{:?}", r.losses);
+        // Evolution improves on the best of the random initial population.
+        assert!(
+            r.best_loss < r.losses[0],
+            "IBEA did not improve: {:?}",
+            r.losses
+        );
     }
     eprintln!(
         "GD {:?}",

@@ -111,8 +111,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dense: true,
         ..Settings::default()
     };
-    let bar = ProgressBar::new((4 * (settings.warmup + settings.samples)) as u64);
-    let chains = sample_chains_with_progress(&target, &u0, 0.2, 4, &settings, 7, &|| bar.inc(1))?;
+    let n_chains = 4;
+    let bar = ProgressBar::new((n_chains * (settings.warmup + settings.samples)) as u64);
+    let chains =
+        sample_chains_with_progress(&target, &u0, 0.2, n_chains, &settings, 7, &|| bar.inc(1))?;
     bar.finish_and_clear();
     // ANCHOR_END: sample
 
