@@ -4,7 +4,7 @@
 //! process along the path distance, the voltage at every branch during and
 //! after a 5 ms somatic step as data, and the loss
 //! MSE + lambda sum_b (u_b - u_parent(b))^2 in the sigmoid space of each
-//! density. Gradient descent and IBEA fit it.
+//! density. Gradient descent and IBEA fit it; HMC samples its posterior.
 
 use std::time::Instant;
 
@@ -19,6 +19,8 @@ use ruxley::loss::smoothness;
 use ruxley::{
     Layout, Model, RunOptions, Schedule, SwcImport, TraceFit, TraceLoss, Traces, Waveform,
 };
+use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
+use ruxley_hmc::{Chain, Kernel, LogDensity, Settings, sample_chains_with_progress};
 use ruxley_optim::{Adam, IbeaOptions, Observer, Options, Transforms, ibea, minimize};
 
 /// The bundled morphology (BBP cell C060114A7 as converted by Jaxley's tests).
@@ -63,6 +65,15 @@ pub struct Config {
     pub lr: f64,
     /// IBEA generations (population 10).
     pub ga_generations: usize,
+    /// Posterior: chains, warm-up and kept iterations of HMC with 5
+    /// leapfrog steps (the paper's BlackJAX setting), noise s.d. (mV).
+    pub chains: usize,
+    /// Warm-up iterations per chain.
+    pub warmup: usize,
+    /// Kept draws per chain.
+    pub draws: usize,
+    /// Measurement noise (mV) of the likelihood.
+    pub sigma: f64,
 }
 
 impl Config {
@@ -77,13 +88,21 @@ impl Config {
             iterations: 100,
             lr: 0.05,
             ga_generations: 500,
+            chains: 4,
+            warmup: 300,
+            draws: 300,
+            sigma: 1.0,
         }
     }
 
-    /// The same with 50 IBEA generations.
+    /// The same with 50 IBEA generations and 2 chains of 150 + 100 HMC
+    /// iterations.
     pub fn default_run() -> Self {
         Self {
             ga_generations: 50,
+            chains: 2,
+            warmup: 150,
+            draws: 100,
             ..Self::full()
         }
     }
@@ -236,6 +255,7 @@ pub struct Fit {
 /// The data term (MSE over every branch's trace) plus the smoothness prior.
 pub struct Objective<'a> {
     problem: &'a Problem,
+    samples: usize,
     data: TraceFit,
     parents: Vec<Option<usize>>,
     lambda: f64,
@@ -246,6 +266,7 @@ impl<'a> Objective<'a> {
     pub fn new(problem: &'a Problem, target: &Traces, lambda: f64) -> Self {
         Self {
             problem,
+            samples: target.len() * target.n_samples(),
             data: TraceFit::mse_to(target),
             parents: problem.parents(),
             lambda,
@@ -349,5 +370,112 @@ pub fn genetic_algorithm(
         best: report.best_x,
         best_loss: 2.0 * report.best_loss,
         seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The posterior of the densities given the traces with Gaussian noise of
+/// `sigma` mV on each of their N samples: exp(-N loss / (2 sigma^2)), the
+/// smoothness prior scaled with the data term as in the fit.
+pub struct Posterior<'a> {
+    objective: &'a Objective<'a>,
+    beta: f64,
+}
+
+impl<'a> Posterior<'a> {
+    /// The posterior for noise `sigma` (mV).
+    pub fn new(objective: &'a Objective<'a>, sigma: f64) -> Self {
+        Self {
+            objective,
+            beta: objective.samples as f64 / (2.0 * sigma * sigma),
+        }
+    }
+}
+
+impl LogDensity for Posterior<'_> {
+    fn dim(&self) -> usize {
+        self.objective.problem.sites.len()
+    }
+
+    fn logp_and_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        match self.objective.value_and_grad(u) {
+            Ok((loss, g)) => {
+                for (d, g) in grad.iter_mut().zip(g) {
+                    *d = -self.beta * g;
+                }
+                -self.beta * loss
+            }
+            // A failed simulation is outside the support.
+            Err(_) => f64::NEG_INFINITY,
+        }
+    }
+}
+
+/// Chains of the posterior and their diagnostics per trainable.
+pub struct PosteriorRun {
+    /// The chains (draws in the sigmoid space).
+    pub chains: Vec<Chain>,
+    /// Split R-hat per trainable.
+    pub r_hat: Vec<f64>,
+    /// Bulk effective sample size per trainable.
+    pub ess: Vec<f64>,
+    /// Gradient evaluations of all chains, warm-up included.
+    pub gradients: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl PosteriorRun {
+    /// The `q` quantile of trainable `k` over all kept draws.
+    pub fn quantile(&self, k: usize, q: f64) -> f64 {
+        let mut x: Vec<f64> = self
+            .chains
+            .iter()
+            .flat_map(|c| c.draws.iter().map(move |d| d[k]))
+            .collect();
+        x.sort_by(f64::total_cmp);
+        let i = ((x.len() - 1) as f64 * q).round() as usize;
+        x[i]
+    }
+}
+
+/// HMC chains from `start` (jittered by 0.01), with a tick per transition.
+pub fn sample_posterior(
+    posterior: &Posterior,
+    start: &[f64],
+    config: &Config,
+    tick: &(dyn Fn() + Sync),
+) -> Result<PosteriorRun, Box<dyn std::error::Error>> {
+    let begin = Instant::now();
+    let settings = Settings {
+        kernel: Kernel::Hmc { n_leapfrog: 5 },
+        warmup: config.warmup,
+        samples: config.draws,
+        ..Settings::default()
+    };
+    let chains = sample_chains_with_progress(
+        posterior,
+        start,
+        0.01,
+        config.chains,
+        &settings,
+        config.seed,
+        tick,
+    )?;
+    let n = start.len();
+    let columns: Vec<Vec<Vec<f64>>> = (0..n)
+        .map(|k| chains.iter().map(|c| c.coordinate(k)).collect())
+        .collect();
+    let diagnose = |f: fn(&[&[f64]]) -> f64| -> Vec<f64> {
+        columns
+            .iter()
+            .map(|col| f(&col.iter().map(Vec::as_slice).collect::<Vec<_>>()))
+            .collect()
+    };
+    Ok(PosteriorRun {
+        r_hat: diagnose(split_rhat),
+        ess: diagnose(ess_bulk),
+        gradients: chains.iter().map(|c| c.n_grad_total).sum(),
+        chains,
+        seconds: begin.elapsed().as_secs_f64(),
     })
 }

@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use conductance_profile::{
-    Config, Objective, PROFILES, Problem, genetic_algorithm, gradient_descent,
+    Config, Objective, PROFILES, Posterior, PosteriorRun, Problem, genetic_algorithm,
+    gradient_descent, sample_posterior,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use ruxley_optim::Progress;
@@ -114,7 +115,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{region:>6} {name:<14} rms error in the sigmoid space: start {start:.3}, GD {err:.3}"
         );
     }
-    plot(&problem, &truth, &gd, &ga)?;
+    // The posterior around GD's fit.
+    let posterior = Posterior::new(&objective, config.sigma);
+    let bar = progress(config.chains * (config.warmup + config.draws), "HMC");
+    let run = sample_posterior(&posterior, &gd.best, &config, &|| bar.inc(1))?;
+    bar.finish();
+    let median = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let ess_median = median(run.ess.clone());
+    println!(
+        "HMC (5 leapfrog steps, noise {} mV): {} chains x ({} warm-up + {} kept), {} gradients \
+         in {:.0} s; R-hat max {:.2}, median {:.2}; bulk ESS min {:.1}, median {:.1}; {:.0} \
+         gradients per effective sample (median ESS)",
+        config.sigma,
+        config.chains,
+        config.warmup,
+        config.draws,
+        run.gradients,
+        run.seconds,
+        run.r_hat.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        median(run.r_hat.clone()),
+        run.ess.iter().copied().fold(f64::INFINITY, f64::min),
+        ess_median,
+        run.gradients as f64 / ess_median
+    );
+    let worst = run.r_hat.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if worst.is_nan() || worst > 1.01 {
+        println!(
+            "NOT CONVERGED (R-hat up to {worst:.2} > 1.01): the intervals below describe the \
+             chains, not the posterior; run longer (--full) or on a GPU"
+        );
+    }
+    for (k, (region, name)) in PROFILES.iter().enumerate() {
+        let idx: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        let widths: Vec<f64> = idx
+            .iter()
+            .map(|&i| run.quantile(i, 0.95) - run.quantile(i, 0.05))
+            .collect();
+        let covered = idx
+            .iter()
+            .filter(|&&i| (run.quantile(i, 0.05)..=run.quantile(i, 0.95)).contains(&truth[i]))
+            .count();
+        println!(
+            "{region:>6} {name:<14} 90% interval width (sigmoid space): median {:.3}; truth \
+             inside for {covered} of {} branches; R-hat median {:.2}",
+            median(widths),
+            idx.len(),
+            median(idx.iter().map(|&i| run.r_hat[i]).collect())
+        );
+    }
+    plot(&problem, &truth, &gd, &ga, &run)?;
     Ok(())
 }
 
@@ -135,6 +187,7 @@ fn plot(
     truth: &[f64],
     gd: &conductance_profile::Fit,
     ga: &conductance_profile::Fit,
+    run: &PosteriorRun,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../out");
     std::fs::create_dir_all(&out)?;
@@ -165,9 +218,10 @@ fn plot(
         log_y: true,
     };
     write_svg(out.join("conductance_profile_loss.svg"), &figure, 900, 450)?;
-    // Profiles along the path distance: the apical NaTs2_t and axonal NaTa_t densities.
+    // Profiles along the path distance: a tight and a loose one, with the
+    // posterior's 5 % and 95 % quantiles.
     let mut panels_data = Vec::new();
-    for k in [0usize, 3] {
+    for k in [6usize, 0] {
         let mut idx: Vec<usize> = (0..truth.len())
             .filter(|&i| problem.sites[i].0 == k)
             .collect();
@@ -177,7 +231,21 @@ fn plot(
             let x = problem.transforms.forward(u);
             idx.iter().map(|&i| x[i]).collect()
         };
-        panels_data.push((k, d, phys(truth), phys(&gd.best), phys(&ga.best)));
+        let quantile = |q: f64| -> Vec<f64> {
+            let mut u = truth.to_vec();
+            for &i in &idx {
+                u[i] = run.quantile(i, q);
+            }
+            phys(&u)
+        };
+        panels_data.push((
+            k,
+            d,
+            phys(truth),
+            phys(&gd.best),
+            quantile(0.05),
+            quantile(0.95),
+        ));
     }
     let titles: Vec<String> = panels_data
         .iter()
@@ -186,7 +254,7 @@ fn plot(
     let panels = panels_data
         .iter()
         .zip(&titles)
-        .map(|((_, d, t, g, a), title)| {
+        .map(|((_, d, t, g, lo, hi), title)| {
             (
                 title.as_str(),
                 vec![
@@ -201,16 +269,21 @@ fn plot(
                         y: g,
                     },
                     Series {
-                        label: "IBEA",
+                        label: "posterior 5 %",
                         x: d,
-                        y: a,
+                        y: lo,
+                    },
+                    Series {
+                        label: "posterior 95 %",
+                        x: d,
+                        y: hi,
                     },
                 ],
             )
         })
         .collect();
     let figure = Figure {
-        title: "Conductance profiles along the path distance",
+        title: "Conductance profiles along the path distance, with 90 % posterior intervals",
         x_label: "path distance from the soma (um)",
         panels,
         log_y: false,

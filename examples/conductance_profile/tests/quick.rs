@@ -97,3 +97,40 @@ fn gradient_descent_outpaces_ibea() {
     // 40 simulations of IBEA stay far above 21 gradients of GD.
     assert!(ga.best_loss > 10.0 * gd.best_loss);
 }
+
+#[test]
+fn the_posterior_is_the_scaled_loss_and_its_chains_are_diagnosed() {
+    use conductance_profile::{Posterior, sample_posterior};
+    use ruxley_hmc::LogDensity;
+    let config = Config {
+        chains: 2,
+        warmup: 2,
+        draws: 3,
+        ..quick()
+    };
+    let problem = Problem::new(&config).unwrap();
+    let truth = problem.truth(&config).unwrap();
+    let target = problem
+        .simulate(std::slice::from_ref(&truth))
+        .unwrap()
+        .remove(0);
+    let objective = Objective::new(&problem, &target, config.lambda);
+    let posterior = Posterior::new(&objective, 2.0);
+    let u = &problem.released;
+    let (loss, grad) = objective.value_and_grad(u).unwrap();
+    // 338 traces of 401 samples, noise 2 mV: beta = N / (2 sigma^2).
+    assert_eq!((target.len(), target.n_samples()), (338, 401));
+    let beta = (338.0 * 401.0) / 8.0;
+    let mut g = vec![0.0; u.len()];
+    let logp = posterior.logp_and_grad(u, &mut g);
+    assert_eq!(logp, -beta * loss);
+    assert!(g.iter().zip(&grad).all(|(a, b)| *a == -beta * b));
+    let run = sample_posterior(&posterior, u, &config, &|| {}).unwrap();
+    assert_eq!(run.chains.len(), 2);
+    assert!(run.chains.iter().all(|c| c.draws.len() == 3));
+    assert_eq!(run.r_hat.len(), u.len());
+    assert_eq!(run.ess.len(), u.len());
+    assert!(run.gradients > 0);
+    let (lo, hi) = (run.quantile(0, 0.05), run.quantile(0, 0.95));
+    assert!(lo.is_finite() && lo <= hi);
+}
