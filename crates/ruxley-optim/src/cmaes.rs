@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use ruxley_core::linalg::{cholesky, solve_lower};
 
-use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop};
+use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop, notify};
 
 /// Settings of [`cmaes`].
 #[derive(Debug, Clone, PartialEq)]
@@ -109,11 +109,7 @@ pub fn cmaes(
             grad_norm: f64::NAN,
             x: &best_x,
         };
-        let mut keep = true;
-        for o in observers.iter_mut() {
-            keep &= o.observe(&progress);
-        }
-        if !keep {
+        if !notify(observers, &progress) {
             break Stop::Observer;
         }
         if options.target_loss.is_some_and(|t| best_loss <= t) {

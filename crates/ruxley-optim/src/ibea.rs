@@ -14,7 +14,7 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop};
+use crate::minimize::{ObjectiveError, Observer, OptimError, Progress, Report, Stop, notify};
 
 /// Settings of [`ibea`]; the defaults are BluePyOpt's (population 10,
 /// distribution indices 10, crossover of every pair, mutation of each gene
@@ -126,11 +126,7 @@ pub fn ibea(
             grad_norm: f64::NAN,
             x: &best_x,
         };
-        let mut keep = true;
-        for o in observers.iter_mut() {
-            keep &= o.observe(&progress);
-        }
-        if !keep {
+        if !notify(observers, &progress) {
             break Stop::Observer;
         }
         if options.target_loss.is_some_and(|t| best_loss <= t) {

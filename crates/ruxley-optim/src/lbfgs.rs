@@ -1,7 +1,7 @@
 //! L-BFGS with a backtracking (Armijo) line search, for deterministic
 //! objectives such as a simulation fitted to a synthetic target.
 
-use crate::minimize::{Objective, Observer, OptimError, Progress, Report, Stop};
+use crate::minimize::{Objective, Observer, OptimError, Progress, Report, Stop, notify};
 
 /// Settings of [`lbfgs`].
 #[derive(Debug, Clone, PartialEq)]
@@ -65,10 +65,7 @@ pub fn lbfgs(
                 x,
             };
             // Every observer sees every evaluation; any may ask to stop.
-            let mut keep = true;
-            for o in observers.iter_mut() {
-                keep &= o.observe(&progress);
-            }
+            let keep = notify(observers, &progress);
             Ok((f, g, keep))
         };
     let mut x = x0.to_vec();

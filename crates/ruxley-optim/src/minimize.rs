@@ -92,6 +92,14 @@ impl<F: FnMut(&Progress) -> bool> Observer for F {
     }
 }
 
+/// Shows `progress` to every observer (each sees it, even after another
+/// asked to stop); false when any asks to stop.
+pub(crate) fn notify(observers: &mut [&mut dyn Observer], progress: &Progress) -> bool {
+    observers
+        .iter_mut()
+        .fold(true, |keep, o| o.observe(progress) & keep)
+}
+
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -297,11 +305,7 @@ pub fn minimize(
             grad_norm,
             x: &x,
         };
-        let mut keep_going = true;
-        for o in observers.iter_mut() {
-            keep_going &= o.observe(&progress);
-        }
-        if !keep_going {
+        if !notify(observers, &progress) {
             break Stop::Observer;
         }
         if options.target_loss.is_some_and(|t| loss <= t) {

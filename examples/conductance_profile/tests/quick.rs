@@ -14,6 +14,17 @@ fn quick() -> Config {
     }
 }
 
+/// The model and the truth's traces.
+fn problem_and_target(config: &Config) -> (Problem, ruxley::Traces) {
+    let problem = Problem::new(config).unwrap();
+    let truth = problem.truth(config).unwrap();
+    let target = problem
+        .simulate(std::slice::from_ref(&truth))
+        .unwrap()
+        .remove(0);
+    (problem, target)
+}
+
 #[test]
 fn sites_follow_the_branch_tree() {
     let problem = Problem::new(&quick()).unwrap();
@@ -40,12 +51,7 @@ fn sites_follow_the_branch_tree() {
 #[test]
 fn the_objective_gradient_matches_central_differences() {
     let config = quick();
-    let problem = Problem::new(&config).unwrap();
-    let truth = problem.truth(&config).unwrap();
-    let target = problem
-        .simulate(std::slice::from_ref(&truth))
-        .unwrap()
-        .remove(0);
+    let (problem, target) = problem_and_target(&config);
     // A large lambda so that the prior's share of the gradient is checked too.
     let objective = Objective::new(&problem, &target, 0.05);
     let u = &problem.released;
@@ -78,12 +84,7 @@ fn the_objective_gradient_matches_central_differences() {
 #[test]
 fn gradient_descent_outpaces_ibea() {
     let config = quick();
-    let problem = Problem::new(&config).unwrap();
-    let truth = problem.truth(&config).unwrap();
-    let target = problem
-        .simulate(std::slice::from_ref(&truth))
-        .unwrap()
-        .remove(0);
+    let (problem, target) = problem_and_target(&config);
     let objective = Objective::new(&problem, &target, config.lambda);
     let gd = gradient_descent(&objective, &config, &mut |_: &ruxley_optim::Progress| true).unwrap();
     assert_eq!(gd.losses.len(), config.iterations + 1);
@@ -108,12 +109,7 @@ fn the_posterior_is_the_scaled_loss_and_its_chains_are_diagnosed() {
         draws: 3,
         ..quick()
     };
-    let problem = Problem::new(&config).unwrap();
-    let truth = problem.truth(&config).unwrap();
-    let target = problem
-        .simulate(std::slice::from_ref(&truth))
-        .unwrap()
-        .remove(0);
+    let (problem, target) = problem_and_target(&config);
     let objective = Objective::new(&problem, &target, config.lambda);
     let posterior = Posterior::new(&objective, 2.0);
     let u = &problem.released;
