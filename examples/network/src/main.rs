@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use indicatif::ProgressBar;
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::synapses::{ExpSynapse, IonotropicSynapse};
@@ -90,12 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let g = value_and_grad(&backend, &layout, &[theta], &options, &loss, &schedule)?;
         Ok((g[0].loss, transform.pull_back(u, &g[0].grad)))
     };
-    let mut printed = None;
+    let bar = ProgressBar::new_spinner();
     let mut report = |p: &Progress| {
-        if p.iteration.is_multiple_of(5) && printed != Some(p.iteration) {
-            printed = Some(p.iteration);
-            println!("iteration {:>3}: loss {:.3e} mV^2", p.iteration, p.loss);
-        }
+        bar.inc(1);
+        bar.set_message(format!(
+            "iteration {}: loss {:.3e} mV^2",
+            p.iteration, p.loss
+        ));
         true
     };
     let start = layout.trainables().initial();
@@ -109,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         &mut [&mut report],
     )?;
+    bar.finish_and_clear();
     let fitted = transform.forward(&fit.best_x);
     // ANCHOR_END: train
     let mut errors: Vec<f64> = fitted

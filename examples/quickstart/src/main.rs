@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use indicatif::ProgressBar;
 use ruxley::analysis::spike_times;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
@@ -112,13 +113,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let g = value_and_grad(&backend, &layout, &[theta], &options, &loss, &schedule)?;
         Ok((g[0].loss, transform.pull_back(u, &g[0].grad)))
     };
-    let mut evaluation = 0;
+    // A progress line on the terminal: gradients so far and the loss.
+    let bar = ProgressBar::new_spinner();
     let mut report = |p: &Progress| {
-        evaluation += 1;
-        println!(
-            "gradient {evaluation:>3} (iteration {:>2}): loss {:>10.5} mV^2",
-            p.iteration, p.loss
-        );
+        bar.inc(1);
+        bar.set_message(format!(
+            "gradient {} (iteration {}): loss {:.5} mV^2",
+            bar.position(),
+            p.iteration,
+            p.loss
+        ));
         true
     };
     let start = Instant::now();
@@ -134,12 +138,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         &mut [&mut report],
     )?;
+    bar.finish_and_clear();
     let fitted = transform.forward(&fit.best_x);
     // ANCHOR_END: fit
     println!(
-        "fitted in {:.1} s ({} gradients)",
+        "fitted in {:.1} s ({} gradients): loss {:.5} -> {:.2e} mV^2",
         start.elapsed().as_secs_f64(),
-        fit.history.len()
+        fit.history.len(),
+        fit.history[0],
+        fit.best_loss
     );
     for (k, region) in REGIONS.iter().enumerate() {
         for (j, name) in ["gNa", "gK"].iter().enumerate() {
