@@ -6,12 +6,13 @@
 //!
 //! Run: `cargo run --release -p losses`.
 
+use indicatif::ProgressBar;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::loss::{SoftDtw, WindowStats};
 use ruxley::prelude::*;
 use ruxley::{Compare, Schedule, TraceFit, TraceLoss};
-use ruxley_optim::{LbfgsOptions, Transforms, lbfgs};
+use ruxley_optim::{LbfgsOptions, Progress, Transforms, lbfgs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cell = Model::compartment();
@@ -64,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     // ANCHOR_END: losses
     let transform = Transforms::sigmoid_boxes(&[(0.02, 0.3), (0.005, 0.1)])?;
+    let bar = ProgressBar::new((losses.len() * starts.len()) as u64);
     for (name, loss) in &losses {
         let mse = |theta: &[f64]| -> Result<f64, Box<dyn std::error::Error>> {
             let trace = simulate(&backend, &layout, &[theta.to_vec()], &options)?.remove(0);
@@ -84,6 +86,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )?;
                 Ok((g[0].loss, transform.pull_back(u, &g[0].grad)))
             };
+            let mut report = |p: &Progress| {
+                bar.set_message(format!(
+                    "{name}: iteration {}, loss {:.3e}",
+                    p.iteration, p.loss
+                ));
+                true
+            };
             let fit = lbfgs(
                 &mut objective,
                 &transform.inverse(&start)?,
@@ -92,8 +101,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     max_step: 1.0,
                     ..LbfgsOptions::default()
                 },
-                &mut [],
+                &mut [&mut report],
             )?;
+            bar.inc(1);
             let theta = transform.forward(&fit.best_x);
             // Every fit is judged by the same yardstick: the MSE of its trace.
             let err = mse(&theta)?;
@@ -102,7 +112,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 theta[0], theta[1], fit.evaluations
             );
         }
-        println!("{line}");
+        bar.suspend(|| println!("{line}"));
     }
+    bar.finish_and_clear();
     Ok(())
 }
