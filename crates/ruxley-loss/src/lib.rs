@@ -96,6 +96,22 @@ impl WindowStats {
             .collect()
     }
 
+    /// Per window, |mean(x) - mean(y)| / mean_scale and |sd(x) - sd(y)| /
+    /// std_scale: the 2W terms whose mean is the loss (the objectives of a
+    /// multi-objective fit).
+    pub fn errors(&self, x: &[f64], y: &[f64]) -> Vec<f64> {
+        self.stats(x)
+            .iter()
+            .zip(self.stats(y))
+            .flat_map(|(&(mx, dx), (my, dy))| {
+                [
+                    (mx - my).abs() / self.mean_scale,
+                    (dx - dy).abs() / self.std_scale,
+                ]
+            })
+            .collect()
+    }
+
     /// The loss between the statistics of `x` and `y` (averaged over the 2W
     /// statistics) and its gradient in x.
     pub fn value_and_grad(&self, x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {

@@ -144,3 +144,21 @@ fn soft_spike_count_counts_sharp_crossings() {
     let (c, _) = soft_spike_count(&v, 0.0, 1.0);
     assert!((c - 3.0).abs() < 1e-6, "{c}");
 }
+
+#[test]
+fn window_errors_average_to_the_window_loss() {
+    let (x, y) = (trace(60, 0.3, 5), trace(60, 0.0, 11));
+    let w = WindowStats::equal(60, 3, 8.0, 4.0);
+    let errors = w.errors(&x, &y);
+    assert_eq!(errors.len(), 6);
+    // Each term from the statistics directly.
+    let (sx, sy) = (w.stats(&x), w.stats(&y));
+    for k in 0..3 {
+        assert_eq!(errors[2 * k], (sx[k].0 - sy[k].0).abs() / 8.0);
+        assert_eq!(errors[2 * k + 1], (sx[k].1 - sy[k].1).abs() / 4.0);
+    }
+    let mean = errors.iter().sum::<f64>() / 6.0;
+    let (loss, _) = w.value_and_grad(&x, &y);
+    assert!(mean > 0.01, "{mean}");
+    assert!((loss - mean).abs() <= 1e-15 * mean, "{loss} vs {mean}");
+}

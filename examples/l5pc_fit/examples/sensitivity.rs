@@ -5,21 +5,15 @@
 //!
 //! Run: `cargo run --release -p l5pc_fit --example sensitivity`.
 
-use l5pc_fit::{Config, MORPHOLOGY, SOMA, objectives, window_stats};
+use l5pc_fit::{Config, SOMA, window_stats};
+use ruxley::RunOptions;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::simulate;
-use ruxley::l5pc::{FREE_PARAMETERS, insert_bluepyopt_l5pc};
-use ruxley::{Model, RunOptions, SwcImport, Waveform};
+use ruxley::l5pc::FREE_PARAMETERS;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::full();
-    let mut cell = Model::from_swc_file(MORPHOLOGY, &SwcImport::new(4).max_branch_len(300.0))?;
-    insert_bluepyopt_l5pc(&mut cell)?;
-    let (start, duration, amplitude) = config.step;
-    cell.branch(0)
-        .comp(0)
-        .stimulate(Waveform::step(start, duration, amplitude))?;
-    cell.branch(0).comp(0).record_as("v", "soma")?;
+    let mut cell = l5pc_fit::cell(&config)?;
     for p in &FREE_PARAMETERS {
         cell.group(p.region).make_trainable(p.name, None)?;
     }
@@ -42,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(i, p)| {
             let lo = traces[2 * i].get(SOMA).expect("recorded");
             let hi = traces[2 * i + 1].get(SOMA).expect("recorded");
-            let change = objectives(&stats, hi, lo);
+            let change = stats.errors(hi, lo);
             let mean = change.iter().sum::<f64>() / change.len() as f64;
             (mean, format!("{} {}", p.region, p.name))
         })

@@ -146,14 +146,20 @@ pub struct Outcome {
     pub voltages: [Vec<f64>; 4],
 }
 
-/// The cell with the step, the somatic recording and the 19 trainables.
-pub fn model(config: &Config) -> Result<Model, Box<dyn std::error::Error>> {
+/// BluePyOpt's L5PC with the step and the somatic recording, no trainables.
+pub fn cell(config: &Config) -> Result<Model, Box<dyn std::error::Error>> {
     let mut cell = Model::from_swc_file(MORPHOLOGY, &SwcImport::new(4).max_branch_len(300.0))?;
     insert_bluepyopt_l5pc(&mut cell)?;
     let (start, duration, amplitude) = config.step;
     let soma = cell.branch(0).comp(0);
     soma.stimulate(Waveform::step(start, duration, amplitude))?;
     cell.branch(0).comp(0).record_as("v", "soma")?;
+    Ok(cell)
+}
+
+/// [`cell`] with the 19 trainables.
+pub fn model(config: &Config) -> Result<Model, Box<dyn std::error::Error>> {
+    let mut cell = cell(config)?;
     for p in trained() {
         cell.group(p.region).make_trainable(p.name, None)?;
     }
@@ -178,22 +184,6 @@ pub fn window_stats(config: &Config, dt: f64) -> WindowStats {
         mean_scale: 8.0,
         std_scale: 4.0,
     }
-}
-
-/// The objectives of a trace: per window |mean - mean*| / 8 and
-/// |s.d. - s.d.*| / 4. Their mean is the window-statistics loss.
-pub fn objectives(stats: &WindowStats, trace: &[f64], target: &[f64]) -> Vec<f64> {
-    stats
-        .stats(trace)
-        .iter()
-        .zip(stats.stats(target))
-        .flat_map(|(&(m, s), (mt, st))| {
-            [
-                (m - mt).abs() / stats.mean_scale,
-                (s - st).abs() / stats.std_scale,
-            ]
-        })
-        .collect()
 }
 
 fn bar(config: &Config, len: usize, what: &str) -> ProgressBar {
@@ -308,7 +298,7 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
                 .iter()
                 .map(|t| {
                     let v = t.get(SOMA).ok_or("no somatic trace")?;
-                    Ok(objectives(&stats, v, &target))
+                    Ok(stats.errors(v, &target))
                 })
                 .collect()
         };

@@ -155,44 +155,25 @@ fn plot(config: &Config, outcome: &l5pc_fit::Outcome) -> Result<(), Box<dyn std:
     let t: Vec<f64> = (0..outcome.voltages[0].len())
         .map(|i| i as f64 * 0.025)
         .collect();
-    let v = &outcome.voltages;
+    let series = |label, k: usize| Series {
+        label,
+        x: &t,
+        y: &outcome.voltages[k],
+    };
     let figure = Figure {
         title: "L5PC fit: somatic voltage",
         x_label: "time (ms)",
         panels: vec![
             (
                 "before (mV)",
-                vec![
-                    Series {
-                        label: "truth",
-                        x: &t,
-                        y: &v[0],
-                    },
-                    Series {
-                        label: "GD start",
-                        x: &t,
-                        y: &v[1],
-                    },
-                ],
+                vec![series("truth", 0), series("GD start", 1)],
             ),
             (
                 "after (mV)",
                 vec![
-                    Series {
-                        label: "truth",
-                        x: &t,
-                        y: &v[0],
-                    },
-                    Series {
-                        label: "GD fit",
-                        x: &t,
-                        y: &v[2],
-                    },
-                    Series {
-                        label: "IBEA fit",
-                        x: &t,
-                        y: &v[3],
-                    },
+                    series("truth", 0),
+                    series("GD fit", 2),
+                    series("IBEA fit", 3),
                 ],
             ),
         ],

@@ -2,7 +2,7 @@
 //! their starts, and their simulation counts are recorded; the GA's
 //! objectives are the loss gradient descent minimises.
 
-use l5pc_fit::{Config, SOMA, objectives, run, window_stats};
+use l5pc_fit::{Config, SOMA, run, window_stats};
 use ruxley::Compare;
 use ruxley::loss::TraceLoss;
 use ruxley::{TraceFit, Traces};
@@ -81,7 +81,7 @@ fn the_objectives_average_to_the_trace_loss() {
             .collect()
     };
     let (x, y) = (wave(0.0), wave(0.4));
-    let parts = objectives(&stats, &x, &y);
+    let parts = stats.errors(&x, &y);
     assert_eq!(parts.len(), 4);
     let mean = parts.iter().sum::<f64>() / 4.0;
     let fit = TraceFit::new().term(SOMA, y.clone(), Compare::Windows(stats), 1.0);
