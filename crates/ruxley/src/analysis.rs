@@ -6,11 +6,16 @@
 /// Times (ms) at which `v` crosses `threshold` upwards, linearly
 /// interpolated between samples taken every `dt` ms from t = 0.
 pub fn spike_times(v: &[f64], dt: f64, threshold: f64) -> Vec<f64> {
-    v.windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] < threshold && w[1] >= threshold)
-        .map(|(k, w)| (k as f64 + (threshold - w[0]) / (w[1] - w[0])) * dt)
+    (0..v.len().saturating_sub(1))
+        .filter_map(|k| rising(v, k, threshold))
+        .map(|x| x * dt)
         .collect()
+}
+
+/// Where `v` crosses `level` upwards between samples k and k + 1, as a
+/// linearly interpolated fractional sample index.
+fn rising(v: &[f64], k: usize, level: f64) -> Option<f64> {
+    (v[k] < level && v[k + 1] >= level).then(|| k as f64 + (level - v[k]) / (v[k + 1] - v[k]))
 }
 
 /// Why features cannot be computed.
@@ -93,10 +98,10 @@ pub fn spike_features(
     let (mut amplitudes, mut widths) = (Vec::new(), Vec::new());
     let theta = detection.threshold;
     for k in first..last {
-        if !(v[k] < theta && v[k + 1] >= theta) {
+        let Some(x) = rising(v, k, theta) else {
             continue;
-        }
-        let t = (k as f64 + (theta - v[k]) / (v[k + 1] - v[k])) * dt;
+        };
+        let t = x * dt;
         if t < start || t >= end {
             continue;
         }
@@ -113,10 +118,9 @@ pub fn spike_features(
         amplitudes.push(amplitude);
         // Width at half amplitude, crossings interpolated.
         let half = v[onset] + 0.5 * amplitude;
-        let up = (onset..peak).find(|&j| v[j] < half && v[j + 1] >= half);
+        let up = (onset..peak).find_map(|j| rising(v, j, half));
         let down = (peak..v.len() - 1).find(|&j| v[j] >= half && v[j + 1] < half);
-        if let (Some(u), Some(d)) = (up, down) {
-            let t_up = u as f64 + (half - v[u]) / (v[u + 1] - v[u]);
+        if let (Some(t_up), Some(d)) = (up, down) {
             let t_down = d as f64 + (v[d] - half) / (v[d] - v[d + 1]);
             widths.push((t_down - t_up) * dt);
         }

@@ -196,6 +196,13 @@ impl Problem {
         })
     }
 
+    /// The trainables of profile `k` (an index into [`PROFILES`]), in branch order.
+    pub fn profile(&self, k: usize) -> Vec<usize> {
+        (0..self.sites.len())
+            .filter(|&i| self.sites[i].0 == k)
+            .collect()
+    }
+
     /// The parent of each trainable (for the smoothness prior).
     pub fn parents(&self) -> Vec<Option<usize>> {
         self.sites.iter().map(|s| s.2).collect()
@@ -209,9 +216,7 @@ impl Problem {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut u = self.released.clone();
         for k in 0..PROFILES.len() {
-            let idx: Vec<usize> = (0..self.sites.len())
-                .filter(|&i| self.sites[i].0 == k)
-                .collect();
+            let idx = self.profile(k);
             let n = idx.len();
             let mut cov = vec![0.0; n * n];
             for (a, &i) in idx.iter().enumerate() {

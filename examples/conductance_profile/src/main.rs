@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let problem = Problem::new(&config)?;
     let n = problem.sites.len();
     let per: Vec<usize> = (0..PROFILES.len())
-        .map(|k| problem.sites.iter().filter(|s| s.0 == k).count())
+        .map(|k| problem.profile(k).len())
         .collect();
     println!(
         "{n} trainables: {} ({} apical and {} axonal branches); {} recorded traces",
@@ -98,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Recovery: per profile, the rms error of the fitted u against the truth.
     let fitted = &gd.best;
     for (k, (region, name)) in PROFILES.iter().enumerate() {
-        let idx: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        let idx = problem.profile(k);
         let err: f64 = (idx
             .iter()
             .map(|&i| (fitted[i] - truth[i]).powi(2))
@@ -149,7 +149,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     for (k, (region, name)) in PROFILES.iter().enumerate() {
-        let idx: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        let idx = problem.profile(k);
         let widths: Vec<f64> = idx
             .iter()
             .map(|&i| run.quantile(i, 0.95) - run.quantile(i, 0.05))
@@ -222,9 +222,7 @@ fn plot(
     // posterior's 5 % and 95 % quantiles.
     let mut panels_data = Vec::new();
     for k in [6usize, 0] {
-        let mut idx: Vec<usize> = (0..truth.len())
-            .filter(|&i| problem.sites[i].0 == k)
-            .collect();
+        let mut idx = problem.profile(k);
         idx.sort_by(|&a, &b| problem.distance[a].total_cmp(&problem.distance[b]));
         let d: Vec<f64> = idx.iter().map(|&i| problem.distance[i]).collect();
         let phys = |u: &[f64]| -> Vec<f64> {

@@ -31,7 +31,7 @@ fn sites_follow_the_branch_tree() {
     let n = problem.sites.len();
     assert_eq!(n, problem.layout.trainables().len());
     for k in 0..PROFILES.len() {
-        let own: Vec<usize> = (0..n).filter(|&i| problem.sites[i].0 == k).collect();
+        let own = problem.profile(k);
         assert!(own.len() > 100, "{} branches", own.len());
         let roots = own
             .iter()
