@@ -25,6 +25,7 @@ pub mod ir;
 pub mod l5pc;
 mod leak;
 pub mod math;
+pub mod modified;
 pub mod pospischil;
 pub mod spiking;
 

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`mse`], [`mae`] | pointwise fits |
 //! | [`WindowStats`] | the paper's summary statistics of voltage (mean and s.d. in windows) |
-//! | [`dtw`], [`SoftDtw`] | traces with shifted spikes (the paper's cost c = \|x_i - y_j\| + \|i - j\|) |
+//! | [`dtw`], [`SoftDtw`] | traces with shifted spikes (the paper's cost c = \|x_i - y_j\| + \|i - j\|); its divergence on [`max_pool`]ed traces |
 //! | [`smoothness`] | the prior lambda sum_b (g_b - g_parent(b))^2 over a tree |
 //! | [`cross_entropy`] | classification from readouts |
 //! | [`soft_spike_count`] | a differentiable count of upward threshold crossings |
@@ -245,6 +245,88 @@ impl SoftDtw {
             }
             std::mem::swap(&mut next, &mut row);
             next[m + 1] = 0.0;
+        }
+        (value, grad)
+    }
+
+    /// The soft-DTW divergence D(x, y) - D(x, x)/2 - D(y, y)/2 (Blondel et
+    /// al. 2021), which is 0 at x = y where D itself is not, and its
+    /// gradient in x. The cost is symmetric, so the gradient of D(x, x) is
+    /// twice that in its first argument. The paper's fits to recordings use
+    /// it on max-pooled, normalised traces ([`max_pool`]).
+    pub fn divergence_and_grad(&self, x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {
+        let (xy, mut grad) = self.value_and_grad(x, y);
+        let (xx, gxx) = self.value_and_grad(x, x);
+        let yy = self.value(y, y);
+        for (g, h) in grad.iter_mut().zip(gxx) {
+            *g -= h;
+        }
+        (xy - 0.5 * (xx + yy), grad)
+    }
+}
+
+/// Max pooling: the index of the largest sample in each window
+/// `k * stride .. k * stride + window` that fits in `n` samples (the first
+/// index on ties). The pooled trace is `x[i]` for these indices, and its
+/// gradient flows back to them alone.
+///
+/// ```
+/// let x = [0.0, 3.0, 1.0, 5.0, 2.0, 2.0, 0.0];
+/// assert_eq!(ruxley_loss::max_pool(&x, 3, 2), vec![1, 3, 4]);
+/// ```
+pub fn max_pool(x: &[f64], window: usize, stride: usize) -> Vec<usize> {
+    assert!(
+        window > 0 && stride > 0,
+        "max_pool needs a window and a stride"
+    );
+    (0..)
+        .map(|k| k * stride)
+        .take_while(|&start| start + window <= x.len())
+        .map(|start| {
+            (start..start + window).fold(start, |best, i| if x[i] > x[best] { i } else { best })
+        })
+        .collect()
+}
+
+/// The paper's loss for fits to recordings: both traces max-pooled
+/// ([`max_pool`]), scaled so that the pooled target spans [0, 1], and
+/// compared by the soft-DTW divergence ([`SoftDtw::divergence_and_grad`])
+/// with a time weight of 1 / (pooled length). Pooling keeps each spike's
+/// peak while shrinking the O(N M) alignment by stride^2.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShapeDtw {
+    /// Pooling window (samples).
+    pub window: usize,
+    /// Pooling stride (samples).
+    pub stride: usize,
+    /// Smoothing of the soft minimum, in units of the target's range.
+    pub gamma: f64,
+}
+
+impl ShapeDtw {
+    /// The value and its gradient in x (x and y of equal length, at least
+    /// one window, y not constant over the pooled samples).
+    pub fn value_and_grad(&self, x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {
+        let (ix, iy) = (
+            max_pool(x, self.window, self.stride),
+            max_pool(y, self.window, self.stride),
+        );
+        let (lo, hi) = iy
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+                (lo.min(y[i]), hi.max(y[i]))
+            });
+        let scale = (hi - lo).recip();
+        let px: Vec<f64> = ix.iter().map(|&i| (x[i] - lo) * scale).collect();
+        let py: Vec<f64> = iy.iter().map(|&i| (y[i] - lo) * scale).collect();
+        let dtw = SoftDtw {
+            gamma: self.gamma,
+            time_weight: (py.len() as f64).recip(),
+        };
+        let (value, gp) = dtw.divergence_and_grad(&px, &py);
+        let mut grad = vec![0.0; x.len()];
+        for (&i, g) in ix.iter().zip(gp) {
+            grad[i] += g * scale;
         }
         (value, grad)
     }

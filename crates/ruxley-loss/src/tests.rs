@@ -162,3 +162,86 @@ fn window_errors_average_to_the_window_loss() {
     assert!(mean > 0.01, "{mean}");
     assert!((loss - mean).abs() <= 1e-15 * mean, "{loss} vs {mean}");
 }
+
+/// A strictly increasing trace (consecutive samples at least 0.3 apart), so
+/// no two samples sit within a finite-difference step of a kink of |x_i - x_j|.
+fn increasing(n: usize, phase: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.5 * i as f64 + 0.2 * (i as f64 + phase).sin())
+        .collect()
+}
+
+#[test]
+fn soft_dtw_divergence_gradient_matches_finite_differences() {
+    let sd = SoftDtw {
+        gamma: 0.3,
+        time_weight: 0.05,
+    };
+    for phase in [0.0, 1.3, 2.9] {
+        let x = increasing(25, phase);
+        let above: Vec<f64> = increasing(31, phase + 0.4)
+            .iter()
+            .map(|v| v + 40.0)
+            .collect();
+        check_with_step(
+            "divergence",
+            &|x| sd.divergence_and_grad(x, &above),
+            &x,
+            1e-6,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn soft_dtw_divergence_vanishes_on_equal_traces_only() {
+    let sd = SoftDtw {
+        gamma: 0.1,
+        time_weight: 0.01,
+    };
+    let x = trace(40, 0.0, 3);
+    let (d, g) = sd.divergence_and_grad(&x, &x);
+    let own = sd.value(&x, &x);
+    assert!(d.abs() < 1e-12 && own.abs() > 1e-3, "{d} {own}");
+    assert!(g.iter().all(|v| v.abs() < 1e-12), "{g:?}");
+    let shifted = trace(40, 0.4, 3);
+    let (d, _) = sd.divergence_and_grad(&shifted, &x);
+    assert!(d > 1.0, "{d}");
+}
+
+#[test]
+fn max_pool_picks_each_windows_largest_sample() {
+    let x = trace(100, 0.3, 5);
+    let idx = max_pool(&x, 7, 4);
+    assert_eq!(idx.len(), (100 - 7) / 4 + 1);
+    for (k, &i) in idx.iter().enumerate() {
+        let w = &x[4 * k..4 * k + 7];
+        assert!((4 * k..4 * k + 7).contains(&i));
+        assert!(w.iter().all(|&v| v <= x[i]), "window {k}");
+    }
+    assert!(max_pool(&x[..6], 7, 4).is_empty());
+}
+
+#[test]
+fn shape_dtw_gradient_matches_finite_differences_through_the_pooling() {
+    // Strictly increasing traces: each window's maximum is its last sample,
+    // away from ties, and no two pooled samples are within a step of a kink.
+    let shape = ShapeDtw {
+        window: 5,
+        stride: 3,
+        gamma: 0.1,
+    };
+    let x = increasing(60, 0.7);
+    let y: Vec<f64> = increasing(60, 2.0).iter().map(|v| 0.6 * v + 45.0).collect();
+    check_with_step("shape", &|x| shape.value_and_grad(x, &y), &x, 1e-6, 1e-6);
+    // Only pooled samples carry gradient.
+    let (_, g) = shape.value_and_grad(&x, &y);
+    let pooled = max_pool(&x, 5, 3);
+    for (i, gi) in g.iter().enumerate() {
+        assert_eq!(*gi != 0.0, pooled.contains(&i), "sample {i}");
+    }
+    // Zero at the target itself, positive for a shifted spike.
+    let spike = trace(90, 0.0, 1);
+    assert_eq!(shape.value_and_grad(&spike, &spike).0, 0.0);
+    assert!(shape.value_and_grad(&trace(90, 0.5, 1), &spike).0 > 0.1);
+}

@@ -4,7 +4,7 @@
 
 use ruxley_traces::Traces;
 
-use crate::{SoftDtw, WindowStats};
+use crate::{ShapeDtw, SoftDtw, WindowStats};
 
 /// Why a loss cannot be evaluated on the traces of a run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,6 +58,9 @@ pub enum Compare {
     Windows(WindowStats),
     /// Soft dynamic time warping (the paper's cost).
     SoftDtw(SoftDtw),
+    /// The soft-DTW divergence of pooled, normalised traces (the paper's
+    /// fits to recordings).
+    ShapeDtw(ShapeDtw),
 }
 
 impl Compare {
@@ -67,6 +70,7 @@ impl Compare {
             Self::Mae => crate::mae(x, y),
             Self::Windows(w) => w.value_and_grad(x, y),
             Self::SoftDtw(s) => s.value_and_grad(x, y),
+            Self::ShapeDtw(s) => s.value_and_grad(x, y),
         }
     }
 }
