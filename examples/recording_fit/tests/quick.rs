@@ -62,14 +62,14 @@ fn gradients_in_all_25_trainables_match_finite_differences() {
     let g = value_and_grad(
         &backend,
         &layout,
-        &[theta.clone()],
+        std::slice::from_ref(&theta),
         &options,
         &loss,
         &Schedule::sqrt(2400),
     )
     .unwrap()
     .remove(0);
-    let v = simulate(&backend, &layout, &[theta.clone()], &options).unwrap();
+    let v = simulate(&backend, &layout, std::slice::from_ref(&theta), &options).unwrap();
     let peak = v[0]
         .get(SOMA)
         .unwrap()
