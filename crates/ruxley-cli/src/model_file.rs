@@ -59,7 +59,8 @@
 //! [[loss.term]]         # and/or weighted terms (the paper's losses)
 //! recording = "soma"
 //! compare = "windows"   # "mse", "mae", "windows" (windows = 8, mean_scale = 8.0,
-//!                       # std_scale = 4.0) or "soft_dtw" (gamma = 1.0, time_weight = 1.0)
+//!                       # std_scale = 4.0), "soft_dtw" (gamma = 1.0, time_weight = 1.0)
+//!                       # or "shape_dtw" (pool_window = 50, pool_stride = 30, gamma = 0.1)
 //! weight = 1.0
 //!
 //! [gradient]
@@ -87,7 +88,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ruxley::cell::{Sel, Selection, View};
-use ruxley::loss::{SoftDtw, WindowStats};
+use ruxley::loss::{ShapeDtw, SoftDtw, WindowStats};
 
 use crate::distance_expr::DistanceExpr;
 use ruxley::morph::Ncomp;
@@ -254,6 +255,8 @@ struct LossTermSpec {
     std_scale: Option<f64>,
     gamma: Option<f64>,
     time_weight: Option<f64>,
+    pool_window: Option<usize>,
+    pool_stride: Option<usize>,
 }
 
 fn one() -> f64 {
@@ -282,6 +285,8 @@ impl LossTermSpec {
                 ("std_scale", self.std_scale.is_some()),
                 ("gamma", self.gamma.is_some()),
                 ("time_weight", self.time_weight.is_some()),
+                ("pool_window", self.pool_window.is_some()),
+                ("pool_stride", self.pool_stride.is_some()),
             ];
             match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
                 Some((k, _)) => Err(format!(
@@ -327,9 +332,28 @@ impl LossTermSpec {
                     time_weight,
                 })
             }
+            "shape_dtw" => {
+                only(&["gamma", "pool_window", "pool_stride"])?;
+                let (window, stride) = (
+                    self.pool_window.unwrap_or(50),
+                    self.pool_stride.unwrap_or(30),
+                );
+                if window == 0 || stride == 0 || window > n_samples {
+                    return Err(format!(
+                        "{at}: pool_window = {window} and pool_stride = {stride} must be \
+                         positive, the window at most the {n_samples} samples"
+                    ));
+                }
+                Compare::ShapeDtw(ShapeDtw {
+                    window,
+                    stride,
+                    gamma: positive("gamma", self.gamma.unwrap_or(0.1))?,
+                })
+            }
             other => {
                 return Err(format!(
-                    "{at}: compare = \"{other}\" is not one of mse, mae, windows, soft_dtw"
+                    "{at}: compare = \"{other}\" is not one of mse, mae, windows, soft_dtw, \
+                     shape_dtw"
                 ));
             }
         };

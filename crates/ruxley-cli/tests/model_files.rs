@@ -851,7 +851,18 @@ fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
             "compare = \"windows\"\ngamma = 1.0",
             "`gamma` does not apply",
         ),
-        ("compare = \"l3\"", "not one of mse, mae, windows, soft_dtw"),
+        (
+            "compare = \"l3\"",
+            "not one of mse, mae, windows, soft_dtw, shape_dtw",
+        ),
+        (
+            "compare = \"shape_dtw\"\npool_stride = 0",
+            "pool_stride = 0 must be",
+        ),
+        (
+            "compare = \"shape_dtw\"\ntime_weight = 1.0",
+            "`time_weight` does not apply",
+        ),
         (
             "compare = \"windows\"\nwindows = 0",
             "windows = 0 must be between 1",
@@ -871,6 +882,28 @@ fn loss_terms_of_the_model_file_give_the_library_loss_and_its_gradient() {
     }
     std::fs::remove_file(model).ok();
     std::fs::remove_file(target).ok();
+}
+
+#[test]
+fn shape_dtw_terms_parse_with_their_defaults() {
+    use ruxley::Compare;
+    use ruxley::loss::ShapeDtw;
+    let spec = model_file::parse(
+        &fit_model(
+            "[[loss.term]]\nrecording = \"soma\"\ncompare = \"shape_dtw\"\npool_window = 20\n",
+        ),
+        Path::new("."),
+    )
+    .unwrap();
+    let term = spec.loss.last().unwrap();
+    assert_eq!(
+        term.compare,
+        Compare::ShapeDtw(ShapeDtw {
+            window: 20,
+            stride: 30,
+            gamma: 0.1
+        })
+    );
 }
 
 #[test]

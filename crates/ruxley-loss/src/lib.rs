@@ -292,7 +292,8 @@ pub fn max_pool(x: &[f64], window: usize, stride: usize) -> Vec<usize> {
 /// ([`max_pool`]), scaled so that the pooled target spans [0, 1], and
 /// compared by the soft-DTW divergence ([`SoftDtw::divergence_and_grad`])
 /// with a time weight of 1 / (pooled length). Pooling keeps each spike's
-/// peak while shrinking the O(N M) alignment by stride^2.
+/// peak while shrinking the O(N M) alignment by stride^2. A flat target is
+/// not scaled; traces shorter than a window compare as equal (0).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ShapeDtw {
     /// Pooling window (samples).
@@ -304,8 +305,7 @@ pub struct ShapeDtw {
 }
 
 impl ShapeDtw {
-    /// The value and its gradient in x (x and y of equal length, at least
-    /// one window, y not constant over the pooled samples).
+    /// The value and its gradient in x.
     pub fn value_and_grad(&self, x: &[f64], y: &[f64]) -> (f64, Vec<f64>) {
         let (ix, iy) = (
             max_pool(x, self.window, self.stride),
@@ -316,7 +316,8 @@ impl ShapeDtw {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
                 (lo.min(y[i]), hi.max(y[i]))
             });
-        let scale = (hi - lo).recip();
+        // A flat target leaves the traces unscaled.
+        let scale = if hi > lo { (hi - lo).recip() } else { 1.0 };
         let px: Vec<f64> = ix.iter().map(|&i| (x[i] - lo) * scale).collect();
         let py: Vec<f64> = iy.iter().map(|&i| (y[i] - lo) * scale).collect();
         let dtw = SoftDtw {

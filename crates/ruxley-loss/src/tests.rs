@@ -244,4 +244,11 @@ fn shape_dtw_gradient_matches_finite_differences_through_the_pooling() {
     let spike = trace(90, 0.0, 1);
     assert_eq!(shape.value_and_grad(&spike, &spike).0, 0.0);
     assert!(shape.value_and_grad(&trace(90, 0.5, 1), &spike).0 > 0.1);
+    // A flat target and a short trace give finite values.
+    let (v, g) = shape.value_and_grad(&spike, &[-65.0; 90]);
+    assert!(
+        v.is_finite() && v > 0.0 && g.iter().all(|x| x.is_finite()),
+        "{v}"
+    );
+    assert_eq!(shape.value_and_grad(&spike[..4], &spike[..4]).0, 0.0);
 }

@@ -172,12 +172,26 @@ impl Recording {
         let rows: Vec<Vec<f64>> = lines
             .enumerate()
             .map(|(k, l)| {
-                l.split(',')
+                let row: Vec<f64> = l
+                    .split(',')
                     .map(|x| x.trim().parse::<f64>())
                     .collect::<Result<_, _>>()
-                    .map_err(|e| format!("{RECORDING} line {}: {e}", k + 2))
+                    .map_err(|e| format!("{RECORDING} line {}: {e}", k + 2))?;
+                if row.len() == header.len() {
+                    Ok(row)
+                } else {
+                    Err(format!(
+                        "{RECORDING} line {}: {} values for {} columns",
+                        k + 2,
+                        row.len(),
+                        header.len()
+                    ))
+                }
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, String>>()?;
+        if rows.len() < 2 {
+            return Err(format!("{RECORDING}: fewer than two samples").into());
+        }
         let dt = rows[1][0] - rows[0][0];
         // The step: where the current first rises 50 pA above its start, and
         // where it next falls back.

@@ -120,54 +120,58 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The recording against both fits, and the loss curves of stage 1.
+/// The recording against both fits (the whole sweep at the recording's
+/// 0.25 ms, and the first 250 ms of the step at 0.1 ms), and the loss
+/// curves of stage 1.
 fn plot(outcome: &Outcome) -> Result<(), Box<dyn std::error::Error>> {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../out");
     std::fs::create_dir_all(&out)?;
     let r = &outcome.recording;
-    let t_rec: Vec<f64> = (0..r.voltage.len()).map(|i| i as f64 * r.dt).collect();
-    let t_sim: Vec<f64> = (0..outcome.gd.voltage.len())
-        .map(|i| i as f64 * DT)
-        .collect();
-    fn panel<'a>(
-        label: &'static str,
-        f: &'static str,
-        (t_rec, rec): (&'a [f64], &'a [f64]),
-        (t_sim, fit): (&'a [f64], &'a [f64]),
-    ) -> (&'static str, Vec<Series<'a>>) {
-        (
-            label,
-            vec![
-                Series {
-                    label: "recording",
-                    x: t_rec,
-                    y: rec,
-                },
-                Series {
-                    label: f,
-                    x: t_sim,
-                    y: fit,
-                },
-            ],
-        )
+    // (times, values) of every `stride`-th sample in [from, to) ms.
+    let cut = |v: &[f64], dt: f64, (from, to): (f64, f64), stride: usize| {
+        let (a, b) = ((from / dt) as usize, ((to / dt) as usize).min(v.len()));
+        let idx: Vec<usize> = (a..b).step_by(stride).collect();
+        let t: Vec<f64> = idx.iter().map(|&i| i as f64 * dt).collect();
+        let y: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+        (t, y)
+    };
+    let all = (0.0, r.duration());
+    let zoom = (r.step.0 - 10.0, r.step.0 + 250.0);
+    let per_sample = (r.dt / DT).round() as usize;
+    let rec = cut(&r.voltage, r.dt, all, 1);
+    let rec_zoom = cut(&r.voltage, r.dt, zoom, 1);
+    let gd = cut(&outcome.gd.voltage, DT, all, per_sample);
+    let ga = cut(&outcome.ga.voltage, DT, all, per_sample);
+    let gd_zoom = cut(&outcome.gd.voltage, DT, zoom, 4);
+    let ga_zoom = cut(&outcome.ga.voltage, DT, zoom, 4);
+    fn series<'a>(label: &'a str, (t, y): &'a (Vec<f64>, Vec<f64>)) -> Series<'a> {
+        Series { label, x: t, y }
     }
-    let rec = (&t_rec[..], &r.voltage[..]);
     let figure = Figure {
-        title: "Fit to a recording (BluePyEfe cell B6): somatic voltage (mV)",
+        title: "Fit to a recording (BluePyEfe cell B6, 105 pA): somatic voltage (mV)",
         x_label: "time (ms)",
         panels: vec![
-            panel(
+            (
                 "gradient descent",
-                "GD fit",
-                rec,
-                (&t_sim, &outcome.gd.voltage),
+                vec![series("recording", &rec), series("GD fit", &gd)],
             ),
-            panel("IBEA", "IBEA fit", rec, (&t_sim, &outcome.ga.voltage)),
+            (
+                "IBEA",
+                vec![series("recording", &rec), series("IBEA fit", &ga)],
+            ),
+            (
+                "the step's first 250 ms",
+                vec![
+                    series("recording", &rec_zoom),
+                    series("GD fit", &gd_zoom),
+                    series("IBEA fit", &ga_zoom),
+                ],
+            ),
         ],
         log_y: false,
     };
     let path = out.join("recording_fit_traces.svg");
-    write_svg(&path, &figure, 1000, 600)?;
+    write_svg(&path, &figure, 1000, 800)?;
     println!("wrote {}", path.display());
     let steps: Vec<f64> = (0..outcome.stage1.first().map_or(0, Vec::len))
         .map(|k| k as f64)
