@@ -267,12 +267,7 @@ fn fit(
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let backend = DefaultBackend::new();
-    let bar = indicatif::ProgressBar::new((starts.len() * f.iterations) as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:40}] {pos}/{len} iterations, {msg}",
-    ) {
-        bar.set_style(style);
-    }
+    let bar = ruxley::progress::bar(starts.len() * f.iterations, "fit", true);
     let reports = restarts(&starts, |k, u0| {
         let mut objective = |u: &[f64]| {
             let theta = transforms.forward(u);
@@ -427,12 +422,7 @@ fn sample(
         samples: s.draws,
         ..Settings::default()
     };
-    let bar = indicatif::ProgressBar::new((s.chains * (s.warmup + s.draws)) as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "sampling [{bar:30}] {pos}/{len} iterations (all chains) {elapsed}, ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
+    let bar = ruxley::progress::bar(s.chains * (s.warmup + s.draws), "sample", true);
     let chains =
         sample_chains_with_progress(&target, &u0, 0.1, s.chains, &settings, s.seed, &|| {
             bar.inc(1)

@@ -44,6 +44,7 @@ pub use ruxley_synapses as synapses;
 pub use ruxley_traces as traces;
 
 pub mod l5pc;
+pub mod progress;
 
 pub use ruxley_backend::{
     Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, Scheme, SimError,

@@ -10,7 +10,6 @@ use conductance_profile::{
     Config, Objective, PROFILES, Posterior, PosteriorRun, Problem, genetic_algorithm,
     gradient_descent, sample_posterior,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use ruxley_optim::Progress;
 use ruxley_plot::{Figure, Series, write_svg};
 
@@ -50,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "start (released, flat): data {data0:.4e} mV^2, prior {prior0:.2e}; truth: prior {prior_truth:.3e}"
     );
 
-    let bar = progress(config.iterations + 1, "GD");
+    let bar = ruxley::progress::bar(config.iterations + 1, "GD", true);
     let mut every = |p: &Progress| {
         bar.set_message(format!("loss {:.3e}", p.loss));
         bar.inc(1);
@@ -64,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         gd.seconds
     );
     bar.finish();
-    let bar = progress(config.ga_generations + 1, "IBEA");
+    let bar = ruxley::progress::bar(config.ga_generations + 1, "IBEA", true);
     let mut every = |p: &Progress| {
         bar.set_message(format!("best loss {:.3e}", 2.0 * p.loss));
         bar.inc(1);
@@ -117,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // The posterior around GD's fit.
     let posterior = Posterior::new(&objective, config.sigma);
-    let bar = progress(config.chains * (config.warmup + config.draws), "HMC");
+    let bar = ruxley::progress::bar(config.chains * (config.warmup + config.draws), "HMC", true);
     let run = sample_posterior(&posterior, &gd.best, &config, &|| bar.inc(1))?;
     bar.finish();
     let median = |mut x: Vec<f64>| {
@@ -168,18 +167,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     plot(&problem, &truth, &gd, &ga, &run)?;
     Ok(())
-}
-
-/// A progress bar on stderr.
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(what.to_string());
-    bar
 }
 
 fn plot(

@@ -8,7 +8,6 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ruxley::analysis::spike_times;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
@@ -186,24 +185,6 @@ pub fn window_stats(config: &Config, dt: f64) -> WindowStats {
     }
 }
 
-fn bar(config: &Config, len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(len as u64),
-        if config.progress {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(what.to_string());
-    bar
-}
-
 /// Runs the experiment.
 pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
     let layout: Layout = model(config)?.build()?;
@@ -256,7 +237,7 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
             loss_scaled: true,
         })
         .collect();
-    let progress = bar(config, config.steps + 1, "GD");
+    let progress = ruxley::progress::bar(config.steps + 1, "GD", config.progress);
     let start = Instant::now();
     for step in 0..=config.steps {
         let thetas: Vec<Vec<f64>> = u.iter().map(|u| transform.forward(u)).collect();
@@ -283,10 +264,10 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
 
     // ANCHOR: ibea
     // IBEA on the same objectives, one batched simulation per generation.
-    let progress = bar(
-        config,
+    let progress = ruxley::progress::bar(
         config.ga_seeds * (config.ga_generations + 1),
         "IBEA",
+        config.progress,
     );
     let start = Instant::now();
     let mut ga = Vec::new();

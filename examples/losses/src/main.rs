@@ -6,7 +6,6 @@
 //!
 //! Run: `cargo run --release -p losses`.
 
-use indicatif::ProgressBar;
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::loss::{SoftDtw, WindowStats};
@@ -65,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     // ANCHOR_END: losses
     let transform = Transforms::sigmoid_boxes(&[(0.02, 0.3), (0.005, 0.1)])?;
-    let bar = ProgressBar::new((losses.len() * starts.len()) as u64);
+    let bar = ruxley::progress::bar(losses.len() * starts.len(), "fits", true);
     for (name, loss) in &losses {
         let mse = |theta: &[f64]| -> Result<f64, Box<dyn std::error::Error>> {
             let trace = simulate(&backend, &layout, &[theta.to_vec()], &options)?.remove(0);

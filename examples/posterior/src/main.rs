@@ -5,7 +5,6 @@
 //!
 //! Run: `cargo run --release -p posterior`.
 
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
@@ -112,7 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Settings::default()
     };
     let n_chains = 4;
-    let bar = ProgressBar::new((n_chains * (settings.warmup + settings.samples)) as u64);
+    let bar = ruxley::progress::bar(
+        n_chains * (settings.warmup + settings.samples),
+        "NUTS",
+        true,
+    );
     let chains =
         sample_chains_with_progress(&target, &u0, 0.2, n_chains, &settings, 7, &|| bar.inc(1))?;
     bar.finish_and_clear();

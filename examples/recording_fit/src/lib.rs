@@ -10,7 +10,6 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ruxley::analysis::{SpikeDetection, SpikeFeatures, spike_features};
 use ruxley::channels::l5pc::{
     CaDynamicsE2, CaHva, CaLvast, Ih, Im, KPst, KTst, NaTaT, NaTs2T, SKv31, SkE2,
@@ -526,24 +525,6 @@ pub struct Outcome {
     pub ga_simulations: usize,
 }
 
-fn bar(config: &Config, len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(len as u64),
-        if config.progress {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(what.to_string());
-    bar
-}
-
 /// Each start's losses, and its best point in the unbounded space.
 type Descent = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
@@ -571,7 +552,7 @@ fn descend(
         beta: config.beta,
         loss_scaled: true,
     };
-    let progress = bar(config, steps + 1, what);
+    let progress = ruxley::progress::bar(steps + 1, what, config.progress);
     for step in 0..=steps {
         let thetas: Vec<Vec<f64>> = u.iter().map(|u| transform.forward(u)).collect();
         let grads = value_and_grad(&backend, layout, &thetas, &options, &loss, &schedule)?;
@@ -697,7 +678,7 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
     simulate(&backend, &layout, &probe_members, &options)?;
     let per_generation = probe.elapsed().as_secs_f64();
     let generations = (((wall1 + wall2) / per_generation).round() as usize).max(2) - 1;
-    let progress = bar(config, generations + 1, "IBEA");
+    let progress = ruxley::progress::bar(generations + 1, "IBEA", config.progress);
     let start = Instant::now();
     let mut simulations = 0;
     let mut evaluate = |members: &[Vec<f64>]| -> Result<Vec<Vec<f64>>, _> {
