@@ -20,7 +20,9 @@ use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::loss::ShapeDtw;
 use ruxley::{Compare, Layout, Model, RunOptions, Schedule, SwcImport, TraceFit, Waveform};
-use ruxley_optim::{Bijection, IbeaOptions, Optimizer, PolyakGd, Transforms, ibea, uniform_starts};
+use ruxley_optim::{
+    Bijection, IbeaOptions, Optimizer, PolyakGd, Progress, Transforms, ibea, uniform_starts,
+};
 
 /// The Allen Cell Types reconstruction (specimen 473601979).
 pub const MORPHOLOGY: &str = concat!(
@@ -414,7 +416,8 @@ pub struct Config {
     /// Polyak step size (times the loss) of stage 1 and normalisation
     /// exponent.
     pub gamma: f64,
-    /// Polyak step size of stage 2.
+    /// Polyak step size of stage 2, where a step that raises the loss is
+    /// taken back and retried at half the size.
     pub gamma2: f64,
     /// See `gamma`.
     pub beta: f64,
@@ -528,6 +531,15 @@ pub struct Outcome {
 /// Each start's losses, and its best point in the unbounded space.
 type Descent = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
+/// How one stage descends: steps, Polyak step size, and whether a step
+/// that raises the loss is taken back and retried at half the size.
+#[derive(Debug, Clone, Copy)]
+struct Stage {
+    steps: usize,
+    gamma: f64,
+    backtrack: bool,
+}
+
 /// Polyak gradient descent of every start in lockstep (one batched
 /// gradient per step) on `t_max` ms; returns each start's losses and its
 /// best point in the unbounded space.
@@ -537,7 +549,7 @@ fn descend(
     recording: &Recording,
     t_max: f64,
     mut u: Vec<Vec<f64>>,
-    (steps, gamma): (usize, f64),
+    stage: Stage,
     what: &str,
 ) -> Result<Descent, Box<dyn std::error::Error>> {
     let backend = CpuBackend::new();
@@ -546,24 +558,39 @@ fn descend(
     let loss = loss(recording, t_max);
     let transform = transforms();
     let mut losses = vec![Vec::new(); u.len()];
-    let mut best: Vec<(f64, Vec<f64>)> = u.iter().map(|u| (f64::INFINITY, u.clone())).collect();
+    // Per start: the best loss, its point and gradient, and the step scale.
+    let mut best: Vec<(f64, Vec<f64>, Vec<f64>)> = u
+        .iter()
+        .map(|u| (f64::INFINITY, u.clone(), Vec::new()))
+        .collect();
+    let mut scale = vec![1.0; u.len()];
     let mut optimizer = PolyakGd {
-        gamma,
+        gamma: stage.gamma,
         beta: config.beta,
         loss_scaled: true,
     };
-    let progress = ruxley::progress::bar(steps + 1, what, config.progress);
-    for step in 0..=steps {
+    let progress = ruxley::progress::bar(stage.steps + 1, what, config.progress);
+    for step in 0..=stage.steps {
         let thetas: Vec<Vec<f64>> = u.iter().map(|u| transform.forward(u)).collect();
         let grads = value_and_grad(&backend, layout, &thetas, &options, &loss, &schedule)?;
         for (k, g) in grads.iter().enumerate() {
             losses[k].push(g.loss);
-            if g.loss < best[k].0 {
-                best[k] = (g.loss, u[k].clone());
+            let grad_u = transform.pull_back(&u[k], &g.grad);
+            let improved = g.loss < best[k].0;
+            if improved {
+                best[k] = (g.loss, u[k].clone(), grad_u.clone());
             }
-            if step < steps && g.loss.is_finite() {
-                let grad_u = transform.pull_back(&u[k], &g.grad);
-                optimizer.step(&mut u[k], &grad_u, g.loss, 1.0);
+            if step == stage.steps || best[k].2.is_empty() {
+                continue;
+            }
+            if improved || !stage.backtrack {
+                if g.loss.is_finite() {
+                    optimizer.step(&mut u[k], &grad_u, g.loss, scale[k]);
+                }
+            } else {
+                scale[k] *= 0.5;
+                u[k].clone_from(&best[k].1);
+                optimizer.step(&mut u[k], &best[k].2, best[k].0, scale[k]);
             }
         }
         let lowest = best.iter().map(|b| b.0).fold(f64::INFINITY, f64::min);
@@ -590,7 +617,7 @@ fn assess(
         .zip(params)
         .map(|(t, p)| {
             let mut grad = t.zeros_like();
-            let value = TraceLoss::value_and_grad(&loss, 0, t, &mut grad).unwrap_or(f64::NAN);
+            let value = TraceLoss::value_and_grad(&loss, 0, t, &mut grad)?;
             let v = t.get(SOMA).ok_or("no somatic trace")?.to_vec();
             let f = features(&v, DT, recording.step);
             Ok(Fit {
@@ -634,7 +661,11 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
         &recording,
         stage1_ms,
         u,
-        (config.stage1_steps, config.gamma),
+        Stage {
+            steps: config.stage1_steps,
+            gamma: config.gamma,
+            backtrack: false,
+        },
         "stage 1",
     )?;
     let wall1 = start.elapsed().as_secs_f64();
@@ -654,7 +685,11 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
         &recording,
         recording.duration(),
         kept,
-        (config.stage2_steps, config.gamma2),
+        Stage {
+            steps: config.stage2_steps,
+            gamma: config.gamma2,
+            backtrack: true,
+        },
         "stage 2",
     )?;
     // The fit shown: the best of stage 2 by the feature scores.
@@ -665,27 +700,18 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
     // ANCHOR_END: stages
 
     // ANCHOR: ibea
-    // IBEA on the feature scores over the whole sweep, with as many
-    // generations as fill the wall-clock time of both stages.
+    // IBEA on the feature scores over the whole sweep, stopped once it has
+    // run as long as both gradient stages together.
     let options = RunOptions::new(DT, recording.duration());
     let backend = CpuBackend::new();
-    let population = config.ga_population;
-    let probe = Instant::now();
-    let probe_members: Vec<Vec<f64>> = uniform_starts(&search, population, config.seed + 1)
-        .iter()
-        .map(|s| physical(s))
-        .collect();
-    simulate(&backend, &layout, &probe_members, &options)?;
-    let per_generation = probe.elapsed().as_secs_f64();
-    let generations = (((wall1 + wall2) / per_generation).round() as usize).max(2) - 1;
-    let progress = ruxley::progress::bar(generations + 1, "IBEA", config.progress);
+    let budget = wall1 + wall2;
+    let progress = ruxley::progress::bar(budget.ceil() as usize, "IBEA (s)", config.progress);
     let start = Instant::now();
     let mut simulations = 0;
     let mut evaluate = |members: &[Vec<f64>]| -> Result<Vec<Vec<f64>>, _> {
         let params: Vec<Vec<f64>> = members.iter().map(|s| physical(s)).collect();
         let traces = simulate(&backend, &layout, &params, &options)?;
         simulations += members.len();
-        progress.inc(1);
         traces
             .iter()
             .map(|t| {
@@ -694,16 +720,21 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
             })
             .collect()
     };
+    let mut within_budget = |_: &Progress| {
+        let elapsed = start.elapsed().as_secs_f64();
+        progress.set_position(elapsed as u64);
+        elapsed < budget
+    };
     let report = ibea(
         &mut evaluate,
         &search,
         &IbeaOptions {
-            population,
-            generations,
+            population: config.ga_population,
+            generations: usize::MAX,
             seed: config.seed + 2,
             ..IbeaOptions::default()
         },
-        &mut [],
+        &mut [&mut within_budget],
     )?;
     progress.finish();
     let wall3 = start.elapsed().as_secs_f64();

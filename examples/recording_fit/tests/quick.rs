@@ -136,5 +136,5 @@ fn a_quick_fit_descends_and_both_methods_get_scored() {
             assert!(p.lo <= *x && *x <= p.hi, "{} {x}", p.name);
         }
     }
-    assert!(outcome.ga_simulations >= 2 * config.ga_population);
+    assert!(outcome.ga_simulations >= config.ga_population);
 }
