@@ -121,6 +121,11 @@ impl Trainables {
         &self.entries
     }
 
+    /// Their labels ([`Trainable::label`]), in theta order.
+    pub fn labels(&self) -> Vec<String> {
+        self.entries.iter().map(Trainable::label).collect()
+    }
+
     /// The number of trainable values.
     pub fn len(&self) -> usize {
         self.entries.len()

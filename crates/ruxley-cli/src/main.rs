@@ -395,7 +395,7 @@ fn sample(
     }
     let loss = target_loss(&spec, &layout, &target)?;
     let bounds = layout.trainable_bounds();
-    let names: Vec<String> = trainables.entries().iter().map(|e| e.label()).collect();
+    let names = trainables.labels();
     if let Some(k) = bounds.iter().position(Option::is_none) {
         return Err(format!(
             "{} has no range for a uniform prior (only channel and synapse parameters do)",

@@ -187,7 +187,10 @@ fn theta_is_addressed_by_label() {
     let layout = m.build().unwrap();
     let t = layout.trainables();
     assert_eq!(t.entries()[0].label(), "HH_gNa[1:0]");
+    let labels = t.labels();
+    assert_eq!((labels.len(), labels[0].as_str()), (t.len(), "HH_gNa[1:0]"));
     let k = t.position("HH_gK[2:3]").unwrap();
+    assert_eq!(labels[k], "HH_gK[2:3]");
     assert_eq!(
         (t.entries()[k].name.as_str(), t.entries()[k].index),
         ("HH_gK", 3)

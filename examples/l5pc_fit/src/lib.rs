@@ -190,12 +190,7 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
     let layout: Layout = model(config)?.build()?;
     let options = RunOptions::new(0.025, config.t_max);
     let backend = CpuBackend::new();
-    let labels: Vec<String> = layout
-        .trainables()
-        .entries()
-        .iter()
-        .map(|t| t.label())
-        .collect();
+    let labels = layout.trainables().labels();
     let bounds: Vec<(f64, f64)> = trained().map(|p| p.bounds).collect();
     let transform = Transforms::sigmoid_boxes(&bounds)?;
     // The truth: the first draw of its stream whose somatic voltage spikes.

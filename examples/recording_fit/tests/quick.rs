@@ -46,12 +46,7 @@ fn the_sweep_is_cut_around_its_step() {
 fn gradients_in_all_25_trainables_match_finite_differences() {
     let r = Recording::load(183, (10.0, 150.0)).unwrap();
     let layout = model(&r).unwrap().build().unwrap();
-    let labels: Vec<String> = layout
-        .trainables()
-        .entries()
-        .iter()
-        .map(|t| t.label())
-        .collect();
+    let labels = layout.trainables().labels();
     assert_eq!(labels.len(), 25, "{labels:?}");
     let options = RunOptions::new(DT, 60.0);
     let loss = TraceFit::mse(vec![(SOMA.into(), r.on_grid(60.0))]);
