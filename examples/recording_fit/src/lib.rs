@@ -8,6 +8,7 @@
 //! the whole sweep), against BluePyOpt's genetic algorithm (IBEA) on spike
 //! features given the same compute.
 
+use std::path::Path;
 use std::time::Instant;
 
 use ruxley::analysis::{SpikeDetection, SpikeFeatures, spike_features};
@@ -19,6 +20,7 @@ use ruxley::channels::{Channel, Leak};
 use ruxley::cpu::CpuBackend;
 use ruxley::grad::{simulate, value_and_grad};
 use ruxley::loss::ShapeDtw;
+use ruxley::traces::read_columns;
 use ruxley::{Compare, Layout, Model, RunOptions, Schedule, SwcImport, TraceFit, Waveform};
 use ruxley_optim::{
     Bijection, IbeaOptions, Optimizer, PolyakGd, Progress, Transforms, ibea, uniform_starts,
@@ -158,66 +160,51 @@ impl Recording {
     /// Sweep `sweep` (181-185) from `pad.0` ms before the step's onset to
     /// `pad.1` ms after its end.
     pub fn load(sweep: usize, pad: (f64, f64)) -> Result<Self, Box<dyn std::error::Error>> {
-        let text = std::fs::read_to_string(RECORDING).map_err(|e| format!("{RECORDING}: {e}"))?;
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().ok_or("empty recording")?.split(',').collect();
+        let (names, columns) = read_columns(Path::new(RECORDING))?;
         let column = |name: String| {
-            header.iter().position(|h| *h == name).ok_or(format!(
-                "{RECORDING}: no column {name} (sweeps are 181 to 185)"
-            ))
+            names
+                .iter()
+                .position(|h| *h == name)
+                .map(|k| &columns[k])
+                .ok_or(format!(
+                    "{RECORDING}: no column {name} (sweeps are 181 to 185)"
+                ))
         };
-        let (ci, cv) = (
+        let (t, current, voltage) = (
+            column("t_ms".into())?,
             column(format!("I_{sweep}_pA"))?,
             column(format!("V_{sweep}_mV"))?,
         );
-        let rows: Vec<Vec<f64>> = lines
-            .enumerate()
-            .map(|(k, l)| {
-                let row: Vec<f64> = l
-                    .split(',')
-                    .map(|x| x.trim().parse::<f64>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| format!("{RECORDING} line {}: {e}", k + 2))?;
-                if row.len() == header.len() {
-                    Ok(row)
-                } else {
-                    Err(format!(
-                        "{RECORDING} line {}: {} values for {} columns",
-                        k + 2,
-                        row.len(),
-                        header.len()
-                    ))
-                }
-            })
-            .collect::<Result<_, String>>()?;
-        if rows.len() < 2 {
+        if t.len() < 2 {
             return Err(format!("{RECORDING}: fewer than two samples").into());
         }
-        let dt = rows[1][0] - rows[0][0];
+        let dt = t[1] - t[0];
         // The step: where the current first rises 50 pA above its start, and
         // where it next falls back.
-        let base = rows[0][ci];
-        let on = rows
+        let on_level = current[0] + 50.0;
+        let on = current
             .iter()
-            .position(|r| r[ci] > base + 50.0)
+            .position(|&i| i > on_level)
             .ok_or("no step in the sweep")?;
         let off = on
-            + rows[on..]
+            + current[on..]
                 .iter()
-                .position(|r| r[ci] < base + 50.0)
+                .position(|&i| i < on_level)
                 .ok_or("the step does not end")?;
         let first = on
             .checked_sub((pad.0 / dt).round() as usize)
             .ok_or("the padding starts before the sweep")?;
-        let last = (off + (pad.1 / dt).round() as usize).min(rows.len());
-        let rows = &rows[first..last];
+        let kept = first..(off + (pad.1 / dt).round() as usize).min(t.len());
         let per_sample = (dt / DT).round() as usize;
         Ok(Self {
-            current: rows
+            current: current[kept.clone()]
                 .iter()
-                .flat_map(|r| std::iter::repeat_n(r[ci] * 1e-3, per_sample))
+                .flat_map(|&i| std::iter::repeat_n(i * 1e-3, per_sample))
                 .collect(),
-            voltage: rows.iter().map(|r| r[cv] - JUNCTION_POTENTIAL).collect(),
+            voltage: voltage[kept]
+                .iter()
+                .map(|v| v - JUNCTION_POTENTIAL)
+                .collect(),
             dt,
             step: ((on - first) as f64 * dt, (off - first) as f64 * dt),
         })
@@ -516,8 +503,6 @@ pub struct Outcome {
     pub stage1: Vec<Vec<f64>>,
     /// Stage 2: the same for the kept starts.
     pub stage2: Vec<Vec<f64>>,
-    /// IBEA: the best summed score after each generation.
-    pub ga_history: Vec<f64>,
     /// The best gradient-descent fit (by summed score among stage 2's).
     pub gd: Fit,
     /// The best IBEA member.
@@ -631,7 +616,7 @@ fn assess(
         .collect()
 }
 
-/// The index of the smallest value (NaN last).
+/// The index of the smallest value.
 fn argmin(values: impl Iterator<Item = f64>) -> usize {
     values
         .enumerate()
@@ -745,11 +730,6 @@ pub fn run(config: &Config) -> Result<Outcome, Box<dyn std::error::Error>> {
         recorded,
         stage1,
         stage2,
-        ga_history: report
-            .history
-            .iter()
-            .map(|l| l * FEATURES.len() as f64)
-            .collect(),
         gd,
         ga,
         walls: [wall1, wall2, wall3],
