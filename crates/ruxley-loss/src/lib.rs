@@ -8,7 +8,7 @@
 //! | [`WindowStats`] | the paper's summary statistics of voltage (mean and s.d. in windows) |
 //! | [`dtw`], [`SoftDtw`] | traces with shifted spikes (the paper's cost c = \|x_i - y_j\| + \|i - j\|); its divergence on [`max_pool`]ed traces |
 //! | [`smoothness`] | the prior lambda sum_b (g_b - g_parent(b))^2 over a tree |
-//! | [`cross_entropy`] | classification from readouts |
+//! | [`cross_entropy`], [`Readout`], [`ClassLoss`] | classification from logits read from voltages |
 //! | [`soft_spike_count`] | a differentiable count of upward threshold crossings |
 //!
 //! On the traces of a simulation, [`TraceFit`] sums these comparisons of
@@ -20,8 +20,10 @@
 
 use std::ops::Range;
 
+mod readout;
 mod trace_fit;
 
+pub use readout::{ClassLoss, Readout, Reduce};
 pub use trace_fit::{Compare, LossError, TraceFit, TraceLoss};
 
 /// Mean squared error (1/N) sum (x - y)^2 and its gradient in x.

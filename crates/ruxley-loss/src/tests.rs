@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use ruxley_traces::Traces;
 
 /// A loss as a function of its first argument.
 type LossFn<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
@@ -251,4 +252,147 @@ fn shape_dtw_gradient_matches_finite_differences_through_the_pooling() {
         "{v}"
     );
     assert_eq!(shape.value_and_grad(&spike[..4], &spike[..4]).0, 0.0);
+}
+
+/// Two voltage traces of `n` samples at dt 0.1 from one flat vector.
+fn two_traces(x: &[f64]) -> Traces {
+    let n = x.len() / 2;
+    let mut t = Traces::zeros(vec!["a".into(), "b".into()], 0.1, n);
+    t.trace_mut(0).copy_from_slice(&x[..n]);
+    t.trace_mut(1).copy_from_slice(&x[n..]);
+    t
+}
+
+fn readout(traces: &[&str], reduce: Reduce) -> Readout {
+    Readout {
+        traces: traces.iter().map(|s| s.to_string()).collect(),
+        window: (1.0, 4.5),
+        reduce,
+        offset: -40.0,
+        scale: 10.0,
+    }
+}
+
+#[test]
+fn readout_cross_entropy_matches_finite_differences_in_every_sample() {
+    let mut x = trace(60, 0.3, 5);
+    x.extend(trace(60, 1.2, 9));
+    for reduce in [Reduce::Mean, Reduce::SoftMax { tau: 2.0 }] {
+        for (names, label) in [(vec!["a", "b"], 1), (vec!["b"], 0), (vec!["a"], 1)] {
+            let r = readout(&names, reduce);
+            let f = |x: &[f64]| {
+                let t = two_traces(x);
+                let mut g = t.zeros_like();
+                let loss = r.cross_entropy(&t, label, &mut g).unwrap().0;
+                (loss, g.data().to_vec())
+            };
+            // Achieved: 2e-6 (FD rounding on samples far below the peak).
+            check(&format!("{reduce:?} {names:?}"), &f, &x, 2e-5);
+            // Only the window's samples (t in [1, 4.5): samples 10..45) of
+            // the read traces carry gradient.
+            let g = f(&x).1;
+            for (i, gi) in g.iter().enumerate() {
+                let row = if i < 60 { "a" } else { "b" };
+                let inside = (10..45).contains(&(i % 60)) && names.contains(&row);
+                assert_eq!(*gi != 0.0, inside, "{reduce:?} {names:?} sample {i}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn soft_max_lies_between_the_mean_and_the_max(
+        x in prop::collection::vec(-80.0f64..40.0, 1..50),
+        tau in 0.1f64..20.0,
+    ) {
+        let mut t = Traces::zeros(vec!["a".into()], 1.0, x.len());
+        t.trace_mut(0).copy_from_slice(&x);
+        let r = |reduce| Readout { traces: vec!["a".into()], window: (0.0, 1e9), reduce, offset: 0.0, scale: 1.0 };
+        let soft = r(Reduce::SoftMax { tau }).logits(&t).unwrap()[0];
+        let mean = r(Reduce::Mean).logits(&t).unwrap()[0];
+        let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let slack = 1e-9 * max.abs().max(1.0);
+        prop_assert!(soft >= mean - slack && soft <= max + slack, "{mean} {soft} {max}");
+        prop_assert!(soft >= max - tau * (x.len() as f64).ln() - slack, "{soft} {max}");
+    }
+}
+
+#[test]
+fn readout_predicts_the_largest_logit_or_the_sign_of_one() {
+    let r2 = readout(&["a", "b"], Reduce::Mean);
+    assert_eq!(r2.classes(), 2);
+    assert_eq!(r2.predict(&[0.3, -1.0]), 0);
+    assert_eq!(r2.predict(&[-0.3, 1.0]), 1);
+    let r1 = readout(&["a"], Reduce::Mean);
+    assert_eq!(r1.classes(), 2);
+    assert_eq!(r1.predict(&[0.2]), 1);
+    assert_eq!(r1.predict(&[-0.2]), 0);
+    // A spike in the window: the soft max reads it, the mean barely does.
+    let mut x = vec![-65.0; 60];
+    x[20] = 30.0;
+    x.extend(vec![-65.0; 60]);
+    let t = two_traces(&x);
+    let soft = readout(&["a"], Reduce::SoftMax { tau: 1.0 });
+    assert_eq!(soft.predict(&soft.logits(&t).unwrap()), 1);
+    assert_eq!(r1.predict(&r1.logits(&t).unwrap()), 0);
+    // The same spike outside the window is not read.
+    x.swap(20, 50);
+    let t = two_traces(&x);
+    assert_eq!(soft.predict(&soft.logits(&t).unwrap()), 0);
+}
+
+#[test]
+fn class_loss_takes_each_members_label_and_refuses_bad_input() {
+    let x: Vec<f64> = trace(60, 0.3, 5)
+        .into_iter()
+        .chain(trace(60, 1.2, 9))
+        .collect();
+    let t = two_traces(&x);
+    let loss = ClassLoss {
+        readout: readout(&["a", "b"], Reduce::Mean),
+        labels: vec![0, 1],
+    };
+    let mut g = t.zeros_like();
+    let l0 = loss.value_and_grad(0, &t, &mut g).unwrap();
+    let l1 = loss.value_and_grad(1, &t, &mut t.zeros_like()).unwrap();
+    let logits = loss.readout.logits(&t).unwrap();
+    assert_eq!(
+        (l0, l1),
+        (cross_entropy(&logits, 0).0, cross_entropy(&logits, 1).0)
+    );
+    let err = |r: Result<f64, LossError>| r.unwrap_err().to_string();
+    assert!(err(loss.value_and_grad(2, &t, &mut g)).contains("no label for batch member 2"));
+    let bad_label = ClassLoss {
+        labels: vec![2],
+        ..loss.clone()
+    };
+    assert!(err(bad_label.value_and_grad(0, &t, &mut g)).contains("label 2"));
+    let missing = ClassLoss {
+        readout: readout(&["a", "soma"], Reduce::Mean),
+        ..loss.clone()
+    };
+    assert!(err(missing.value_and_grad(0, &t, &mut g)).contains("trace soma"));
+    let mut late = loss.clone();
+    late.readout.window = (7.0, 9.0);
+    assert!(err(late.value_and_grad(0, &t, &mut g)).contains("holds no sample"));
+    let mut flat = loss.clone();
+    flat.readout.scale = 0.0;
+    assert!(err(flat.value_and_grad(0, &t, &mut g)).contains("positive scale"));
+    let mut nan = x.clone();
+    nan[30] = f64::NAN;
+    let e = err(loss.value_and_grad(0, &two_traces(&nan), &mut g));
+    assert!(e.contains("trace a") && e.contains("non-finite"), "{e}");
+}
+
+#[test]
+#[should_panic(expected = "component")]
+fn the_gradient_checker_rejects_a_gradient_off_by_a_tenth_of_a_percent() {
+    let wrong = |x: &[f64]| {
+        let (v, g) = mse(x, &[1.0, 2.0, 3.0]);
+        (v, g.iter().map(|g| g * 1.001).collect())
+    };
+    check("wrong", &wrong, &[0.5, -1.0, 7.0], 2e-5);
 }
