@@ -24,7 +24,8 @@
 //! library), [`cell`] (models, views, layouts), [`traces`] (recorded traces
 //! and their CSV form), [`loss`] (losses with their gradients, and their sums
 //! on named traces), [`backend`] (the backend interface and the shared
-//! lowering), [`cpu`] (the CPU backend).
+//! lowering), [`optim`] (transforms and optimisers), [`cpu`] (the CPU
+//! backend). [`train`] trains a model on a data set of labelled inputs.
 //!
 //! Backends are chosen by cargo features; [`default_backend`] gives the
 //! best one enabled.
@@ -40,11 +41,13 @@ pub use ruxley_core as core;
 pub use ruxley_ir as ir;
 pub use ruxley_loss as loss;
 pub use ruxley_morph as morph;
+pub use ruxley_optim as optim;
 pub use ruxley_synapses as synapses;
 pub use ruxley_traces as traces;
 
 pub mod l5pc;
 pub mod progress;
+pub mod train;
 
 pub use ruxley_backend::{
     Backend, Batch, Capabilities, JvpRequest, JvpResult, RunOptions, Schedule, Scheme, SimError,
