@@ -65,6 +65,39 @@ impl FdOptions {
     }
 }
 
+/// The derivative at 0 of `f` by Richardson-extrapolated central
+/// differences with step `h`: (4 c(h/2) - c(h)) / 3, c(h) = (f(h) - f(-h)) / 2h.
+pub fn richardson(f: impl Fn(f64) -> f64, h: f64) -> f64 {
+    let c = |h: f64| (f(h) - f(-h)) / (2.0 * h);
+    (4.0 * c(h / 2.0) - c(h)) / 3.0
+}
+
+/// The largest deviation of `grad` from [`richardson`] differences of `f`
+/// at `x` (steps `relative` times each |x_k|), relative to
+/// max(|fd|, `floor` x the largest |grad|); infinite where either side is
+/// NaN or infinite.
+pub fn worst_deviation(
+    f: &dyn Fn(&[f64]) -> f64,
+    x: &[f64],
+    grad: &[f64],
+    relative: f64,
+    floor: f64,
+) -> f64 {
+    let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    (0..x.len())
+        .map(|k| {
+            let along = |t: f64| {
+                let mut p = x.to_vec();
+                p[k] += t;
+                f(&p)
+            };
+            let fd = richardson(along, relative * x[k].abs());
+            let dev = (fd - grad[k]).abs() / fd.abs().max(floor * scale);
+            if dev.is_finite() { dev } else { f64::INFINITY }
+        })
+        .fold(0.0, f64::max)
+}
+
 /// The loss at `params`, or NaN if the run fails.
 fn loss_at(
     backend: &dyn Backend,
@@ -130,7 +163,6 @@ pub fn check_gradient(
                 p.values_mut()[j] = x + t;
                 loss_at(backend, layout, options, &p, loss)
             };
-            let c = |h: f64| (f(h) - f(-h)) / (2.0 * h);
             let adjoint = g.params[j];
             let magnitude = if x == 0.0 { 10.0 } else { x.abs().max(1e-2) };
             let mut tried = Vec::new();
@@ -138,7 +170,7 @@ pub fn check_gradient(
             let mut finite = f64::NAN;
             for &relative in &fd.steps {
                 let h = relative * magnitude;
-                let estimate = (4.0 * c(h / 2.0) - c(h)) / 3.0;
+                let estimate = richardson(f, h);
                 tried.push(estimate);
                 let dev = (adjoint - estimate).abs() / estimate.abs().max(fd.floor * scale);
                 // The first step, then (trying every step) any better one.
@@ -166,4 +198,25 @@ pub fn check_gradient(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_deviation_sees_a_wrong_gradient_and_a_nan() {
+        let f = |x: &[f64]| x[0].powi(3) + (2.0 * x[1]).sin();
+        let x = [1.3, 0.4];
+        let exact = [3.0 * 1.3f64.powi(2), 2.0 * 0.8f64.cos()];
+        assert!(worst_deviation(&f, &x, &exact, 1e-4, 0.0) < 1e-9);
+        let wrong = [exact[0], exact[1] * 1.001];
+        let dev = worst_deviation(&f, &x, &wrong, 1e-4, 0.0);
+        assert!((dev - 1e-3).abs() < 1e-6, "{dev}");
+        assert_eq!(
+            worst_deviation(&f, &x, &[f64::NAN, exact[1]], 1e-4, 0.0),
+            f64::INFINITY
+        );
+        assert!((richardson(|t| (1.0 + t).ln(), 1e-3) - 1.0).abs() < 1e-10);
+    }
 }

@@ -19,20 +19,40 @@ pub enum Reduce {
         /// Sharpness in the trace's unit (mV); smaller is closer to the max.
         tau: f64,
     },
+    /// The same smooth maximum of the rate of rise (x_{i+1} - x_i) / dt
+    /// (mV/ms): a spike's upstroke reads high, a depolarised plateau does
+    /// not.
+    SoftMaxRise {
+        /// Sharpness in the trace's unit per ms.
+        tau: f64,
+    },
+}
+
+/// tau ln(mean exp(x / tau)) and its gradient.
+fn soft_max(x: &[f64], tau: f64) -> (f64, Vec<f64>) {
+    let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = x.iter().map(|v| ((v - m) / tau).exp()).collect();
+    let z: f64 = w.iter().sum();
+    let value = m + tau * (z / x.len() as f64).ln();
+    (value, w.iter().map(|w| w / z).collect())
 }
 
 impl Reduce {
-    /// The reduced value of `x` and its gradient.
-    fn value_and_grad(self, x: &[f64]) -> (f64, Vec<f64>) {
+    /// The reduced value of `x` (samples `dt` ms apart) and its gradient.
+    fn value_and_grad(self, x: &[f64], dt: f64) -> (f64, Vec<f64>) {
         let n = x.len() as f64;
         match self {
             Self::Mean => (x.iter().sum::<f64>() / n, vec![1.0 / n; x.len()]),
-            Self::SoftMax { tau } => {
-                let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let w: Vec<f64> = x.iter().map(|v| ((v - m) / tau).exp()).collect();
-                let z: f64 = w.iter().sum();
-                let value = m + tau * (z / n).ln();
-                (value, w.iter().map(|w| w / z).collect())
+            Self::SoftMax { tau } => soft_max(x, tau),
+            Self::SoftMaxRise { tau } => {
+                let rise: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]) / dt).collect();
+                let (value, g) = soft_max(&rise, tau);
+                let mut grad = vec![0.0; x.len()];
+                for (i, g) in g.iter().enumerate() {
+                    grad[i + 1] += g / dt;
+                    grad[i] -= g / dt;
+                }
+                (value, grad)
             }
         }
     }
@@ -67,9 +87,14 @@ impl Readout {
         let dt = traces.dt();
         let first = (self.window.0 / dt - 1e-9).ceil().max(0.0) as usize;
         let end = ((self.window.1 / dt - 1e-9).ceil().max(0.0) as usize).min(traces.n_samples());
-        if first >= end {
+        let least = if matches!(self.reduce, Reduce::SoftMaxRise { .. }) {
+            2
+        } else {
+            1
+        };
+        if first + least > end {
             return Err(LossError::Other(format!(
-                "the readout window [{}, {}) ms holds no sample of the {} recorded",
+                "the readout window [{}, {}) ms holds too few samples ({least} needed) of the {} recorded",
                 self.window.0,
                 self.window.1,
                 traces.n_samples()
@@ -105,7 +130,7 @@ impl Readout {
                     recorded: traces.names().to_vec(),
                 })?;
             let x = &traces.trace(row)[window.clone()];
-            let (r, g) = self.reduce.value_and_grad(x);
+            let (r, g) = self.reduce.value_and_grad(x, traces.dt());
             let logit = (r - self.offset) / self.scale;
             if !logit.is_finite() {
                 return Err(LossError::Other(format!(

@@ -277,9 +277,17 @@ fn readout(traces: &[&str], reduce: Reduce) -> Readout {
 fn readout_cross_entropy_matches_finite_differences_in_every_sample() {
     let mut x = trace(60, 0.3, 5);
     x.extend(trace(60, 1.2, 9));
-    for reduce in [Reduce::Mean, Reduce::SoftMax { tau: 2.0 }] {
+    for reduce in [
+        Reduce::Mean,
+        Reduce::SoftMax { tau: 2.0 },
+        Reduce::SoftMaxRise { tau: 20.0 },
+    ] {
         for (names, label) in [(vec!["a", "b"], 1), (vec!["b"], 0), (vec!["a"], 1)] {
-            let r = readout(&names, reduce);
+            let mut r = readout(&names, reduce);
+            if let Reduce::SoftMaxRise { .. } = reduce {
+                // Rates of rise reach 200 mV/ms: logits away from saturation.
+                (r.offset, r.scale) = (100.0, 50.0);
+            }
             let f = |x: &[f64]| {
                 let t = two_traces(x);
                 let mut g = t.zeros_like();
@@ -338,10 +346,24 @@ fn readout_predicts_the_largest_logit_or_the_sign_of_one() {
     let soft = readout(&["a"], Reduce::SoftMax { tau: 1.0 });
     assert_eq!(soft.predict(&soft.logits(&t).unwrap()), 1);
     assert_eq!(r1.predict(&r1.logits(&t).unwrap()), 0);
+    // A plateau reads as high as a spike on the level, not on the rise.
+    let rise = Readout {
+        offset: 100.0,
+        scale: 50.0,
+        ..readout(&["a"], Reduce::SoftMaxRise { tau: 5.0 })
+    };
+    assert_eq!(rise.predict(&rise.logits(&t).unwrap()), 1);
+    let mut plateau = vec![-65.0; 60];
+    plateau[5..].iter_mut().for_each(|v| *v = 30.0);
+    plateau.extend(vec![-65.0; 60]);
+    let p = two_traces(&plateau);
+    assert_eq!(soft.predict(&soft.logits(&p).unwrap()), 1);
+    assert_eq!(rise.predict(&rise.logits(&p).unwrap()), 0);
     // The same spike outside the window is not read.
     x.swap(20, 50);
     let t = two_traces(&x);
     assert_eq!(soft.predict(&soft.logits(&t).unwrap()), 0);
+    assert_eq!(rise.predict(&rise.logits(&t).unwrap()), 0);
 }
 
 #[test]
@@ -377,7 +399,7 @@ fn class_loss_takes_each_members_label_and_refuses_bad_input() {
     assert!(err(missing.value_and_grad(0, &t, &mut g)).contains("trace soma"));
     let mut late = loss.clone();
     late.readout.window = (7.0, 9.0);
-    assert!(err(late.value_and_grad(0, &t, &mut g)).contains("holds no sample"));
+    assert!(err(late.value_and_grad(0, &t, &mut g)).contains("holds too few samples"));
     let mut flat = loss.clone();
     flat.readout.scale = 0.0;
     assert!(err(flat.value_and_grad(0, &t, &mut g)).contains("positive scale"));

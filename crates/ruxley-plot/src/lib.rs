@@ -1,4 +1,5 @@
-//! SVG line plots of traces, for examples and reports.
+//! SVG plots for examples and reports: lines (traces, loss curves),
+//! morphologies coloured by a value, and heatmaps.
 
 #![warn(missing_docs)]
 
@@ -276,6 +277,93 @@ pub fn write_morphology_svg(
     root.present().map_err(|e| err(&e))
 }
 
+/// A grid of values drawn as coloured cells: `values[i][j]` fills the cell
+/// centred at (x_j, y_i), the x_j and y_i spaced evenly over the ranges
+/// (a decision surface, a loss landscape).
+#[derive(Debug, Clone, Copy)]
+pub struct Heatmap<'a> {
+    /// The panel's title.
+    pub title: &'a str,
+    /// The first and last x.
+    pub x_range: (f64, f64),
+    /// The first and last y.
+    pub y_range: (f64, f64),
+    /// Rows of values (equal lengths), from y_range.0 to y_range.1.
+    pub values: &'a [Vec<f64>],
+}
+
+/// Writes heatmaps side by side as an SVG file, on one colour scale (blue
+/// low, red high; the range and `label` in the title) with shared axis
+/// labels. An error if a grid is empty or ragged.
+pub fn write_heatmaps_svg(
+    path: impl AsRef<Path>,
+    label: &str,
+    axes: (&str, &str),
+    maps: &[Heatmap],
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    let path = path.as_ref();
+    let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    for m in maps {
+        let cols = m.values.first().map_or(0, Vec::len);
+        if cols == 0 || m.values.iter().any(|r| r.len() != cols) {
+            return Err(err(&format!(
+                "heatmap `{}` is empty or has rows of different lengths",
+                m.title
+            )));
+        }
+    }
+    let (v0, v1) = maps
+        .iter()
+        .flat_map(|m| m.values.iter().flatten())
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = if v1 > v0 { v1 - v0 } else { 1.0 };
+    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let root = root
+        .titled(
+            &format!("{label} from {v0:.4} (blue) to {v1:.4} (red)"),
+            ("sans-serif", 16),
+        )
+        .map_err(|e| err(&e))?;
+    for (area, m) in root.split_evenly((1, maps.len().max(1))).iter().zip(maps) {
+        let (rows, cols) = (m.values.len(), m.values[0].len());
+        // Cell k spans half a spacing either side of its centre.
+        let edges = |(a, b): (f64, f64), n: usize| {
+            let h = if n > 1 { (b - a) / (n - 1) as f64 } else { 1.0 };
+            (a - 0.5 * h, h)
+        };
+        let (x0, dx) = edges(m.x_range, cols);
+        let (y0, dy) = edges(m.y_range, rows);
+        let mut chart = ChartBuilder::on(area)
+            .caption(m.title, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x0..x0 + dx * cols as f64, y0..y0 + dy * rows as f64)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(axes.0)
+            .y_desc(axes.1)
+            .draw()
+            .map_err(|e| err(&e))?;
+        let cells = m.values.iter().enumerate().flat_map(|(i, row)| {
+            row.iter().enumerate().map(move |(j, &v)| {
+                let (x, y) = (x0 + dx * j as f64, y0 + dy * i as f64);
+                Rectangle::new([(x, y), (x + dx, y + dy)], colour((v - v0) / span).filled())
+            })
+        });
+        chart.draw_series(cells).map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +449,46 @@ mod tests {
         }];
         let e = write_morphology_svg(&path, "cell", "v", &empty, 400).unwrap_err();
         assert!(e.contains("no segment has points"), "{e}");
+    }
+
+    #[test]
+    fn heatmaps_draw_every_cell_and_refuse_ragged_grids() {
+        let grid = vec![vec![0.0, 1.0, 2.0], vec![3.0, 4.0, 5.0]];
+        let maps = [
+            Heatmap {
+                title: "before",
+                x_range: (0.0, 1.0),
+                y_range: (0.0, 1.0),
+                values: &grid,
+            },
+            Heatmap {
+                title: "after",
+                x_range: (0.0, 1.0),
+                y_range: (0.0, 1.0),
+                values: &grid,
+            },
+        ];
+        let path = std::env::temp_dir().join(format!("ruxley_heat_{}.svg", std::process::id()));
+        write_heatmaps_svg(&path, "spikes", ("a", "b"), &maps, 600, 300).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        // Six cells per panel, the lowest value blue and the highest red.
+        assert_eq!(svg.matches("<rect").count() - 1, 12, "{svg}");
+        assert!(svg.contains("#2166AC") && svg.contains("#B2182B"), "{svg}");
+        assert!(svg.contains("before") && svg.contains("after") && svg.contains("from 0.0000"));
+        let ragged = vec![vec![0.0, 1.0], vec![2.0]];
+        let e = write_heatmaps_svg(
+            &path,
+            "x",
+            ("a", "b"),
+            &[Heatmap {
+                values: &ragged,
+                ..maps[0]
+            }],
+            300,
+            300,
+        )
+        .unwrap_err();
+        assert!(e.contains("rows of different lengths"), "{e}");
     }
 }

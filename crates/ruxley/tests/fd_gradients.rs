@@ -6,6 +6,7 @@ use ruxley::cell::{Stimulus, Target};
 use ruxley::cpu::CpuBackend;
 use ruxley::prelude::*;
 use ruxley::{Schedule, TraceFit};
+use ruxley_conformance::fdcheck::richardson as fd;
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -163,12 +164,6 @@ fn loss_at(
         .remove(0);
     let mut g = t.zeros_like();
     loss.value_and_grad(0, &t, &mut g).unwrap()
-}
-
-/// Richardson-extrapolated central difference of f at 0 with step h.
-fn fd(f: impl Fn(f64) -> f64, h: f64) -> f64 {
-    let g = |h: f64| (f(h) - f(-h)) / (2.0 * h);
-    (4.0 * g(h / 2.0) - g(h)) / 3.0
 }
 
 proptest! {

@@ -9,6 +9,7 @@ use ruxley::loss::{Readout, Reduce};
 use ruxley::optim::{Adam, Transforms};
 use ruxley::prelude::*;
 use ruxley::train::{Sample, Task, TrainError, TrainOptions, evaluate, train, value_and_grad};
+use ruxley_conformance::fdcheck::worst_deviation;
 
 /// Soma and two dendrites (2 compartments each) with HH, a step into each
 /// dendrite's tip and four trainables.
@@ -97,21 +98,8 @@ fn the_minibatch_gradient_equals_finite_differences_of_the_mean_loss() {
     )
     .unwrap();
     assert_eq!(scores.loss, loss(&theta));
-    let mut worst = 0.0f64;
-    for k in 0..theta.len() {
-        let h = 1e-4 * theta[k].abs();
-        let d = |h: f64| {
-            let mut p = theta.clone();
-            p[k] += h;
-            let mut m = theta.clone();
-            m[k] -= h;
-            (loss(&p) - loss(&m)) / (2.0 * h)
-        };
-        let fd = (4.0 * d(h / 2.0) - d(h)) / 3.0;
-        let rel = (fd - grad[k]).abs() / fd.abs();
-        assert!(grad[k] != 0.0, "trainable {k} has no gradient");
-        worst = worst.max(if rel.is_nan() { f64::INFINITY } else { rel });
-    }
+    assert!(grad.iter().all(|g| *g != 0.0), "{grad:?}");
+    let worst = worst_deviation(&loss, &theta, &grad, 1e-4, 0.0);
     eprintln!("worst relative deviation {worst:e}");
     // Achieved: 1.8e-9.
     assert!(worst <= 2e-8, "{worst}");

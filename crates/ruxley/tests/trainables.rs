@@ -4,6 +4,7 @@ use ruxley::cpu::CpuBackend;
 use ruxley::grad::value_and_grad;
 use ruxley::prelude::*;
 use ruxley::{Schedule, TraceFit};
+use ruxley_conformance::fdcheck::richardson;
 use ruxley_conformance::reference::{Table, data_path};
 use ruxley_conformance::workloads::w2;
 
@@ -98,9 +99,7 @@ fn theta_gradients_equal_finite_differences() {
             value_and_grad(&cpu, &layout, &[th], &options, &loss, &Schedule::StoreAll).unwrap()[0]
                 .loss
         };
-        let h = 1e-4 * theta[k].abs();
-        let fd = |h: f64| (at(theta[k] + h) - at(theta[k] - h)) / (2.0 * h);
-        let fd = (4.0 * fd(h / 2.0) - fd(h)) / 3.0;
+        let fd = richardson(|t| at(theta[k] + t), 1e-4 * theta[k].abs());
         let got = g[0].grad[k];
         assert!(
             (got - fd).abs() <= 1e-6 * fd.abs().max(1e-6),
