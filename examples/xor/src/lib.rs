@@ -29,8 +29,9 @@ pub const PER_COMP: [(&str, f64, f64); 6] = [
 ];
 /// The soma "spikes" when its voltage crosses this upwards (mV) ...
 pub const THRESHOLD: f64 = -20.0;
-/// ... at or after this time (ms): 6 ms into the input, after the onset
-/// transient that every strong input starts with.
+/// ... at or after this time (ms): 20 ms into the input, after the onset
+/// spike that every strong input starts with (steps of depolarising current
+/// cannot avoid it), so the task is about sustained firing.
 pub const LATE: f64 = 22.0;
 /// A weak input (nA): uniform in this range.
 pub const LOW: (f64, f64) = (0.0, 0.05);
@@ -76,8 +77,11 @@ pub fn transforms() -> Transforms {
     Transforms::sigmoid_boxes(&bounds).expect("the bounds are ordered")
 }
 
-/// Spike or not, in training: a smooth maximum of the somatic voltage from
-/// [`LATE`] to the end, read against [`THRESHOLD`].
+/// Spike or not, in training: a smooth maximum (tau 5 mV/ms) of the somatic
+/// voltage's rate of rise from [`LATE`] to the end, read against 20 mV/ms
+/// in units of 10 mV/ms. A spike's upstroke reads high; a depolarised
+/// plateau, which a readout of the voltage itself mistakes for firing, does
+/// not.
 pub fn readout() -> Readout {
     Readout {
         traces: vec!["v_soma_mV".into()],
@@ -289,6 +293,7 @@ pub fn run(
     config: &Config,
     options: &ruxley::train::TrainOptions,
 ) -> Result<Outcome, Box<dyn std::error::Error>> {
+    // ANCHOR: train
     let layout = cell()?.build()?;
     let backend = ruxley::default_backend()?;
     let train_set = data(&layout, config.n_train, config.seed);
@@ -316,6 +321,7 @@ pub fn run(
         &mut ruxley::optim::Adam::new(config.lr),
         &options,
     )?;
+    // ANCHOR_END: train
     let theta = report.theta.clone();
     let judge = |theta: &[f64]| -> Result<ClassRates, ruxley::Error> {
         Ok(class_rates(

@@ -97,6 +97,17 @@ fn print(config: &Config, o: &Outcome, seconds: f64) {
             100.0 * r.accuracy
         );
     }
+    println!("somatic spike times (ms) at the middle of each class's ranges:");
+    for (when, runs) in [("before", &o.traces_before), ("after", &o.traces_after)] {
+        for (class, t) in runs {
+            let v = t.get("v_soma_mV").expect("the soma is recorded");
+            let times: Vec<String> = ruxley::analysis::spike_times(v, t.dt(), xor::THRESHOLD)
+                .iter()
+                .map(|s| format!("{s:.1}"))
+                .collect();
+            println!("  {when:<7} {class:<14} {}", times.join(" "));
+        }
+    }
     for (name, s) in [("before", &o.surface_before), ("after", &o.surface_after)] {
         println!(
             "late spikes {name} training (a: columns, b: rows, 0 to {SURFACE_MAX} nA; . = none):"
