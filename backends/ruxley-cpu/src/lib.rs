@@ -300,6 +300,7 @@ fn grad_block<F: CpuFloat>(
     // the state the tape keeps: gradient runs record the other probes only.
     let (probes, skipped): (Vec<&Probe>, Vec<&Probe>) =
         layout.probes().iter().partition(|p| !in_workspace(p));
+    let truncate = options.truncation_steps()?;
     let stepper = Stepper::<F>::new(layout, members, grid, options.scheme, source)?;
     let mut ws = stepper.workspace();
     let x0 = stepper.init(&mut ws);
@@ -345,6 +346,17 @@ fn grad_block<F: CpuFloat>(
         &mut sim,
         tape,
         |k, cot: &mut State<F>| {
+            // Truncated backpropagation: later samples pass nothing back
+            // through the state at a segment boundary.
+            if truncate.is_some_and(|every| k > 0 && k % every == 0) {
+                for x in cot
+                    .v
+                    .iter_mut()
+                    .chain(cot.mech.iter_mut().chain(&mut cot.syn).flatten())
+                {
+                    *x = F::zero();
+                }
+            }
             for (j, per_member) in entries.iter().enumerate() {
                 for (b, entry) in per_member.iter().enumerate() {
                     let Some((array, i)) = *entry else { continue };
@@ -511,6 +523,7 @@ impl Backend for CpuBackend {
             gradients: true,
             jvp: true,
             features: Feature::ALL.to_vec(),
+            truncated_gradients: true,
         }
     }
 

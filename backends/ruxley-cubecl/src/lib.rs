@@ -516,6 +516,7 @@ impl<R: GpuRuntime> Backend for GpuBackend<R> {
             gradients: false,
             jvp: false,
             features: Feature::ALL.to_vec(),
+            truncated_gradients: false,
         }
     }
 

@@ -40,6 +40,7 @@ impl Backend for ReferenceBackend {
             gradients: false,
             jvp: false,
             features: Feature::ALL.to_vec(),
+            truncated_gradients: false,
         }
     }
 

@@ -58,6 +58,12 @@ pub struct RunOptions {
     pub scheme: Scheme,
     /// The precision of the state and arithmetic (f64 by default).
     pub precision: Precision,
+    /// Truncated backpropagation through time (gradient runs only): the
+    /// adjoint of the state is cut at every multiple of this many ms, so that
+    /// the samples of each segment (t_j, t_j + truncate] pass gradient to the
+    /// parameters through the steps of their own segment only, the state at
+    /// its start held fixed. None (the default) is the exact gradient.
+    pub truncate: Option<f64>,
 }
 
 impl RunOptions {
@@ -68,7 +74,33 @@ impl RunOptions {
             t_max,
             scheme: Scheme::BackwardEuler,
             precision: Precision::F64,
+            truncate: None,
         }
+    }
+
+    /// The same options with gradients truncated every `ms`
+    /// ([`RunOptions::truncate`]).
+    pub fn with_truncation(self, ms: f64) -> Self {
+        Self {
+            truncate: Some(ms),
+            ..self
+        }
+    }
+
+    /// The steps of a truncation segment, or an error for a length that is
+    /// not a positive whole number of steps; None without truncation.
+    pub fn truncation_steps(&self) -> Result<Option<usize>, SimError> {
+        let Some(ms) = self.truncate else {
+            return Ok(None);
+        };
+        let steps = ms / self.dt;
+        if !(steps.is_finite() && steps >= 1.0 && (steps - steps.round()).abs() < 1e-6) {
+            return Err(SimError::Input(format!(
+                "a truncation interval of {ms} ms is not a positive whole number of {} ms steps",
+                self.dt
+            )));
+        }
+        Ok(Some(steps.round() as usize))
     }
 
     /// The same options with another scheme.
@@ -358,6 +390,8 @@ pub struct Capabilities {
     pub jvp: bool,
     /// The model features it supports.
     pub features: Vec<Feature>,
+    /// True if its gradients honour [`RunOptions::truncate`].
+    pub truncated_gradients: bool,
 }
 
 /// What a backend is asked to do, for [`Capabilities::check`].
@@ -391,6 +425,9 @@ impl Capabilities {
         }
         match request {
             Request::Gradient if !self.gradients => return unsupported("gradients".into()),
+            Request::Gradient if options.truncate.is_some() && !self.truncated_gradients => {
+                return unsupported("truncated backpropagation (RunOptions::truncate)".into());
+            }
             Request::Jvp if !self.jvp => return unsupported("forward-mode tangents".into()),
             _ => {}
         }

@@ -885,12 +885,9 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
             ))
         })?,
     };
-    let options = RunOptions {
-        dt: sim.dt,
-        t_max: sim.t_max,
-        scheme,
-        precision,
-    };
+    let options = RunOptions::new(sim.dt, sim.t_max)
+        .with_scheme(scheme)
+        .with_precision(precision);
     let grid = options
         .grid()
         .map_err(|e| ModelFileError::Invalid(format!("[simulation]: {e}")))?;
