@@ -94,7 +94,7 @@ impl RunOptions {
             return Ok(None);
         };
         let steps = ms / self.dt;
-        if !(steps.is_finite() && steps >= 1.0 && (steps - steps.round()).abs() < 1e-6) {
+        if !(steps.is_finite() && steps.round() >= 1.0 && (steps - steps.round()).abs() < 1e-6) {
             return Err(SimError::Input(format!(
                 "a truncation interval of {ms} ms is not a positive whole number of {} ms steps",
                 self.dt

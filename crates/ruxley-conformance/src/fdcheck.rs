@@ -73,7 +73,8 @@ pub fn richardson(f: impl Fn(f64) -> f64, h: f64) -> f64 {
 }
 
 /// The largest deviation of `grad` from [`richardson`] differences of `f`
-/// at `x` (steps `relative` times each |x_k|), relative to
+/// at `x` (steps `relative` times each |x_k|, or `relative` where x_k = 0),
+/// relative to
 /// max(|fd|, `floor` x the largest |grad|); infinite where either side is
 /// NaN or infinite.
 pub fn worst_deviation(
@@ -91,7 +92,8 @@ pub fn worst_deviation(
                 p[k] += t;
                 f(&p)
             };
-            let fd = richardson(along, relative * x[k].abs());
+            let magnitude = if x[k] == 0.0 { 1.0 } else { x[k].abs() };
+            let fd = richardson(along, relative * magnitude);
             let dev = (fd - grad[k]).abs() / fd.abs().max(floor * scale);
             if dev.is_finite() { dev } else { f64::INFINITY }
         })

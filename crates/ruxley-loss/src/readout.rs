@@ -65,13 +65,15 @@ impl Reduce {
 pub struct Readout {
     /// One trace per class, or one trace for a binary label.
     pub traces: Vec<String>,
-    /// The window in ms: samples at times t with start <= t < end.
+    /// The window in ms: samples at times t with start <= t < end (end may
+    /// be infinite: to the last sample).
     pub window: (f64, f64),
     /// How the window's samples are reduced.
     pub reduce: Reduce,
-    /// Subtracted from each reduced value (mV).
+    /// Subtracted from each reduced value (in its unit: mV, or mV/ms for
+    /// the rate of rise).
     pub offset: f64,
-    /// Divides each reduced value (mV per logit unit).
+    /// Divides each reduced value (its unit per logit unit).
     pub scale: f64,
 }
 
@@ -84,6 +86,12 @@ impl Readout {
     /// The sample range of the window in `traces`, or an error when it
     /// holds no sample.
     fn samples(&self, traces: &Traces) -> Result<std::ops::Range<usize>, LossError> {
+        let (start, end) = self.window;
+        if !(start.is_finite() && end > start) {
+            return Err(LossError::Other(format!(
+                "a readout window needs a finite start before its end, not [{start}, {end})"
+            )));
+        }
         let dt = traces.dt();
         let first = (self.window.0 / dt - 1e-9).ceil().max(0.0) as usize;
         let end = ((self.window.1 / dt - 1e-9).ceil().max(0.0) as usize).min(traces.n_samples());
@@ -110,6 +118,15 @@ impl Readout {
         &self,
         traces: &Traces,
     ) -> Result<(Vec<f64>, Vec<(usize, Vec<f64>)>, std::ops::Range<usize>), LossError> {
+        let tau = match self.reduce {
+            Reduce::Mean => 1.0,
+            Reduce::SoftMax { tau } | Reduce::SoftMaxRise { tau } => tau,
+        };
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(LossError::Other(format!(
+                "a readout's sharpness tau must be positive and finite, not {tau}"
+            )));
+        }
         if self.traces.is_empty() || !(self.scale.is_finite() && self.scale > 0.0) {
             return Err(LossError::Other(format!(
                 "a readout needs at least one trace and a positive scale (has {} traces, scale {})",

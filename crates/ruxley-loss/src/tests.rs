@@ -400,6 +400,21 @@ fn class_loss_takes_each_members_label_and_refuses_bad_input() {
     let mut late = loss.clone();
     late.readout.window = (7.0, 9.0);
     assert!(err(late.value_and_grad(0, &t, &mut g)).contains("holds too few samples"));
+    late.readout.window = (f64::NAN, 4.0);
+    assert!(err(late.value_and_grad(0, &t, &mut g)).contains("finite start"));
+    // An infinite end reads to the last sample.
+    late.readout.window = (1.0, f64::INFINITY);
+    let to_end = late.value_and_grad(0, &t, &mut g).unwrap();
+    late.readout.window = (1.0, 6.0);
+    assert_eq!(late.value_and_grad(0, &t, &mut g).unwrap(), to_end);
+    for tau in [0.0, -1.0, f64::NAN] {
+        let mut blunt = loss.clone();
+        blunt.readout.reduce = Reduce::SoftMax { tau };
+        assert!(
+            err(blunt.value_and_grad(0, &t, &mut g)).contains("tau"),
+            "{tau}"
+        );
+    }
     let mut flat = loss.clone();
     flat.readout.scale = 0.0;
     assert!(err(flat.value_and_grad(0, &t, &mut g)).contains("positive scale"));

@@ -259,16 +259,17 @@ pub enum TrainError {
     /// A simulation or its loss failed.
     #[error("epoch {epoch}, minibatch {batch}: {error}")]
     Run {
-        /// The epoch.
+        /// The epoch (0: the scoring before training).
         epoch: usize,
-        /// The minibatch in the epoch (0 for the scoring of the test set).
+        /// The minibatch in the epoch; the number of minibatches for the
+        /// scoring of the test set after it.
         batch: usize,
         /// The error.
         #[source]
         error: Error,
     },
-    /// The gradient is not finite.
-    #[error("epoch {epoch}, minibatch {batch}: the gradient is not finite")]
+    /// The loss or its gradient is not finite.
+    #[error("epoch {epoch}, minibatch {batch}: the loss or its gradient is not finite")]
     NonFinite {
         /// The epoch.
         epoch: usize,
@@ -389,6 +390,15 @@ pub fn train(
             task.transforms.0.len()
         )));
     }
+    if options
+        .clip_norm
+        .is_some_and(|c| !(c.is_finite() && c > 0.0))
+    {
+        return Err(TrainError::Invalid(format!(
+            "clip_norm must be positive and finite, not {:?}",
+            options.clip_norm
+        )));
+    }
     if task.train.is_empty() || task.test.is_empty() || options.batch_size == 0 {
         return Err(TrainError::Invalid(format!(
             "training needs samples to train on ({}) and to test ({}) and a positive batch size ({})",
@@ -437,6 +447,15 @@ pub fn train(
                     path,
                     format!(
                         "holds a run of (optimiser, seed, batch size, samples, trainables) = {found:?}, not {expected:?}"
+                    ),
+                ));
+            }
+            if s.epoch == 0 || s.batch > n_batches || s.u.iter().any(|u| !u.is_finite()) {
+                return Err(file_error(
+                    path,
+                    format!(
+                        "is inconsistent (epoch {}, minibatch {} of {n_batches}, or a non-finite u)",
+                        s.epoch, s.batch
                     ),
                 ));
             }
@@ -543,7 +562,8 @@ pub fn train(
                 saved.store(path)?;
             }
         }
-        let test = scores(&saved.u, task.test).map_err(run_error(epoch, 0))?;
+        let test = scores(&saved.u, task.test).map_err(run_error(epoch, n_batches))?;
+        saved.seconds = resumed_at + clock.elapsed().as_secs_f64();
         saved.epochs.push(EpochMetrics {
             epoch,
             steps: saved.steps,
@@ -551,7 +571,7 @@ pub fn train(
             train_accuracy: saved.correct as f64 / saved.seen as f64,
             test_loss: test.loss,
             test_accuracy: test.accuracy(),
-            seconds: resumed_at + clock.elapsed().as_secs_f64(),
+            seconds: saved.seconds,
         });
         saved.epoch += 1;
         saved.batch = 0;

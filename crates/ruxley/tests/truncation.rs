@@ -12,9 +12,11 @@ use ruxley::{Capabilities, Schedule, Traces};
 use ruxley_conformance::fdcheck::worst_deviation;
 
 /// Squared distance of the voltage from -50 mV summed over samples from
-/// `from` on, over 801 (the samples of a 20 ms run).
+/// `from` up to `to` (exclusive, None: to the end), over 801 (the samples of
+/// a 20 ms run).
 struct Late {
     from: usize,
+    to: Option<usize>,
 }
 
 const NORM: f64 = 801.0;
@@ -23,7 +25,7 @@ impl TraceLoss for Late {
     fn value_and_grad(&self, _: usize, t: &Traces, g: &mut Traces) -> Result<f64, LossError> {
         let v = t.trace(0);
         let mut loss = 0.0;
-        for k in self.from..v.len() {
+        for k in self.from..self.to.unwrap_or(v.len()) {
             loss += (v[k] + 50.0).powi(2) / NORM;
             g.trace_mut(0)[k] += 2.0 * (v[k] + 50.0) / NORM;
         }
@@ -61,7 +63,10 @@ fn a_truncated_gradient_holds_the_state_at_each_boundary_fixed() {
     let theta = layout.trainables().initial();
     // 20 ms cut at 10 ms; the loss reads the second segment only.
     let options = RunOptions::new(0.025, 20.0);
-    let loss = Late { from: 401 };
+    let loss = Late {
+        from: 401,
+        to: None,
+    };
     let grad = |options: &RunOptions| {
         value_and_grad(
             &backend,
@@ -105,7 +110,7 @@ fn a_truncated_gradient_holds_the_state_at_each_boundary_fixed() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
     assert!(gap < 1e-9, "the restart departs by {gap} mV");
-    let late = Late { from: 1 };
+    let late = Late { from: 1, to: None };
     let f = |t: &[f64]| {
         let traces = ruxley::grad::simulate(&backend, &restarted, &[t.to_vec()], &half)
             .unwrap()
@@ -134,7 +139,7 @@ fn truncation_at_or_beyond_the_end_is_the_exact_gradient() {
             &layout,
             std::slice::from_ref(&theta),
             options,
-            &Late { from: 0 },
+            &Late { from: 0, to: None },
             &Schedule::StoreAll,
         )
         .unwrap()
@@ -143,6 +148,27 @@ fn truncation_at_or_beyond_the_end_is_the_exact_gradient() {
     };
     let exact = grad(&options);
     assert_eq!(grad(&options.with_truncation(20.0)), exact);
+    // A sample at a boundary belongs to the segment it ends: a loss on it
+    // alone is untouched by the cut there; one on the next sample is.
+    let at = |from: usize, truncate: Option<f64>| {
+        let o = truncate.map_or(options, |ms| options.with_truncation(ms));
+        value_and_grad(
+            &backend,
+            &layout,
+            std::slice::from_ref(&theta),
+            &o,
+            &Late {
+                from,
+                to: Some(from + 1),
+            },
+            &Schedule::StoreAll,
+        )
+        .unwrap()
+        .remove(0)
+        .grad
+    };
+    assert_eq!(at(400, Some(10.0)), at(400, None));
+    assert_ne!(at(401, Some(10.0)), at(401, None));
     assert_eq!(grad(&options.with_truncation(35.0)), exact);
     assert_ne!(grad(&options.with_truncation(5.0)), exact);
 }
@@ -158,7 +184,7 @@ fn bad_intervals_and_backends_without_truncation_are_refused() {
             &layout,
             std::slice::from_ref(&theta),
             &RunOptions::new(0.025, 5.0).with_truncation(ms),
-            &Late { from: 0 },
+            &Late { from: 0, to: None },
             &Schedule::StoreAll,
         )
         .unwrap_err()

@@ -124,6 +124,9 @@ pub fn network(seed: u64) -> Result<(Model, Parts), ruxley::Error> {
         .edge(0..N_CELLS)
         .set("IonotropicSynapse_gS", 3e-2)?;
     net.synapse_type("IonotropicSynapse")
+        .edge("all")
+        .set("IonotropicSynapse_e_syn", E_SYN.0)?;
+    net.synapse_type("IonotropicSynapse")
         .edge(inhibitory)
         .set("IonotropicSynapse_e_syn", E_SYN.1)?;
     net.synapse_type("IonotropicSynapse")
@@ -194,12 +197,17 @@ pub fn transforms(n: usize) -> Transforms {
     Transforms::sigmoid_boxes(&vec![G_BOUNDS; n]).expect("ordered bounds")
 }
 
-/// The accuracy of the ideal observer on a trial of strength `mu` and
-/// `duration` ms: the sign of the mean of the duration / BIN noisy draws is
-/// right with probability Phi(|mu| sqrt(duration / BIN)).
-pub fn ideal_accuracy(mu: f64, duration: f64) -> f64 {
-    let z = mu.abs() * (duration / BIN).sqrt();
+/// How often the ideal observer, who takes the sign of the mean of the
+/// duration / BIN noisy draws, chooses 1 on trials of strength `mu`:
+/// Phi(mu sqrt(duration / BIN)).
+pub fn ideal_choice(mu: f64, duration: f64) -> f64 {
+    let z = mu * (duration / BIN).sqrt();
     0.5 * (1.0 + statrs::function::erf::erf(z / std::f64::consts::SQRT_2))
+}
+
+/// The ideal observer's accuracy on trials of strength `mu`.
+pub fn ideal_accuracy(mu: f64, duration: f64) -> f64 {
+    ideal_choice(mu.abs(), duration)
 }
 
 /// How a run is set up.
@@ -312,6 +320,10 @@ pub fn run(
         batch_size: config.batch_size,
         seed: config.seed,
         schedule: ruxley::Schedule::sqrt(steps),
+        // The rate decays to 0 over the run (a cosine).
+        lr_schedule: ruxley::optim::LrSchedule::Cosine {
+            total: config.epochs * config.n_train.div_ceil(config.batch_size),
+        },
         ..options.clone()
     };
     let report = ruxley::train::train(
@@ -343,14 +355,7 @@ pub fn run(
             &task.readout,
             &run_options,
         )?;
-        let ideal = if mu == 0.0 {
-            0.5
-        } else if mu > 0.0 {
-            ideal_accuracy(mu, config.duration)
-        } else {
-            1.0 - ideal_accuracy(mu, config.duration)
-        };
-        psychometric.push((mu, p, ideal));
+        psychometric.push((mu, p, ideal_choice(mu, config.duration)));
     }
     let shown: Vec<Sample> = [-0.2, 0.2]
         .iter()

@@ -28,12 +28,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             v.parse::<f64>()
                 .map_err(|e| format!("{} {v}: {e}", args[k]))
         };
+        let count = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|e| format!("{} {v}: {e}", args[k]))
+        };
         match args[k].as_str() {
             "--duration" => config.duration = number(value)?,
-            "--epochs" => config.epochs = number(value)? as usize,
-            "--train" => config.n_train = number(value)? as usize,
+            "--epochs" => config.epochs = count(value)?,
+            "--train" => config.n_train = count(value)?,
             "--lr" => config.lr = number(value)?,
-            "--seed" => config.seed = number(value)? as u64,
+            "--seed" => config.seed = count(value)? as u64,
             other => {
                 return Err(format!(
                     "unknown argument {other} (--full, --duration MS, --epochs N, --train N, --lr X, --seed N)"

@@ -199,7 +199,7 @@ pub struct Outcome {
     pub theta: Vec<f64>,
     /// The training report (metrics per epoch).
     pub report: ruxley::train::TrainReport,
-    /// Firing by class before and after training.
+    /// Firing by class before training.
     pub before: ClassRates,
     /// Firing by class after training.
     pub after: ClassRates,
@@ -275,6 +275,12 @@ pub fn surface(
     theta: &[f64],
     n: usize,
 ) -> Result<Vec<Vec<f64>>, ruxley::Error> {
+    if n < 2 {
+        return Err(ruxley::ModelError::Invalid(format!(
+            "a decision surface needs at least 2 points per side, not {n}"
+        ))
+        .into());
+    }
     let amp = |k: usize| SURFACE_MAX * k as f64 / (n - 1) as f64;
     let points: Vec<Sample> = (0..n * n)
         .map(|k| sample(layout, amp(k % n), amp(k / n)))
