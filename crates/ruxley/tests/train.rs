@@ -304,6 +304,27 @@ fn bad_tasks_and_failed_runs_are_errors_that_say_where() {
         &plain,
     );
     assert!(e.contains("epoch 0") && e.contains("voltage became"), "{e}");
+    let negative = TrainOptions {
+        clip_norm: Some(-1.0),
+        ..plain.clone()
+    };
+    assert!(err(&t, &u0, &negative).contains("clip_norm"));
+    // A checkpoint edited into an impossible state is refused.
+    let dir = temp_dir("edited");
+    let path = dir.join("ckpt.json");
+    let stopped = TrainOptions {
+        checkpoint: Some(path.clone()),
+        max_steps: Some(1),
+        ..plain.clone()
+    };
+    train(&backend, &t, &u0, &mut Adam::new(0.1), &stopped).unwrap();
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved["epoch"] = serde_json::json!(0);
+    std::fs::write(&path, saved.to_string()).unwrap();
+    let e = err(&t, &u0, &stopped);
+    assert!(e.contains("inconsistent") && e.contains("ckpt.json"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
     let missing = TrainOptions {
         checkpoint: Some("/nonexistent/dir/ckpt.json".into()),
         ..plain.clone()
