@@ -1,7 +1,7 @@
 //! The paper's evidence integration: train the network, then print and
 //! plot its accuracy and psychometric curve.
 //!
-//! Run: `cargo run --release -p evidence` (100 ms trials) or with `--full`
+//! Run: `cargo run --release -p evidence` (200 ms trials) or with `--full`
 //! (the paper's 500 ms, 20,000 steps).
 
 use evidence::{Config, Outcome, run};
