@@ -14,7 +14,7 @@ use ruxley_optim::Progress;
 use ruxley_plot::{Figure, Series, write_svg};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let full = std::env::args().any(|a| a == "--full");
+    let full = example_flags::parse(std::env::args().skip(1), &[])?.full;
     let config = if full {
         Config::full()
     } else {

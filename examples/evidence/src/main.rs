@@ -9,44 +9,26 @@ use ruxley::train::TrainOptions;
 use ruxley_plot::{Figure, Series, write_svg, write_traces_svg};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = if args.iter().any(|a| a == "--full") {
+    let flags = example_flags::parse(
+        std::env::args().skip(1),
+        &[
+            "--duration MS",
+            "--epochs N",
+            "--train N",
+            "--lr X",
+            "--seed N",
+        ],
+    )?;
+    let mut config = if flags.full {
         Config::full()
     } else {
         Config::default_run()
     };
-    let mut k = 0;
-    while k < args.len() {
-        if args[k] == "--full" {
-            k += 1;
-            continue;
-        }
-        let value = args
-            .get(k + 1)
-            .ok_or_else(|| format!("{} needs a value", args[k]))?;
-        let number = |v: &str| {
-            v.parse::<f64>()
-                .map_err(|e| format!("{} {v}: {e}", args[k]))
-        };
-        let count = |v: &str| {
-            v.parse::<usize>()
-                .map_err(|e| format!("{} {v}: {e}", args[k]))
-        };
-        match args[k].as_str() {
-            "--duration" => config.duration = number(value)?,
-            "--epochs" => config.epochs = count(value)?,
-            "--train" => config.n_train = count(value)?,
-            "--lr" => config.lr = number(value)?,
-            "--seed" => config.seed = count(value)? as u64,
-            other => {
-                return Err(format!(
-                    "unknown argument {other} (--full, --duration MS, --epochs N, --train N, --lr X, --seed N)"
-                )
-                .into());
-            }
-        }
-        k += 2;
-    }
+    flags.set("--duration", &mut config.duration)?;
+    flags.set("--epochs", &mut config.epochs)?;
+    flags.set("--train", &mut config.n_train)?;
+    flags.set("--lr", &mut config.lr)?;
+    flags.set("--seed", &mut config.seed)?;
     std::fs::create_dir_all("out")?;
     let options = TrainOptions {
         metrics: Some("out/evidence_metrics.csv".into()),

@@ -9,36 +9,34 @@ use l5pc_fit::{Config, median, run};
 use ruxley_plot::{Figure, Series, write_svg};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = if args.iter().any(|a| a == "--full") {
+    let flags = example_flags::parse(
+        std::env::args().skip(1),
+        &[
+            "--starts N",
+            "--steps N",
+            "--seeds N",
+            "--generations N",
+            "--gamma X",
+            "--beta X",
+            "--truth-seed N",
+            "--target X",
+            "--amplitude NA",
+        ],
+    )?;
+    let mut config = if flags.full {
         Config::full()
     } else {
         Config::default_run()
     };
-    let mut k = 0;
-    while k < args.len() {
-        let value = |k: usize| -> Result<f64, Box<dyn std::error::Error>> {
-            let v = args
-                .get(k + 1)
-                .ok_or_else(|| format!("{} needs a value", args[k]))?;
-            Ok(v.parse::<f64>()
-                .map_err(|e| format!("{} {v}: {e}", args[k]))?)
-        };
-        match args[k].as_str() {
-            "--full" => {}
-            "--starts" => config.starts = value(k)? as usize,
-            "--steps" => config.steps = value(k)? as usize,
-            "--seeds" => config.ga_seeds = value(k)? as usize,
-            "--generations" => config.ga_generations = value(k)? as usize,
-            "--gamma" => config.gamma = value(k)?,
-            "--beta" => config.beta = value(k)?,
-            "--truth-seed" => config.truth_seed = value(k)? as u64,
-            "--target" => config.target_loss = value(k)?,
-            "--amplitude" => config.step.2 = value(k)?,
-            other => return Err(format!("unknown argument {other} (--full, --starts N, --steps N, --seeds N, --generations N, --gamma X, --beta X, --truth-seed N, --target X, --amplitude NA)").into()),
-        }
-        k += if args[k] == "--full" { 1 } else { 2 };
-    }
+    flags.set("--starts", &mut config.starts)?;
+    flags.set("--steps", &mut config.steps)?;
+    flags.set("--seeds", &mut config.ga_seeds)?;
+    flags.set("--generations", &mut config.ga_generations)?;
+    flags.set("--gamma", &mut config.gamma)?;
+    flags.set("--beta", &mut config.beta)?;
+    flags.set("--truth-seed", &mut config.truth_seed)?;
+    flags.set("--target", &mut config.target_loss)?;
+    flags.set("--amplitude", &mut config.step.2)?;
     let outcome = run(&config)?;
     let target = config.target_loss;
     println!(

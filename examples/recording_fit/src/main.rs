@@ -10,36 +10,34 @@ use recording_fit::{Config, DT, FEATURES, Fit, Outcome, PARAMS, run};
 use ruxley_plot::{Figure, Series, write_svg};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = if args.iter().any(|a| a == "--full") {
+    let flags = example_flags::parse(
+        std::env::args().skip(1),
+        &[
+            "--sweep 181..185",
+            "--starts N",
+            "--steps N",
+            "--keep N",
+            "--steps2 N",
+            "--gamma X",
+            "--gamma2 X",
+            "--beta X",
+            "--seed N",
+        ],
+    )?;
+    let mut config = if flags.full {
         Config::full()
     } else {
         Config::default_run()
     };
-    let mut k = 0;
-    while k < args.len() {
-        let value = |k: usize| -> Result<f64, Box<dyn std::error::Error>> {
-            let v = args
-                .get(k + 1)
-                .ok_or_else(|| format!("{} needs a value", args[k]))?;
-            Ok(v.parse::<f64>()
-                .map_err(|e| format!("{} {v}: {e}", args[k]))?)
-        };
-        match args[k].as_str() {
-            "--full" => {}
-            "--sweep" => config.sweep = value(k)? as usize,
-            "--starts" => config.starts = value(k)? as usize,
-            "--steps" => config.stage1_steps = value(k)? as usize,
-            "--keep" => config.keep = value(k)? as usize,
-            "--steps2" => config.stage2_steps = value(k)? as usize,
-            "--gamma" => config.gamma = value(k)?,
-            "--gamma2" => config.gamma2 = value(k)?,
-            "--beta" => config.beta = value(k)?,
-            "--seed" => config.seed = value(k)? as u64,
-            other => return Err(format!("unknown argument {other} (--full, --sweep 181..185, --starts N, --steps N, --keep N, --steps2 N, --gamma X, --gamma2 X, --beta X, --seed N)").into()),
-        }
-        k += if args[k] == "--full" { 1 } else { 2 };
-    }
+    flags.set("--sweep", &mut config.sweep)?;
+    flags.set("--starts", &mut config.starts)?;
+    flags.set("--steps", &mut config.stage1_steps)?;
+    flags.set("--keep", &mut config.keep)?;
+    flags.set("--steps2", &mut config.stage2_steps)?;
+    flags.set("--gamma", &mut config.gamma)?;
+    flags.set("--gamma2", &mut config.gamma2)?;
+    flags.set("--beta", &mut config.beta)?;
+    flags.set("--seed", &mut config.seed)?;
     let outcome = run(&config)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let r = &outcome.recording;
