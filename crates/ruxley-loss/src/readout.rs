@@ -176,28 +176,38 @@ impl Readout {
         }
     }
 
-    /// The cross-entropy of `label` given the run's logits (a single logit
-    /// z is the pair (0, z)), with its gradient in every sample added to
-    /// `grad`, and the logits.
-    pub fn cross_entropy(
-        &self,
-        traces: &Traces,
-        label: usize,
-        grad: &mut Traces,
-    ) -> Result<(f64, Vec<f64>), LossError> {
+    /// The cross-entropy of `label` given `logits` (a single logit z is the
+    /// pair (0, z)) and its gradient in the logits.
+    fn cross_entropy_of(&self, logits: &[f64], label: usize) -> Result<(f64, Vec<f64>), LossError> {
         if label >= self.classes() {
             return Err(LossError::Other(format!(
                 "label {label} for a readout of {} classes",
                 self.classes()
             )));
         }
-        let (logits, grads, window) = self.evaluate(traces)?;
-        let (loss, d_logits) = if logits.len() == 1 {
+        Ok(if logits.len() == 1 {
             let (l, d) = cross_entropy(&[0.0, logits[0]], label);
             (l, vec![d[1]])
         } else {
-            cross_entropy(&logits, label)
-        };
+            cross_entropy(logits, label)
+        })
+    }
+
+    /// The cross-entropy of `label` given the run's logits, and the logits.
+    pub fn loss(&self, traces: &Traces, label: usize) -> Result<(f64, Vec<f64>), LossError> {
+        let logits = self.logits(traces)?;
+        Ok((self.cross_entropy_of(&logits, label)?.0, logits))
+    }
+
+    /// [`Readout::loss`] with its gradient in every sample added to `grad`.
+    pub fn cross_entropy(
+        &self,
+        traces: &Traces,
+        label: usize,
+        grad: &mut Traces,
+    ) -> Result<(f64, Vec<f64>), LossError> {
+        let (logits, grads, window) = self.evaluate(traces)?;
+        let (loss, d_logits) = self.cross_entropy_of(&logits, label)?;
         for ((row, g), d) in grads.iter().zip(&d_logits) {
             let out = &mut grad.trace_mut(*row)[window.clone()];
             for (o, g) in out.iter_mut().zip(g) {

@@ -385,6 +385,15 @@ fn class_loss_takes_each_members_label_and_refuses_bad_input() {
         (l0, l1),
         (cross_entropy(&logits, 0).0, cross_entropy(&logits, 1).0)
     );
+    // Without the gradient: the same loss and logits.
+    assert_eq!(loss.readout.loss(&t, 1).unwrap(), (l1, logits.clone()));
+    assert!(
+        loss.readout
+            .loss(&t, 2)
+            .unwrap_err()
+            .to_string()
+            .contains("label 2")
+    );
     let err = |r: Result<f64, LossError>| r.unwrap_err().to_string();
     assert!(err(loss.value_and_grad(2, &t, &mut g)).contains("no label for batch member 2"));
     let bad_label = ClassLoss {

@@ -18,7 +18,7 @@ use ruxley_optim::{LrSchedule, Optimizer, Transforms, clip_norm};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, Batch, RunOptions, Schedule};
-use crate::{Error, Layout, Parameters, SimError};
+use crate::{Error, Layout, Parameters, SimError, Traces};
 
 /// One input of a data set: the stimuli of a run (replacing the model's)
 /// and the class the run should be read as.
@@ -89,6 +89,23 @@ impl Scores {
     }
 }
 
+/// Runs every sample with trainables `theta`: one batched run, each member
+/// with its sample's stimuli.
+pub fn simulate(
+    backend: &dyn Backend,
+    layout: &Layout,
+    theta: &[f64],
+    samples: &[Sample],
+    options: &RunOptions,
+) -> Result<Vec<Traces>, Error> {
+    let (params, stimuli) = members(layout, theta, samples)?;
+    let batch = Batch {
+        params: std::slice::from_ref(&params),
+        stimuli: &stimuli,
+    };
+    Ok(backend.simulate(layout, batch, options)?)
+}
+
 /// Runs every sample with trainables `theta` and scores the runs.
 pub fn evaluate(
     backend: &dyn Backend,
@@ -98,19 +115,11 @@ pub fn evaluate(
     options: &RunOptions,
     readout: &Readout,
 ) -> Result<Scores, Error> {
-    let (params, stimuli) = members(layout, theta, samples)?;
-    let batch = Batch {
-        params: std::slice::from_ref(&params),
-        stimuli: &stimuli,
-    };
-    let runs = backend.simulate(layout, batch, options)?;
+    let runs = simulate(backend, layout, theta, samples, options)?;
     let mut losses = Vec::with_capacity(runs.len());
     let mut logits = Vec::with_capacity(runs.len());
     for (traces, s) in runs.iter().zip(samples) {
-        let mut scratch = traces.zeros_like();
-        let (l, z) = readout
-            .cross_entropy(traces, s.label, &mut scratch)
-            .map_err(loss_error)?;
+        let (l, z) = readout.loss(traces, s.label).map_err(loss_error)?;
         losses.push(l);
         logits.push(z);
     }

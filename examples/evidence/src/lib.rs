@@ -369,18 +369,7 @@ pub fn run(
         .iter()
         .map(|&mu| trial(&layout, mu, config.duration, &mut rng))
         .collect();
-    let (params, _) = layout
-        .trainables()
-        .apply(theta, layout.parameters(), layout.stimuli())?;
-    let stimuli: Vec<_> = shown.iter().map(|s| s.stimuli.clone()).collect();
-    let examples = backend.simulate(
-        &layout,
-        ruxley::Batch {
-            params: std::slice::from_ref(&params),
-            stimuli: &stimuli,
-        },
-        &run_options,
-    )?;
+    let examples = ruxley::train::simulate(backend.as_ref(), &layout, theta, &shown, &run_options)?;
     Ok(Outcome {
         test_accuracy: (last.test_accuracy, ideal),
         psychometric,

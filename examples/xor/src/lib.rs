@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 use ruxley::loss::{Readout, Reduce};
 use ruxley::optim::Transforms;
 use ruxley::prelude::*;
-use ruxley::train::Sample;
+use ruxley::train::{Sample, simulate};
 
 /// Integration step (ms).
 pub const DT: f64 = 0.025;
@@ -214,24 +214,6 @@ pub struct Outcome {
     pub traces_after: Vec<(String, ruxley::Traces)>,
 }
 
-/// The traces of every sample run with `theta`.
-pub fn simulate(
-    backend: &dyn ruxley::Backend,
-    layout: &ruxley::Layout,
-    theta: &[f64],
-    samples: &[Sample],
-) -> Result<Vec<ruxley::Traces>, ruxley::Error> {
-    let (params, _) = layout
-        .trainables()
-        .apply(theta, layout.parameters(), layout.stimuli())?;
-    let stimuli: Vec<_> = samples.iter().map(|s| s.stimuli.clone()).collect();
-    let batch = ruxley::Batch {
-        params: std::slice::from_ref(&params),
-        stimuli: &stimuli,
-    };
-    Ok(backend.simulate(layout, batch, &RunOptions::new(DT, T_MAX))?)
-}
-
 /// Runs every sample with `theta` and counts its [`late_spikes`].
 pub fn spikes(
     backend: &dyn ruxley::Backend,
@@ -239,10 +221,12 @@ pub fn spikes(
     theta: &[f64],
     samples: &[Sample],
 ) -> Result<Vec<usize>, ruxley::Error> {
-    Ok(simulate(backend, layout, theta, samples)?
-        .iter()
-        .map(late_spikes)
-        .collect())
+    Ok(
+        simulate(backend, layout, theta, samples, &RunOptions::new(DT, T_MAX))?
+            .iter()
+            .map(late_spikes)
+            .collect(),
+    )
 }
 
 fn class_rates(samples: &[Sample], spikes: &[usize]) -> ClassRates {
@@ -362,7 +346,13 @@ pub fn class_traces(
         .iter()
         .map(|&(a, b)| sample(layout, level(a), level(b)))
         .collect();
-    let runs = simulate(backend, layout, theta, &samples)?;
+    let runs = simulate(
+        backend,
+        layout,
+        theta,
+        &samples,
+        &RunOptions::new(DT, T_MAX),
+    )?;
     Ok(classes
         .iter()
         .zip(runs)
