@@ -56,6 +56,27 @@ fn cell(delay: f64, start: Option<[f64; 4]>) -> Model {
     m
 }
 
+/// The gradient of `loss` in the trainables of `layout` at their initial
+/// values.
+fn gradient(
+    layout: &ruxley::Layout,
+    options: &RunOptions,
+    loss: &Late,
+) -> Result<Vec<f64>, ruxley::Error> {
+    let theta = layout.trainables().initial();
+    let steps = options.grid()?.n_steps();
+    Ok(value_and_grad(
+        &CpuBackend::new(),
+        layout,
+        &[theta],
+        options,
+        loss,
+        &Schedule::sqrt(steps),
+    )?
+    .remove(0)
+    .grad)
+}
+
 #[test]
 fn a_truncated_gradient_holds_the_state_at_each_boundary_fixed() {
     let backend = CpuBackend::new();
@@ -67,19 +88,7 @@ fn a_truncated_gradient_holds_the_state_at_each_boundary_fixed() {
         from: 401,
         to: None,
     };
-    let grad = |options: &RunOptions| {
-        value_and_grad(
-            &backend,
-            &layout,
-            std::slice::from_ref(&theta),
-            options,
-            &loss,
-            &Schedule::sqrt(800),
-        )
-        .unwrap()
-        .remove(0)
-        .grad
-    };
+    let grad = |options: &RunOptions| gradient(&layout, options, &loss).unwrap();
     let truncated = grad(&options.with_truncation(10.0));
     let exact = grad(&options);
     // The state at 10 ms, recorded by a forward run.
@@ -129,43 +138,21 @@ fn a_truncated_gradient_holds_the_state_at_each_boundary_fixed() {
 
 #[test]
 fn truncation_at_or_beyond_the_end_is_the_exact_gradient() {
-    let backend = CpuBackend::new();
     let layout = cell(2.0, None).build().unwrap();
-    let theta = layout.trainables().initial();
     let options = RunOptions::new(0.025, 20.0);
-    let grad = |options: &RunOptions| {
-        value_and_grad(
-            &backend,
-            &layout,
-            std::slice::from_ref(&theta),
-            options,
-            &Late { from: 0, to: None },
-            &Schedule::StoreAll,
-        )
-        .unwrap()
-        .remove(0)
-        .grad
-    };
+    let grad =
+        |options: &RunOptions| gradient(&layout, options, &Late { from: 0, to: None }).unwrap();
     let exact = grad(&options);
     assert_eq!(grad(&options.with_truncation(20.0)), exact);
     // A sample at a boundary belongs to the segment it ends: a loss on it
     // alone is untouched by the cut there; one on the next sample is.
     let at = |from: usize, truncate: Option<f64>| {
         let o = truncate.map_or(options, |ms| options.with_truncation(ms));
-        value_and_grad(
-            &backend,
-            &layout,
-            std::slice::from_ref(&theta),
-            &o,
-            &Late {
-                from,
-                to: Some(from + 1),
-            },
-            &Schedule::StoreAll,
-        )
-        .unwrap()
-        .remove(0)
-        .grad
+        let one = Late {
+            from,
+            to: Some(from + 1),
+        };
+        gradient(&layout, &o, &one).unwrap()
     };
     assert_eq!(at(400, Some(10.0)), at(400, None));
     assert_ne!(at(401, Some(10.0)), at(401, None));
@@ -177,18 +164,11 @@ fn truncation_at_or_beyond_the_end_is_the_exact_gradient() {
 fn bad_intervals_and_backends_without_truncation_are_refused() {
     let backend = CpuBackend::new();
     let layout = cell(2.0, None).build().unwrap();
-    let theta = layout.trainables().initial();
     for ms in [0.0, -5.0, 0.01, 1.0125, f64::NAN] {
-        let e = value_and_grad(
-            &backend,
-            &layout,
-            std::slice::from_ref(&theta),
-            &RunOptions::new(0.025, 5.0).with_truncation(ms),
-            &Late { from: 0, to: None },
-            &Schedule::StoreAll,
-        )
-        .unwrap_err()
-        .to_string();
+        let options = RunOptions::new(0.025, 5.0).with_truncation(ms);
+        let e = gradient(&layout, &options, &Late { from: 0, to: None })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("truncation interval"), "{ms}: {e}");
     }
     let without = Capabilities {
