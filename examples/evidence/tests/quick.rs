@@ -78,11 +78,12 @@ fn trials_hold_noisy_evidence_around_their_mean() {
         "{mean} vs {expected}"
     );
     assert_eq!(trial(&layout, -0.1, 10.0, &mut rng).label, 0);
-    // Reproducible by seed, strengths in turn with random signs: over 400
-    // draws each trial's mean is within 4 standard errors of one strength.
-    let set = trials(&layout, 8, 400.0, 5);
-    assert_eq!(set, trials(&layout, 8, 400.0, 5));
-    assert_ne!(set, trials(&layout, 8, 400.0, 6));
+    // Reproducible by seed, strengths in turn with random signs: over 10,000
+    // draws each trial's mean is within 4 standard errors (0.04) of its own
+    // strength, closer than the 0.05 halfway to the next one.
+    let set = trials(&layout, 8, 10_000.0, 5);
+    assert_eq!(set, trials(&layout, 8, 10_000.0, 5));
+    assert_ne!(set, trials(&layout, 8, 10_000.0, 6));
     for (k, s) in set.iter().enumerate() {
         let Waveform::Series(i) = &s.stimuli[0].current else {
             panic!("a series")
@@ -91,7 +92,7 @@ fn trials_hold_noisy_evidence_around_their_mean() {
         let strength = STRENGTHS[k % STRENGTHS.len()];
         let signed = if s.label == 1 { strength } else { -strength };
         assert!(
-            (mu - signed).abs() < 4.0 / 20.0,
+            (mu - signed).abs() < 4.0 / 100.0,
             "trial {k}: {mu} vs {signed}"
         );
     }
@@ -158,5 +159,7 @@ fn a_short_run_learns_the_sign() {
         last.test_loss < 0.9 * e[0].test_loss && last.test_accuracy > 0.75,
         "{e:?}"
     );
+    // 17 levels from -0.8 to 0.8; the ideal observer is at 1/2 at mu = 0.
     assert_eq!(o.psychometric.len(), 17);
+    assert_eq!((o.psychometric[8].0, o.psychometric[8].2), (0.0, 0.5));
 }

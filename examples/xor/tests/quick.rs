@@ -107,5 +107,7 @@ fn a_short_run_learns_to_silence_the_doubly_driven_cell() {
     // Before: every strong input fires (75 %).
     assert_eq!(o.before.firing, [0.0, 1.0, 1.0, 1.0]);
     assert!(o.after.accuracy >= 0.9, "{:?}", o.after);
+    // A 3 x 3 surface; without input the cell stays silent.
     assert_eq!(o.surface_after.len(), 3);
+    assert_eq!(o.surface_after[0][0], 0.0);
 }
