@@ -319,10 +319,9 @@ struct Saved {
     epoch: usize,
     batch: usize,
     steps: usize,
-    /// The epoch's sums so far: loss, correct predictions, samples.
+    /// The epoch's sums so far: loss and correct predictions.
     loss_sum: f64,
     correct: usize,
-    seen: usize,
     seconds: f64,
     epochs: Vec<EpochMetrics>,
 }
@@ -330,6 +329,11 @@ struct Saved {
 const FORMAT: &str = "ruxley-train checkpoint 1";
 
 impl Saved {
+    /// The samples of the epoch in progress visited so far, of `n`.
+    fn seen(&self, n: usize) -> usize {
+        (self.batch * self.batch_size).min(n)
+    }
+
     fn load(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
         let saved: Self = serde_json::from_str(&text).map_err(|e| file_error(path, e))?;
@@ -477,6 +481,7 @@ pub fn train(
             let start = Instant::now();
             let train0 = scores(u0, task.train).map_err(run_error(0, 0))?;
             let test0 = scores(u0, task.test).map_err(run_error(0, 0))?;
+            let seconds = start.elapsed().as_secs_f64();
             let fresh = Saved {
                 format: FORMAT.into(),
                 optimizer: optimizer.name().into(),
@@ -490,8 +495,7 @@ pub fn train(
                 steps: 0,
                 loss_sum: 0.0,
                 correct: 0,
-                seen: 0,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds,
                 epochs: vec![EpochMetrics {
                     epoch: 0,
                     steps: 0,
@@ -499,7 +503,7 @@ pub fn train(
                     train_accuracy: train0.accuracy(),
                     test_loss: test0.loss,
                     test_accuracy: test0.accuracy(),
-                    seconds: start.elapsed().as_secs_f64(),
+                    seconds,
                 }],
             };
             if let Some(path) = &options.metrics {
@@ -557,15 +561,15 @@ pub fn train(
             steps_here += 1;
             saved.loss_sum += s.loss * picked.len() as f64;
             saved.correct += s.correct;
-            saved.seen += picked.len();
             saved.batch += 1;
             saved.state = optimizer.state();
             saved.seconds = resumed_at + clock.elapsed().as_secs_f64();
+            let seen = saved.seen(task.train.len()) as f64;
             bar.inc(1);
             bar.set_message(format!(
                 "epoch {epoch} loss {:.4} acc {:.1}%",
-                saved.loss_sum / saved.seen as f64,
-                100.0 * saved.correct as f64 / saved.seen as f64
+                saved.loss_sum / seen,
+                100.0 * saved.correct as f64 / seen
             ));
             if let Some(path) = &options.checkpoint {
                 saved.store(path)?;
@@ -573,11 +577,12 @@ pub fn train(
         }
         let test = scores(&saved.u, task.test).map_err(run_error(epoch, n_batches))?;
         saved.seconds = resumed_at + clock.elapsed().as_secs_f64();
+        let seen = task.train.len() as f64;
         saved.epochs.push(EpochMetrics {
             epoch,
             steps: saved.steps,
-            train_loss: saved.loss_sum / saved.seen as f64,
-            train_accuracy: saved.correct as f64 / saved.seen as f64,
+            train_loss: saved.loss_sum / seen,
+            train_accuracy: saved.correct as f64 / seen,
             test_loss: test.loss,
             test_accuracy: test.accuracy(),
             seconds: saved.seconds,
@@ -586,7 +591,6 @@ pub fn train(
         saved.batch = 0;
         saved.loss_sum = 0.0;
         saved.correct = 0;
-        saved.seen = 0;
         if let Some(path) = &options.metrics {
             write_metrics(path, &saved.epochs)?;
         }
