@@ -77,8 +77,12 @@ enum Command {
     /// writes the draws as CSV (chain, draw, one column per trainable
     /// value) and a diagnostics table to standard error.
     Sample(#[command(flatten)] Against),
-    /// List the library's channels with their parameters, states and ions.
-    Channels,
+    /// List the library's channels with their parameters, states and ions,
+    /// or what was read from NMODL files.
+    Channels {
+        /// NMODL (.mod) files to read instead of the library.
+        files: Vec<PathBuf>,
+    },
     /// Describe an SWC or Neurolucida (.asc) file: branches, compartments, area, length, soma.
     Info {
         /// The SWC file (or a Neurolucida `.asc` file).
@@ -627,9 +631,34 @@ fn info(
     Ok(())
 }
 
-fn channels() -> Result<(), Box<dyn std::error::Error>> {
+fn channels(files: &[PathBuf]) -> Result<(), Box<dyn std::error::Error>> {
     let mut o = std::io::stdout().lock();
-    for c in ruxley::channels::library() {
+    if files.is_empty() {
+        for c in ruxley::channels::library() {
+            describe(&mut o, c.as_ref())?;
+        }
+    }
+    for f in files {
+        let m = ruxley::Nmodl::from_file(f)?;
+        describe(&mut o, &m)?;
+        let globals: Vec<String> = m
+            .globals()
+            .iter()
+            .map(|(n, x)| format!("{n} = {x}"))
+            .collect();
+        if !globals.is_empty() {
+            writeln!(o, "  globals     {}", globals.join(", "))?;
+        }
+        if !m.currents().is_empty() {
+            writeln!(o, "  currents    {}", m.currents().join(", "))?;
+        }
+    }
+    Ok(())
+}
+
+/// A channel's parameters, states and ions.
+fn describe(o: &mut impl Write, c: &dyn ruxley::channels::Channel) -> std::io::Result<()> {
+    {
         writeln!(o, "{}", c.name())?;
         let params: Vec<String> = c
             .params()
@@ -712,7 +741,7 @@ fn main() -> ExitCode {
             .load()
             .and_then(|spec| fit(spec, a.target, a.out, checkpoint)),
         Command::Sample(a) => a.load().and_then(|spec| sample(spec, a.target, a.out)),
-        Command::Channels => channels(),
+        Command::Channels { files } => channels(&files),
         Command::Info {
             swc,
             ncomp,

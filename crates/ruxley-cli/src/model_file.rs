@@ -20,7 +20,8 @@
 //! where = { branch = [1, 3, 4] }
 //!
 //! [[insert]]
-//! channel = "HH"        # a library channel (`ruxley channels` lists them)
+//! channel = "HH"        # a library channel (`ruxley channels` lists them),
+//! # nmodl = "hh.mod"     # or an NMODL file, relative to this file
 //! where = "all"         # the default
 //!
 //! [[set]]
@@ -507,7 +508,8 @@ impl Where {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Insert {
-    channel: String,
+    channel: Option<String>,
+    nmodl: Option<String>,
     #[serde(rename = "where", default)]
     at: Where,
 }
@@ -781,17 +783,27 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
     }
     for (k, ins) in file.insert.iter().enumerate() {
         let entry = format!("[[insert]] #{}", k + 1);
-        let channel = ruxley::channels::by_name(&ins.channel).ok_or_else(|| {
-            let known: Vec<String> = ruxley::channels::library()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect();
-            ModelFileError::Invalid(format!(
-                "{entry}: no channel `{}` (known: {})",
-                ins.channel,
-                known.join(", ")
-            ))
-        })?;
+        let channel = match (&ins.channel, &ins.nmodl) {
+            (Some(name), None) => ruxley::channels::by_name(name).ok_or_else(|| {
+                let known: Vec<String> = ruxley::channels::library()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
+                ModelFileError::Invalid(format!(
+                    "{entry}: no channel `{name}` (known: {})",
+                    known.join(", ")
+                ))
+            })?,
+            (None, Some(file)) => Box::new(
+                ruxley::Nmodl::from_file(base.join(file))
+                    .map_err(|e| ModelFileError::Invalid(format!("{entry}: {e}")))?,
+            ),
+            _ => {
+                return Err(ModelFileError::Invalid(format!(
+                    "{entry}: give either `channel` (a library channel) or `nmodl` (a .mod file)"
+                )));
+            }
+        };
         ins.at
             .select(&mut model)
             .and_then(|v| v.insert(channel))

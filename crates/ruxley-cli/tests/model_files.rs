@@ -976,3 +976,69 @@ fn neurolucida_files_are_read_like_their_swc_conversions() {
     let e = parse_err(&text.replace("C060114A7.asc", "missing.asc"));
     assert!(e.contains("missing.asc"), "{e}");
 }
+
+/// The deviation of a shipped model file with its `channel = "HH"` replaced
+/// by `nmodl = FILE` from a reference.
+fn nmodl_deviation(model: &str, file: &str, reference: &str) -> f64 {
+    let text = std::fs::read_to_string(models_dir().join(model)).unwrap();
+    let text = text.replace("channel = \"HH\"", &format!("nmodl = \"{file}\""));
+    let spec = model_file::parse(&text, &models_dir()).unwrap();
+    let layout = spec.model.build().unwrap();
+    let traces = DefaultBackend::new()
+        .simulate(&layout, Batch::single(), &spec.options)
+        .unwrap();
+    let want = Table::read(data_path(&format!("reference/anchors/traces/{reference}"))).unwrap();
+    want.names[1..]
+        .iter()
+        .map(|n| match traces[0].get(n) {
+            Some(got) => max_abs_diff(got, want.column(n).unwrap()),
+            None => f64::INFINITY,
+        })
+        .fold(0.0, nan_max)
+}
+
+#[test]
+fn hh_read_from_an_nmodl_file_reproduces_neurons_hh() {
+    let hh = "../../crates/ruxley-nmodl/mechanisms/hh.mod";
+    let w1 = nmodl_deviation("w1.toml", hh, "w1_nrn_bwd_notable.csv");
+    let w2 = nmodl_deviation("w2.toml", hh, "w2_nrn_bwd_notable.csv");
+    eprintln!("hh.mod vs NEURON's hh: W1 {w1:.2e} mV, W2 {w2:.2e} mV");
+    // Measured: W1 5.1e-11 mV, W2 4.8e-9 mV.
+    assert!(w1 < 5e-10 && w2 < 5e-8, "W1 {w1:e}, W2 {w2:e}");
+    // The checker sees a changed mechanism: gnabar 0.12 -> 0.1201.
+    let source = std::fs::read_to_string(models_dir().join(hh)).unwrap();
+    let changed = std::env::temp_dir().join(format!("ruxley-hh-{}.mod", std::process::id()));
+    std::fs::write(
+        &changed,
+        source.replacen("0.12 (S/cm2)", "0.1201 (S/cm2)", 1),
+    )
+    .unwrap();
+    let off = nmodl_deviation(
+        "w2.toml",
+        changed.to_str().unwrap(),
+        "w2_nrn_bwd_notable.csv",
+    );
+    std::fs::remove_file(&changed).unwrap();
+    assert!(off > 1e-3, "{off:e}");
+}
+
+#[test]
+fn an_insert_names_a_channel_or_an_nmodl_file_and_bad_files_are_named() {
+    let text = std::fs::read_to_string(models_dir().join("w1.toml")).unwrap();
+    let both = text.replace("channel = \"HH\"", "channel = \"HH\"\nnmodl = \"hh.mod\"");
+    let e = model_file::parse(&both, &models_dir())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("either `channel`") && e.contains("[[insert]] #1"),
+        "{e}"
+    );
+    let missing = text.replace("channel = \"HH\"", "nmodl = \"no_such.mod\"");
+    let e = model_file::parse(&missing, &models_dir())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no_such.mod") && e.contains("cannot read"),
+        "{e}"
+    );
+}

@@ -59,87 +59,98 @@ pub fn single_tests() -> Vec<&'static str> {
 /// `amplitude` nA from 10 ms to 110 ms, t_max 150 ms. Records `v` and every
 /// column of the reference file under the file's names.
 pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
+    single_with(test, amplitude, &builtin)
+}
+
+/// Where a run takes the twelve mechanisms from: the mechanism with NEURON
+/// suffix `suffix` (`NaTs2_t`) and the name of its conductance parameter
+/// (`NaTs2_t_gbar`), or None for the pool.
+pub type MechanismSet<'a> = &'a dyn Fn(&str) -> (Box<dyn Channel>, Option<String>);
+
+/// The built-in Rust set (`ruxley_channels::l5pc`).
+pub fn builtin(suffix: &str) -> (Box<dyn Channel>, Option<String>) {
+    let c: Box<dyn Channel> = match suffix {
+        "CaDynamics_E2" => return (Box::new(CaDynamicsE2), None),
+        "Ca_HVA" => Box::new(CaHva),
+        "Ca_LVAst" => Box::new(CaLvast),
+        "Ih" => Box::new(Ih),
+        "Im" => Box::new(Im),
+        "K_Pst" => Box::new(KPst),
+        "K_Tst" => Box::new(KTst),
+        "NaTa_t" => Box::new(NaTaT),
+        "NaTs2_t" => Box::new(NaTs2T),
+        "Nap_Et2" => Box::new(NapEt2),
+        "SK_E2" => Box::new(SkE2),
+        "SKv3_1" => Box::new(SKv31),
+        other => panic!("no L5PC mechanism `{other}`"),
+    };
+    (c, Some(format!("{suffix}_gbar")))
+}
+
+/// [`single`] with the mechanisms of `set`.
+pub fn single_with(test: &str, amplitude: f64, set: MechanismSet) -> Result<Workload, ModelError> {
     let mut m = Model::compartment();
     m.set("length", 20.0)?;
     m.set("radius", 10.0)?;
     passive(&mut m)?;
-    let pool = |m: &mut Model| m.insert(CaDynamicsE2);
+    let pool = |m: &mut Model| m.insert(set("CaDynamics_E2").0);
+    // Inserts a mechanism; its conductance parameter and `g` to set it to.
+    let add = |m: &mut Model, suffix: &str, g: f64| -> Result<(String, f64), ModelError> {
+        let (c, gbar) = set(suffix);
+        m.insert(c)?;
+        Ok((gbar.expect("a channel"), g))
+    };
     // (conductance, value) pairs; (reference column, observable) pairs.
-    type Setup = (Vec<(&'static str, f64)>, Vec<(&'static str, &'static str)>);
+    type Setup = (Vec<(String, f64)>, Vec<(&'static str, &'static str)>);
     let (channels, columns): Setup = match test {
-        "NaTa_t" => {
-            m.insert(NaTaT)?;
-            (
-                vec![("NaTa_t_gbar", 0.1)],
-                vec![
-                    ("NaTa_t.m", "NaTa_t_m"),
-                    ("NaTa_t.h", "NaTa_t_h"),
-                    ("ina", "ina"),
-                ],
-            )
-        }
-        "NaTs2_t" => {
-            m.insert(NaTs2T)?;
-            (
-                vec![("NaTs2_t_gbar", 0.1)],
-                vec![
-                    ("NaTs2_t.m", "NaTs2_t_m"),
-                    ("NaTs2_t.h", "NaTs2_t_h"),
-                    ("ina", "ina"),
-                ],
-            )
-        }
-        "Nap_Et2" => {
-            m.insert(NapEt2)?;
-            (
-                vec![("Nap_Et2_gbar", 0.01)],
-                vec![
-                    ("Nap_Et2.m", "Nap_Et2_m"),
-                    ("Nap_Et2.h", "Nap_Et2_h"),
-                    ("ina", "ina"),
-                ],
-            )
-        }
-        "K_Pst" => {
-            m.insert(KPst)?;
-            (
-                vec![("K_Pst_gbar", 0.1)],
-                vec![("K_Pst.m", "K_Pst_m"), ("K_Pst.h", "K_Pst_h"), ("ik", "ik")],
-            )
-        }
-        "K_Tst" => {
-            m.insert(KTst)?;
-            (
-                vec![("K_Tst_gbar", 0.1)],
-                vec![("K_Tst.m", "K_Tst_m"), ("K_Tst.h", "K_Tst_h"), ("ik", "ik")],
-            )
-        }
-        "SKv3_1" => {
-            m.insert(SKv31)?;
-            (
-                vec![("SKv3_1_gbar", 0.1)],
-                vec![("SKv3_1.m", "SKv3_1_m"), ("ik", "ik")],
-            )
-        }
-        "Im" => {
-            m.insert(Im)?;
-            (
-                vec![("Im_gbar", 1e-3)],
-                vec![("Im.m", "Im_m"), ("ik", "ik")],
-            )
-        }
-        "Ih" => {
-            m.insert(Ih)?;
-            (
-                vec![("Ih_gbar", 1e-3)],
-                vec![("Ih.m", "Ih_m"), ("ihcn", "i_Ih")],
-            )
-        }
+        "NaTa_t" => (
+            vec![add(&mut m, "NaTa_t", 0.1)?],
+            vec![
+                ("NaTa_t.m", "NaTa_t_m"),
+                ("NaTa_t.h", "NaTa_t_h"),
+                ("ina", "ina"),
+            ],
+        ),
+        "NaTs2_t" => (
+            vec![add(&mut m, "NaTs2_t", 0.1)?],
+            vec![
+                ("NaTs2_t.m", "NaTs2_t_m"),
+                ("NaTs2_t.h", "NaTs2_t_h"),
+                ("ina", "ina"),
+            ],
+        ),
+        "Nap_Et2" => (
+            vec![add(&mut m, "Nap_Et2", 0.01)?],
+            vec![
+                ("Nap_Et2.m", "Nap_Et2_m"),
+                ("Nap_Et2.h", "Nap_Et2_h"),
+                ("ina", "ina"),
+            ],
+        ),
+        "K_Pst" => (
+            vec![add(&mut m, "K_Pst", 0.1)?],
+            vec![("K_Pst.m", "K_Pst_m"), ("K_Pst.h", "K_Pst_h"), ("ik", "ik")],
+        ),
+        "K_Tst" => (
+            vec![add(&mut m, "K_Tst", 0.1)?],
+            vec![("K_Tst.m", "K_Tst_m"), ("K_Tst.h", "K_Tst_h"), ("ik", "ik")],
+        ),
+        "SKv3_1" => (
+            vec![add(&mut m, "SKv3_1", 0.1)?],
+            vec![("SKv3_1.m", "SKv3_1_m"), ("ik", "ik")],
+        ),
+        "Im" => (
+            vec![add(&mut m, "Im", 1e-3)?],
+            vec![("Im.m", "Im_m"), ("ik", "ik")],
+        ),
+        "Ih" => (
+            vec![add(&mut m, "Ih", 1e-3)?],
+            vec![("Ih.m", "Ih_m"), ("ihcn", "i_Ih")],
+        ),
         "Ca_HVA" => {
             pool(&mut m)?;
-            m.insert(CaHva)?;
             (
-                vec![("Ca_HVA_gbar", 1e-3)],
+                vec![add(&mut m, "Ca_HVA", 1e-3)?],
                 vec![
                     ("Ca_HVA.m", "Ca_HVA_m"),
                     ("Ca_HVA.h", "Ca_HVA_h"),
@@ -151,9 +162,8 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
         }
         "Ca_LVAst" => {
             pool(&mut m)?;
-            m.insert(CaLvast)?;
             (
-                vec![("Ca_LVAst_gbar", 1e-2)],
+                vec![add(&mut m, "Ca_LVAst", 1e-2)?],
                 vec![
                     ("Ca_LVAst.m", "Ca_LVAst_m"),
                     ("Ca_LVAst.h", "Ca_LVAst_h"),
@@ -165,18 +175,15 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
         }
         "SK_E2" => {
             pool(&mut m)?;
-            m.insert(SkE2)?;
             (
-                vec![("SK_E2_gbar", 1e-2)],
+                vec![add(&mut m, "SK_E2", 1e-2)?],
                 vec![("SK_E2.z", "SK_E2_z"), ("ik", "ik"), ("cai", "cai")],
             )
         }
         "SK_E2_CaHVA" => {
             pool(&mut m)?;
-            m.insert(SkE2)?;
-            m.insert(CaHva)?;
             (
-                vec![("SK_E2_gbar", 1e-2), ("Ca_HVA_gbar", 1e-3)],
+                vec![add(&mut m, "SK_E2", 1e-2)?, add(&mut m, "Ca_HVA", 1e-3)?],
                 vec![
                     ("SK_E2.z", "SK_E2_z"),
                     ("Ca_HVA.m", "Ca_HVA_m"),
@@ -191,7 +198,7 @@ pub fn single(test: &str, amplitude: f64) -> Result<Workload, ModelError> {
         other => return Err(ModelError::Invalid(format!("no L5PC test `{other}`"))),
     };
     for (name, g) in channels {
-        m.set(name, g)?;
+        m.set(&name, g)?;
     }
     reversals(&mut m)?;
     m.set("v", -75.0)?;
@@ -218,6 +225,11 @@ pub fn single_reference(protocol: &str, test: &str) -> std::path::PathBuf {
 /// v_init -65 mV, 0.5 nA at soma compartment 0 from 10 ms to 110 ms,
 /// t_max 150 ms, recorded as in `nrn_L5PC_W2.csv`.
 pub fn l5pc_w2() -> Result<Workload, ModelError> {
+    l5pc_w2_with(&builtin)
+}
+
+/// [`l5pc_w2`] with the mechanisms of `set`.
+pub fn l5pc_w2_with(set: MechanismSet) -> Result<Workload, ModelError> {
     let (parents, lengths, radii) = w2_tree();
     let mut m = Model::from_branches(&parents, &vec![4; parents.len()])?;
     for b in 0..parents.len() {
@@ -239,42 +251,34 @@ pub fn l5pc_w2() -> Result<Workload, ModelError> {
         m.branch(b).add_to_group(r)?;
     }
     passive(&mut m)?;
-    m.group("soma").insert(CaDynamicsE2)?;
+    m.group("soma").insert(set("CaDynamics_E2").0)?;
     for (group, channels) in [
         (
             "soma",
             vec![
-                ("NaTs2_t_gbar", 0.983955),
-                ("SKv3_1_gbar", 0.303472),
-                ("SK_E2_gbar", 0.008407),
-                ("Ca_HVA_gbar", 0.000994),
-                ("Ca_LVAst_gbar", 0.000333),
-                ("Ih_gbar", 8e-5),
+                ("NaTs2_t", 0.983955),
+                ("SKv3_1", 0.303472),
+                ("SK_E2", 0.008407),
+                ("Ca_HVA", 0.000994),
+                ("Ca_LVAst", 0.000333),
+                ("Ih", 8e-5),
             ],
         ),
         (
             "apical",
             vec![
-                ("NaTs2_t_gbar", 0.026145),
-                ("SKv3_1_gbar", 0.004226),
-                ("Im_gbar", 0.000143),
-                ("Ih_gbar", 8e-5),
+                ("NaTs2_t", 0.026145),
+                ("SKv3_1", 0.004226),
+                ("Im", 0.000143),
+                ("Ih", 8e-5),
             ],
         ),
-        ("basal", vec![("Ih_gbar", 8e-5)]),
+        ("basal", vec![("Ih", 8e-5)]),
     ] {
-        for (name, g) in channels {
-            let channel: Box<dyn ruxley_channels::Channel> = match name {
-                "NaTs2_t_gbar" => Box::new(NaTs2T),
-                "SKv3_1_gbar" => Box::new(SKv31),
-                "SK_E2_gbar" => Box::new(SkE2),
-                "Ca_HVA_gbar" => Box::new(CaHva),
-                "Ca_LVAst_gbar" => Box::new(CaLvast),
-                "Im_gbar" => Box::new(Im),
-                _ => Box::new(Ih),
-            };
+        for (suffix, g) in channels {
+            let (channel, gbar) = set(suffix);
             m.group(group).insert(channel)?;
-            m.group(group).set(name, g)?;
+            m.group(group).set(&gbar.expect("a channel"), g)?;
         }
     }
     m.group("soma").set("CaDynamics_E2_gamma", 0.000609)?;

@@ -41,6 +41,7 @@ pub use ruxley_core as core;
 pub use ruxley_ir as ir;
 pub use ruxley_loss as loss;
 pub use ruxley_morph as morph;
+pub use ruxley_nmodl as nmodl;
 pub use ruxley_optim as optim;
 pub use ruxley_synapses as synapses;
 pub use ruxley_traces as traces;
@@ -56,6 +57,7 @@ pub use ruxley_backend::{
 pub use ruxley_cell::{Layout, Model, ModelError, Parameters, Selection, SwcImport, Waveform};
 pub use ruxley_core::Precision;
 pub use ruxley_loss::{Compare, LossError, TraceFit, TraceLoss};
+pub use ruxley_nmodl::Nmodl;
 pub use ruxley_traces::Traces;
 
 /// The CPU backend, which runs everything (simulations, gradients, JVPs)
