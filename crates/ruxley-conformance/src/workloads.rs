@@ -3,7 +3,7 @@
 
 use ruxley_backend::RunOptions;
 use ruxley_cell::{Model, ModelError, SwcImport, Waveform};
-use ruxley_channels::Hh;
+use ruxley_channels::{Channel, Hh};
 use ruxley_synapses::IonotropicSynapse;
 
 use crate::reference::data_path;
@@ -20,7 +20,12 @@ pub struct Workload {
 /// Shared physics: HH everywhere (NEURON `hh` defaults), cm 1, ra 100,
 /// v = -65 mV with gates at steady state, 6.3 degC.
 fn finish(model: &mut Model) -> Result<(), ModelError> {
-    model.insert(Hh::new())?;
+    finish_with(model, Box::new(Hh::new()))
+}
+
+/// [`finish`] with `channel` in place of the built-in HH.
+fn finish_with(model: &mut Model, channel: Box<dyn Channel>) -> Result<(), ModelError> {
+    model.insert(channel)?;
     model.set("capacitance", 1.0)?;
     model.set("axial_resistivity", 100.0)?;
     model.set("v", -65.0)?;
@@ -72,13 +77,19 @@ pub fn w2_tree() -> (Vec<Option<usize>>, Vec<f64>, Vec<f64>) {
 /// compartment 0 from 1 ms to 46 ms, 50 ms; recordings soma, b2_c2, b14_c3,
 /// b30_c3.
 pub fn w2() -> Result<Workload, ModelError> {
+    w2_with(Box::new(Hh::new()))
+}
+
+/// W2 with `channel` (an HH equivalent, such as one read from NEURON's
+/// `hh.mod`) in place of the built-in HH.
+pub fn w2_with(channel: Box<dyn Channel>) -> Result<Workload, ModelError> {
     let (parents, lengths, radii) = w2_tree();
     let mut m = Model::from_branches(&parents, &vec![4; parents.len()])?;
     for b in 0..parents.len() {
         m.branch(b).set("length", lengths[b] / 4.0)?;
         m.branch(b).set("radius", radii[b])?;
     }
-    finish(&mut m)?;
+    finish_with(&mut m, channel)?;
     m.branch(0)
         .comp(0)
         .stimulate(Waveform::step(1.0, 45.0, 0.5))?;

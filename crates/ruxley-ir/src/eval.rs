@@ -110,6 +110,8 @@ enum Source<F> {
 /// is dead, so that a block's working set stays in the first-level cache.
 #[derive(Debug, Clone)]
 pub struct Program<F: Float> {
+    /// Tells this program's registers apart in a shared [`Scratch`].
+    id: u64,
     code: Vec<Instr>,
     /// Registers holding constants, filled once per call.
     constants: Vec<(u16, F)>,
@@ -118,11 +120,12 @@ pub struct Program<F: Float> {
     inputs: usize,
 }
 
-/// Register space for running a [`Program`]; reuse it across calls to
-/// avoid allocating.
+/// Register space for running [`Program`]s; reuse it across calls to avoid
+/// allocating. Each program gets registers of its own, whose constants are
+/// filled once, when the program first runs in it.
 #[derive(Debug, Clone, Default)]
 pub struct Scratch<F> {
-    regs: Vec<[F; BLOCK]>,
+    files: Vec<(u64, Vec<[F; BLOCK]>)>,
 }
 
 impl<F: Float> Program<F> {
@@ -197,7 +200,9 @@ impl<F: Float> Program<F> {
                 _ => Source::Register(reg_of[o as usize]),
             })
             .collect();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Self {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             code,
             constants,
             registers,
@@ -228,7 +233,7 @@ impl<F: Float> Program<F> {
     /// Evaluates rows `0..rows`: input slot k reads `inputs[k][row]`, and
     /// `sink(output, first row, values)` receives each output for each
     /// block of rows (`values.len()` rows from `first row`). Allocates only
-    /// if `scratch` is new.
+    /// the first time this program runs in `scratch`.
     pub fn run(
         &self,
         rows: usize,
@@ -237,19 +242,25 @@ impl<F: Float> Program<F> {
         sink: &mut dyn FnMut(usize, usize, &[F]),
     ) {
         assert_eq!(inputs.len(), self.inputs, "input count");
-        if scratch.regs.len() < self.registers {
-            scratch.regs.resize(self.registers, [F::zero(); BLOCK]);
-        }
-        for &(r, c) in &self.constants {
-            scratch.regs[r as usize] = [c; BLOCK];
-        }
+        let file = match scratch.files.iter().position(|f| f.0 == self.id) {
+            Some(k) => k,
+            None => {
+                let mut regs = vec![[F::zero(); BLOCK]; self.registers];
+                for &(r, c) in &self.constants {
+                    regs[r as usize] = [c; BLOCK];
+                }
+                scratch.files.push((self.id, regs));
+                scratch.files.len() - 1
+            }
+        };
+        let regs = &mut scratch.files[file].1;
         let mut start = 0;
         while start < rows {
             let len = BLOCK.min(rows - start);
-            execute(&self.code, inputs, start, len, &mut scratch.regs);
+            execute(&self.code, inputs, start, len, regs);
             for (k, out) in self.outputs.iter().enumerate() {
                 match *out {
-                    Source::Register(r) => sink(k, start, &scratch.regs[r as usize][..len]),
+                    Source::Register(r) => sink(k, start, &regs[r as usize][..len]),
                     Source::Constant(c) => sink(k, start, &[c; BLOCK][..len]),
                 }
             }

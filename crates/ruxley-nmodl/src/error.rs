@@ -35,8 +35,11 @@ pub enum NmodlError {
 impl NmodlError {
     /// An error at byte offset `at` of `source`.
     pub(crate) fn at(file: &str, source: &str, at: usize, message: String) -> Self {
-        let at = at.min(source.len());
-        let before = &source[..source.floor_char_boundary(at)];
+        let mut at = at.min(source.len());
+        while !source.is_char_boundary(at) {
+            at -= 1;
+        }
+        let before = &source[..at];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Self::At {

@@ -4,12 +4,12 @@
 //!
 //! Values known when the graph is built (numbers, GLOBAL parameters,
 //! `celsius`, `dt`) are computed at once in f64, as NEURON's compiled C code
-//! computes them; a branch on such a value takes one side only. Branches on
-//! run-time values run both sides and select per compartment.
+//! computes them ([`Val`]); a branch on such a value takes one side only.
+//! Branches on run-time values run both sides and select per compartment.
 
 use std::collections::HashMap;
 
-use ruxley_core::{Dual, Real};
+use ruxley_core::Real;
 
 use crate::ast::{BinOp, Body, Callable, Expr, Name, Stmt};
 
@@ -28,75 +28,10 @@ fn err<T>(at: usize, message: String) -> Result<T> {
     Err(EvalError { at, message })
 }
 
-/// A value: known when the graph is built, or one of the run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Val<R> {
-    /// Known now.
-    Known(f64),
-    /// Computed in the run.
-    Run(R),
-}
-
+use crate::tangent::Tan;
+use crate::value::Branch;
+pub use crate::value::Val;
 use Val::{Known, Run};
-
-impl<R: Real> Val<R> {
-    /// As a run value.
-    pub fn run(self) -> R {
-        match self {
-            Known(x) => R::cst(x),
-            Run(r) => r,
-        }
-    }
-
-    fn map(self, k: impl Fn(f64) -> f64, r: impl Fn(R) -> R) -> Self {
-        match self {
-            Known(x) => Known(k(x)),
-            Run(x) => Run(r(x)),
-        }
-    }
-
-    fn zip(self, o: Self, k: impl Fn(f64, f64) -> f64, r: impl Fn(R, R) -> R) -> Self {
-        match (self, o) {
-            (Known(a), Known(b)) => Known(k(a, b)),
-            (a, b) => Run(r(a.run(), b.run())),
-        }
-    }
-
-    /// 1 where the value is non-zero, else 0.
-    fn truth(self) -> Self {
-        self.map(
-            |x| f64::from(x != 0.0),
-            |x| x.if_eq(0.0, R::cst(0.0), R::cst(1.0)),
-        )
-    }
-
-    /// `then` where `self` (a truth value) is 1, else `otherwise`.
-    fn select(self, then: Self, otherwise: Self) -> Self
-    where
-        R: PartialEq,
-    {
-        match self {
-            _ if then == otherwise => then,
-            Known(c) => {
-                if c != 0.0 {
-                    then
-                } else {
-                    otherwise
-                }
-            }
-            Run(c) => Run(c.if_lt(0.5, otherwise.run(), then.run())),
-        }
-    }
-
-    /// self^p.
-    fn pow(self, p: Self) -> Self {
-        match (self, p) {
-            (Known(a), Known(b)) => Known(a.powf(b)),
-            (Run(a), Known(b)) => Run(a.powf(b)),
-            (a, b) => Run((b.run() * a.run().ln()).exp()),
-        }
-    }
-}
 
 /// How a SOLVE integrates a DERIVATIVE block over one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,8 +51,8 @@ pub enum Method {
 const NEWTON: usize = 3;
 
 /// A number the statements run on: `Expr` (recording graphs) or `f64`
-/// integrate `x' = f` with derivatives from dual numbers over themselves;
-/// dual numbers, which only evaluate expressions, refuse to.
+/// integrate `x' = f` with derivatives from tangents over themselves;
+/// tangents, which only evaluate expressions, refuse to.
 pub trait Scalar: Real + PartialEq {
     /// The value of state `n` (now `x`) after one step of `n' = e`.
     fn integrate<'m>(
@@ -153,7 +88,7 @@ impl Scalar for f64 {
     }
 }
 
-impl<T: Real + PartialEq> Scalar for Dual<T> {
+impl<T: Real + PartialEq> Scalar for Tan<T> {
     fn integrate<'m>(
         _: &mut Interp<'m, Self>,
         n: &Name,
@@ -311,18 +246,15 @@ impl<'m, R: Scalar> Interp<'m, R> {
                 cond,
                 then,
                 otherwise,
-            } => {
-                let c = self.eval(cond)?.truth();
-                match c {
-                    Known(c) => self.exec(if c != 0.0 { then } else { otherwise })?,
-                    Run(_) => {
-                        let mut other = self.clone();
-                        self.exec(then)?;
-                        other.exec(otherwise)?;
-                        self.merge(c, other);
-                    }
+            } => match self.branch(cond)? {
+                Branch::Known(c) => self.exec(if c { then } else { otherwise })?,
+                test => {
+                    let mut other = self.clone();
+                    self.exec(then)?;
+                    other.exec(otherwise)?;
+                    self.merge(test, other);
                 }
-            }
+            },
             Stmt::Block(b) => {
                 self.frames.push(HashMap::new());
                 let r = self.exec(b);
@@ -339,13 +271,13 @@ impl<'m, R: Scalar> Interp<'m, R> {
 
     /// Joins the two sides of a branch on `c`: `self` ran the side where it
     /// holds, `other` the other.
-    fn merge(&mut self, c: Val<R>, other: Self) {
+    fn merge(&mut self, test: Branch<R>, other: Self) {
         let join = |a: &mut HashMap<&'m str, Option<Val<R>>>,
                     b: HashMap<&'m str, Option<Val<R>>>| {
             for (k, y) in b {
                 if let Some(x) = a.get_mut(k) {
                     *x = match (*x, y) {
-                        (Some(x), Some(y)) => Some(c.select(x, y)),
+                        (Some(x), Some(y)) => Some(test.select(x, y)),
                         _ => None,
                     };
                 }
@@ -363,12 +295,48 @@ impl<'m, R: Scalar> Interp<'m, R> {
             Expr::Num(x) => Known(*x),
             Expr::Var(n) => self.read(n)?,
             Expr::Call(n, args) => self.call(n, args)?,
-            Expr::Neg(a) => self.eval(a)?.map(|x| -x, |x| -x),
-            Expr::Not(a) => self.eval(a)?.truth().map(|x| 1.0 - x, |x| R::cst(1.0) - x),
+            Expr::Neg(a) => -self.eval(a)?,
+            Expr::Not(_)
+            | Expr::Binary(
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne,
+                ..,
+            ) => self.branch(e)?.value(),
             Expr::Binary(op, a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
-                binary(*op, a, b)
+                match op {
+                    BinOp::Add => a + b,
+                    BinOp::Sub => a - b,
+                    BinOp::Mul => a * b,
+                    BinOp::Div => a / b,
+                    BinOp::Pow => a.pow(b),
+                    // 1 where both (either) are non-zero.
+                    BinOp::And => Branch::truth(a).select(Branch::truth(b).value(), Known(0.0)),
+                    _ => Branch::truth(a).select(Known(1.0), Branch::truth(b).value()),
+                }
             }
+        })
+    }
+
+    /// The test of a condition.
+    fn branch(&mut self, e: &'m Expr) -> Result<Branch<R>> {
+        Ok(match e {
+            Expr::Not(a) => self.branch(a)?.not(),
+            Expr::Binary(
+                op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne),
+                a,
+                b,
+            ) => {
+                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                match op {
+                    BinOp::Lt => Branch::lt(a, b),
+                    BinOp::Gt => Branch::lt(b, a),
+                    BinOp::Le => Branch::lt(b, a).not(),
+                    BinOp::Ge => Branch::lt(a, b).not(),
+                    BinOp::Eq => Branch::eq(a, b),
+                    _ => Branch::eq(a, b).not(),
+                }
+            }
+            _ => Branch::truth(self.eval(e)?),
         })
     }
 
@@ -448,40 +416,25 @@ impl<'m, R: Scalar> Interp<'m, R> {
 
 impl<'m, R: Scalar> Interp<'m, R>
 where
-    Dual<R>: Scalar,
+    Tan<R>: Scalar,
 {
     /// The value of state `n` (now `x`) after one step of `n' = e`.
     fn integrate(&mut self, n: &Name, e: &'m Expr, x: Val<R>, method: Method) -> Result<Val<R>> {
         let dt = Known(self.dt);
         match method {
-            Method::Euler => Ok(x.zip(
-                dt.zip(self.eval(e)?, |a, b| a * b, |a, b| a * b),
-                |a, b| a + b,
-                |a, b| a + b,
-            )),
+            Method::Euler => Ok(x + dt * self.eval(e)?),
             Method::Cnexp => {
+                // x + (1 - e^(b dt)) (-f/b): the exact step of x' = f, linear
+                // in x with slope b; x + dt f where b = 0.
                 let (f, b) = self.slope(n, e, x)?;
-                // x + (1 - e^(b dt)) (-f/b): the exact step for x' = f
-                // linear in x with slope b; x + dt f where b = 0.
-                let step = |f: Val<R>, b: Val<R>| {
-                    let decay = Known(1.0).zip(
-                        b.zip(dt, |p, q| p * q, |p, q| p * q).map(f64::exp, R::exp),
-                        |p, q| p - q,
-                        |p, q| p - q,
-                    );
-                    decay.zip(
-                        f.zip(b, |p, q| -p / q, |p, q| -p / q),
-                        |p, q| p * q,
-                        |p, q| p * q,
-                    )
-                };
-                let euler = dt.zip(f, |p, q| p * q, |p, q| p * q);
+                let exact =
+                    |f: Val<R>, b: Val<R>| (Known(1.0) - (b * dt).map(f64::exp, R::exp)) * (-f / b);
                 let delta = match b {
-                    Known(0.0) => euler,
-                    Known(_) => step(f, b),
-                    Run(br) => Run(br.if_eq(0.0, euler.run(), step(f, b).run())),
+                    Known(0.0) => dt * f,
+                    Known(_) => exact(f, b),
+                    b => Branch::eq(b, Known(0.0)).select(dt * f, exact(f, b)),
                 };
-                Ok(x.zip(delta, |p, q| p + q, |p, q| p + q))
+                Ok(x + delta)
             }
             Method::Derivimplicit => {
                 // y = x + dt f(y) by Newton's method from y = x.
@@ -491,21 +444,7 @@ where
                     self.write(n, y)?;
                     let (f, b) = self.slope(n, e, y)?;
                     self.write(n, saved)?;
-                    let g = y.zip(x, |p, q| p - q, |p, q| p - q).zip(
-                        dt.zip(f, |p, q| p * q, |p, q| p * q),
-                        |p, q| p - q,
-                        |p, q| p - q,
-                    );
-                    let dg = Known(1.0).zip(
-                        dt.zip(b, |p, q| p * q, |p, q| p * q),
-                        |p, q| p - q,
-                        |p, q| p - q,
-                    );
-                    y = y.zip(
-                        g.zip(dg, |p, q| p / q, |p, q| p / q),
-                        |p, q| p - q,
-                        |p, q| p - q,
-                    );
+                    y = y - (y - x - dt * f) / (Known(1.0) - dt * b);
                 }
                 Ok(y)
             }
@@ -513,17 +452,23 @@ where
     }
 
     /// e and its derivative in state `n` (whose value is `x`), by running e
-    /// on dual numbers.
+    /// on tangents (every other variable held fixed, as NEURON's cnexp
+    /// reads the equation).
     fn slope(&self, n: &Name, e: &'m Expr, x: Val<R>) -> Result<(Val<R>, Val<R>)> {
         let lift = |v: Val<R>| match v {
             Known(c) => Known(c),
-            Run(r) => Run(Dual::new(r, R::cst(0.0))),
+            Run(r) => Run(Tan::new(r, None)),
+            Val::Recip { value, c, x } => Val::Recip {
+                value: Tan::new(value, None),
+                c,
+                x: Tan::new(x, None),
+            },
         };
         let lift_all =
-            |m: &HashMap<&'m str, Option<Val<R>>>| -> HashMap<&'m str, Option<Val<Dual<R>>>> {
+            |m: &HashMap<&'m str, Option<Val<R>>>| -> HashMap<&'m str, Option<Val<Tan<R>>>> {
                 m.iter().map(|(k, v)| (*k, v.map(lift))).collect()
             };
-        let mut d: Interp<'m, Dual<R>> = Interp {
+        let mut d: Interp<'m, Tan<R>> = Interp {
             calls: self.calls,
             globals: lift_all(&self.globals),
             read_only: self.read_only,
@@ -532,47 +477,14 @@ where
             method: None,
             dt: self.dt,
         };
-        d.write(n, Run(Dual::new(x.run(), R::cst(1.0))))?;
-        let r = d.eval(e)?;
-        let parts = |v: Val<Dual<R>>| match v {
+        d.write(n, Run(Tan::new(x.run(), Some(R::cst(1.0)))))?;
+        Ok(match d.eval(e)? {
             Known(c) => (Known(c), Known(0.0)),
-            Run(dv) => (Run(dv.re), Run(dv.eps)),
-        };
-        Ok(parts(r))
-    }
-}
-
-/// `a op b`.
-fn binary<R: Real + PartialEq>(op: BinOp, a: Val<R>, b: Val<R>) -> Val<R> {
-    let lt = |x: Val<R>, y: Val<R>| {
-        x.zip(
-            y,
-            |p, q| f64::from(p < q),
-            |p, q| (p - q).if_lt(0.0, R::cst(1.0), R::cst(0.0)),
-        )
-    };
-    let eq = |x: Val<R>, y: Val<R>| {
-        x.zip(
-            y,
-            |p, q| f64::from(p == q),
-            |p, q| (p - q).if_eq(0.0, R::cst(1.0), R::cst(0.0)),
-        )
-    };
-    let not = |x: Val<R>| x.map(|p| 1.0 - p, |p| R::cst(1.0) - p);
-    match op {
-        BinOp::Add => a.zip(b, |p, q| p + q, |p, q| p + q),
-        BinOp::Sub => a.zip(b, |p, q| p - q, |p, q| p - q),
-        BinOp::Mul => a.zip(b, |p, q| p * q, |p, q| p * q),
-        BinOp::Div => a.zip(b, |p, q| p / q, |p, q| p / q),
-        BinOp::Pow => a.pow(b),
-        BinOp::Lt => lt(a, b),
-        BinOp::Gt => lt(b, a),
-        BinOp::Le => not(lt(b, a)),
-        BinOp::Ge => not(lt(a, b)),
-        BinOp::Eq => eq(a, b),
-        BinOp::Ne => not(eq(a, b)),
-        BinOp::And => a.truth().zip(b.truth(), |p, q| p * q, |p, q| p * q),
-        BinOp::Or => not(not(a.truth()).zip(not(b.truth()), |p, q| p * q, |p, q| p * q)),
+            v => {
+                let t = v.run();
+                (Run(t.re), t.eps.map_or(Known(0.0), Run))
+            }
+        })
     }
 }
 
@@ -605,7 +517,7 @@ fn builtin<R: Real>(name: &str, args: &[Val<R>]) -> Option<Option<Val<R>>> {
     Some(Some(match name {
         "exp" => x.map(f64::exp, R::exp),
         "log" => x.map(f64::ln, R::ln),
-        "log10" => x.map(f64::log10, |r| r.ln() / std::f64::consts::LN_10),
+        "log10" => x.map(f64::log10, |r| r.ln() * (1.0 / std::f64::consts::LN_10)),
         "fabs" => x.map(f64::abs, R::abs),
         "sqrt" => x.map(f64::sqrt, R::sqrt),
         "tanh" => x.map(f64::tanh, R::tanh),

@@ -32,6 +32,8 @@ mod error;
 mod eval;
 mod mechanism;
 mod parse;
+mod tangent;
+mod value;
 
 pub use error::NmodlError;
 pub use eval::Method;
@@ -44,3 +46,6 @@ pub fn parse(source: &str) -> Result<ast::Module, SyntaxError> {
 }
 
 pub use parse::SyntaxError;
+
+#[cfg(test)]
+mod tests;

@@ -208,7 +208,7 @@ impl Nmodl {
     /// fitting maps onto the real line; the file's limits `<lo, hi>` are the
     /// default, and no bounds where it gives none.
     pub fn with_bounds(mut self, name: &str, lo: f64, hi: f64) -> Result<Self, NmodlError> {
-        if !(lo < hi) {
+        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
             return Err(NmodlError::Invalid(format!(
                 "{}: bounds of `{name}` must satisfy lo < hi (got {lo}, {hi})",
                 self.file.path

@@ -7,7 +7,7 @@ use winnow::LocatingSlice;
 use winnow::combinator::{alt, cut_err, opt, peek, separated};
 use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
 use winnow::prelude::*;
-use winnow::stream::Location;
+use winnow::stream::{Location, Stream};
 use winnow::token::{any, literal, one_of, take_until, take_while};
 
 use crate::ast::{
@@ -251,6 +251,7 @@ fn block(i: &mut In) -> PResult<Option<Block>> {
             at,
         })
     };
+    let start = i.checkpoint();
     ident_raw(i)?;
     ws(i)?;
     let b = match word {
@@ -307,6 +308,7 @@ fn block(i: &mut In) -> PResult<Option<Block>> {
             unsupported(&format!("{word} block"))
         }
         _ => {
+            i.reset(&start);
             return refuse(
                 "unknown block: expected NEURON, UNITS, PARAMETER, ASSIGNED, STATE, INITIAL, BREAKPOINT, DERIVATIVE, PROCEDURE or FUNCTION",
             );

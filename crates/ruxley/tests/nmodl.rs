@@ -56,10 +56,10 @@ fn imported_l5pc_channels_match_neuron_and_the_builtin_set() {
             1e-9,
             5e-11,
         );
-        // Measured: 1.2e-11 at most (v, gates, currents and cai alike).
+        // Measured: 2.1e-11 at most (v, gates, currents and cai alike).
         let d = distance(&ours, &run(test, 0.02, &builtin));
         eprintln!("Alo {test}: .mod vs built-in {d:.2e}");
-        assert!(d < 1e-10, "{test}: {d:e}");
+        assert!(d < 2e-10, "{test}: {d:e}");
     }
     for test in ["K_Tst", "NaTa_t", "SK_E2_CaHVA"] {
         let ours = run(test, 0.2, &imported);
@@ -73,7 +73,7 @@ fn the_imported_set_on_the_w2_tree_matches_neuron() {
     let w = l5pc_w2_with(&imported).unwrap();
     let ours = ruxley::simulate(&w.model, &w.options).unwrap();
     let reference = Table::read(data_path("reference/l5pc/nrn_L5PC_W2.csv")).unwrap();
-    // Measured: v 8.3e-8 mV, other columns 7.9e-10 of their largest value
+    // Measured: v 8.1e-8 mV, other columns 7.8e-10 of their largest value
     // (the built-in set: 8.0e-8 and 7.7e-10).
     check("L5PC W2 (.mod)", &ours, &reference, 1e-6, 8e-9);
 }
