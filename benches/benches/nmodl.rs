@@ -6,9 +6,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use ruxley::channels::Channel;
 use ruxley::cpu::CpuBackend;
-use ruxley::{Backend, Batch, Nmodl, Schedule, TraceFit};
+use ruxley::{Backend, Batch, Schedule, TraceFit};
 use ruxley_benches::{Fit, prepare};
-use ruxley_conformance::l5pc::{builtin, l5pc_w2_with};
+use ruxley_conformance::l5pc::{builtin, from_mod_files, l5pc_w2_with};
 use ruxley_conformance::workloads::{Workload, w2_with};
 
 fn mechanism(suffix: &str) -> Nmodl {
@@ -79,13 +79,9 @@ fn nmodl(c: &mut Criterion) {
             b.iter(|| fit.gradient(&schedule))
         });
     }
-    let imported = |s: &str| -> (Box<dyn Channel>, Option<String>) {
-        let gbar = (s != "CaDynamics_E2").then(|| format!("{s}_g{s}bar"));
-        (Box::new(mechanism(s)), gbar)
-    };
     for (label, w) in [
         ("builtin", l5pc_w2_with(&builtin).expect("L5PC")),
-        ("mod_files", l5pc_w2_with(&imported).expect("L5PC")),
+        ("mod_files", l5pc_w2_with(&from_mod_files).expect("L5PC")),
     ] {
         let p = prepare(w);
         g.bench_function(format!("l5pc_w2_forward_{label}"), |b| {

@@ -87,6 +87,20 @@ pub fn builtin(suffix: &str) -> (Box<dyn Channel>, Option<String>) {
     (c, Some(format!("{suffix}_gbar")))
 }
 
+/// The set read from the NMODL files in `crates/ruxley-nmodl/mechanisms`
+/// (conductances `g<SUFFIX>bar`, as in the original files).
+pub fn from_mod_files(suffix: &str) -> (Box<dyn Channel>, Option<String>) {
+    let path = format!("{}/{suffix}.mod", mod_files_dir());
+    let m = ruxley_nmodl::Nmodl::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let gbar = (m.pool().is_none()).then(|| format!("{suffix}_g{suffix}bar"));
+    (Box::new(m), gbar)
+}
+
+/// The directory of the shipped NMODL files.
+pub fn mod_files_dir() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../ruxley-nmodl/mechanisms")
+}
+
 /// [`single`] with the mechanisms of `set`.
 pub fn single_with(test: &str, amplitude: f64, set: MechanismSet) -> Result<Workload, ModelError> {
     let mut m = Model::compartment();
@@ -325,6 +339,11 @@ pub fn l5pc_w2_with(set: MechanismSet) -> Result<Workload, ModelError> {
 /// SK_E2 on fixed cai and eca in the dendrite; 34 degC, a 0.3 nA step into the
 /// soma; v, cai and SK_E2_z recorded.
 pub fn calcium_cell(explicit_cai: bool) -> Result<Model, ModelError> {
+    calcium_cell_with(explicit_cai, &builtin)
+}
+
+/// [`calcium_cell`] with the mechanisms of `set`.
+pub fn calcium_cell_with(explicit_cai: bool, set: MechanismSet) -> Result<Model, ModelError> {
     let mut m = Model::from_branches(&[None, Some(0)], &[1, 2])?;
     m.branch(0).set("radius", 8.0)?;
     m.branch(0).set("length", 16.0)?;
@@ -332,24 +351,32 @@ pub fn calcium_cell(explicit_cai: bool) -> Result<Model, ModelError> {
     m.branch(1).set("length", 20.0)?;
     m.insert(Leak::new())?;
     m.set("Leak_eLeak", -70.0)?;
-    let mut soma = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
-        m.branch(0).insert(c)?;
-        m.branch(0).set(name, g)
+    // Inserts `suffix` on `branch` and sets its conductance (the pool's
+    // decay) to `g`.
+    let mut add = |branch: usize, suffix: &str, g: f64| -> Result<(), ModelError> {
+        let (c, gbar) = set(suffix);
+        m.branch(branch).insert(c)?;
+        let name = gbar.unwrap_or_else(|| format!("{suffix}_decay"));
+        m.branch(branch).set(&name, g)
     };
-    soma(Box::new(CaDynamicsE2), "CaDynamics_E2_decay", 20.0)?;
-    soma(Box::new(CaHva), "Ca_HVA_gbar", 2e-3)?;
-    soma(Box::new(CaLvast), "Ca_LVAst_gbar", 5e-3)?;
-    soma(Box::new(SkE2), "SK_E2_gbar", 5e-3)?;
-    soma(Box::new(NaTs2T), "NaTs2_t_gbar", 0.5)?;
-    soma(Box::new(SKv31), "SKv3_1_gbar", 0.2)?;
-    let mut dend = |c: Box<dyn Channel>, name: &str, g: f64| -> Result<(), ModelError> {
-        m.branch(1).insert(c)?;
-        m.branch(1).set(name, g)
-    };
-    dend(Box::new(Ih), "Ih_gbar", 1e-4)?;
-    dend(Box::new(Im), "Im_gbar", 1e-3)?;
-    dend(Box::new(CaHva), "Ca_HVA_gbar", 1e-3)?;
-    dend(Box::new(SkE2), "SK_E2_gbar", 1e-3)?;
+    for (suffix, g) in [
+        ("CaDynamics_E2", 20.0),
+        ("Ca_HVA", 2e-3),
+        ("Ca_LVAst", 5e-3),
+        ("SK_E2", 5e-3),
+        ("NaTs2_t", 0.5),
+        ("SKv3_1", 0.2),
+    ] {
+        add(0, suffix, g)?;
+    }
+    for (suffix, g) in [
+        ("Ih", 1e-4),
+        ("Im", 1e-3),
+        ("Ca_HVA", 1e-3),
+        ("SK_E2", 1e-3),
+    ] {
+        add(1, suffix, g)?;
+    }
     m.branch(1).set("cai", 2e-4)?;
     m.branch(1).set("eca", 125.0)?;
     if explicit_cai {

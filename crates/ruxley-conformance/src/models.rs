@@ -102,8 +102,11 @@ pub fn agreement_cases() -> Result<Vec<(&'static str, Model, f64)>, ModelError> 
     let mut net = synapse_network()?;
     net.synapse_type("ExpSynapse").record("ExpSynapse_g")?;
     let mut calcium = crate::l5pc::calcium_cell(false)?;
-    for what in ["cai", "eca", "ica"] {
-        calcium.comp(0).record(what)?;
+    let mut imported = crate::l5pc::calcium_cell_with(false, &crate::l5pc::from_mod_files)?;
+    for cell in [&mut calcium, &mut imported] {
+        for what in ["cai", "eca", "ica"] {
+            cell.comp(0).record(what)?;
+        }
     }
     let mut adaptive = spiking_cell(Box::new(AdaptiveReset), false, 0.5)?;
     adaptive.comp(0).record("Adapt_w")?;
@@ -119,6 +122,7 @@ pub fn agreement_cases() -> Result<Vec<(&'static str, Model, f64)>, ModelError> 
         ("adaptive reset", adaptive, 30.0),
         ("clamped cell", clamped_cell()?, 5.0),
         ("calcium cell", calcium, 10.0),
+        ("calcium cell from .mod files", imported, 10.0),
     ])
 }
 

@@ -12,23 +12,13 @@ use common::{check, compare};
 use ruxley::Nmodl;
 use ruxley::channels::Channel;
 use ruxley_conformance::l5pc::{
-    MechanismSet, builtin, l5pc_w2_with, single_reference, single_tests, single_with,
+    MechanismSet, builtin, from_mod_files as imported, l5pc_w2_with, mod_files_dir,
+    single_reference, single_tests, single_with,
 };
 use ruxley_conformance::reference::{Table, data_path, max_abs_diff, nan_max};
 
 fn mechanisms() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ruxley-nmodl/mechanisms")
-}
-
-fn load(suffix: &str) -> Nmodl {
-    Nmodl::from_file(mechanisms().join(format!("{suffix}.mod"))).unwrap()
-}
-
-/// The set read from the .mod files: conductances are `g<SUFFIX>bar`.
-fn imported(suffix: &str) -> (Box<dyn Channel>, Option<String>) {
-    let pool = suffix == "CaDynamics_E2";
-    let gbar = (!pool).then(|| format!("{suffix}_g{suffix}bar"));
-    (Box::new(load(suffix)), gbar)
+    PathBuf::from(mod_files_dir())
 }
 
 fn run(test: &str, amplitude: f64, set: MechanismSet) -> ruxley::Traces {
@@ -170,7 +160,10 @@ fn gradients_through_imported_mechanisms_match_finite_differences() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let worst = rows.iter().map(|r| r.relative).fold(0.0, nan_max);
-    eprintln!("{} values, worst relative deviation {worst:.1e}", rows.len());
+    eprintln!(
+        "{} values, worst relative deviation {worst:.1e}",
+        rows.len()
+    );
     for name in [
         "SK_E2_gSK_E2bar[0]",
         "SK_E2_zTau[0]",
