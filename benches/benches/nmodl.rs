@@ -11,14 +11,6 @@ use ruxley_benches::{Fit, prepare};
 use ruxley_conformance::l5pc::{builtin, from_mod_files, l5pc_w2_with};
 use ruxley_conformance::workloads::{Workload, w2_with};
 
-fn mechanism(suffix: &str) -> Nmodl {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/ruxley-nmodl/mechanisms"
-    );
-    Nmodl::from_file(format!("{dir}/{suffix}.mod")).expect("the shipped file reads")
-}
-
 /// W2 with `channel` and the W4 loss: its three conductances (named
 /// `names`) trainable per branch; the MSE to the soma trace with them
 /// scaled by 1.05, 0.95 and 1.10.
@@ -60,7 +52,7 @@ fn nmodl(c: &mut Criterion) {
         ),
         (
             "hh_mod",
-            Box::new(mechanism("hh")),
+            from_mod_files("hh").0,
             ["hh_gnabar", "hh_gkbar", "hh_gl"],
         ),
     ];

@@ -174,3 +174,29 @@ fn gradients_through_imported_mechanisms_match_finite_differences() {
         assert!(rows.iter().any(|r| r.name == name), "{name} not checked");
     }
 }
+
+#[test]
+fn pas_and_hh_from_mod_files_are_the_builtin_leak_and_hh() {
+    use ruxley::prelude::*;
+    // The W2 tree with HH and a passive leak (g 5e-5 S/cm2, e -70 mV) on
+    // top, read from files and built in.
+    let run = |hh: Box<dyn Channel>, leak: Box<dyn Channel>, names: [&str; 2]| {
+        let mut w = ruxley_conformance::workloads::w2_with(hh).unwrap();
+        w.model.insert(leak).unwrap();
+        w.model.set(names[0], 5e-5).unwrap();
+        w.model.set(names[1], -70.0).unwrap();
+        ruxley::simulate(&w.model, &w.options).unwrap()
+    };
+    let files = run(imported("hh").0, imported("pas").0, ["pas_g", "pas_e"]);
+    let builtin = run(
+        Box::new(Hh::new()),
+        Box::new(Leak::new()),
+        ["Leak_gLeak", "Leak_eLeak"],
+    );
+    let d = distance(&files, &builtin);
+    // Measured: 1.3e-8 mV (the built-in HH's rates are arranged for speed).
+    eprintln!("hh.mod + pas.mod vs HH + Leak on W2: {d:.2e} mV");
+    assert!(d < 1.3e-7, "{d:e}");
+    let spikes = ruxley::analysis::spike_times(files.get("v_soma_mV").unwrap(), 0.025, 0.0);
+    assert!(spikes.len() >= 3, "{spikes:?}");
+}
