@@ -38,6 +38,16 @@ PROTOCOLS = {
     ),
     "nonlinear": ([("nonlin", {})], 0.1, [("nonlin.s", "_ref_s_nonlin")]),
     "branches": ([("branches", {"gbar": 0.01})], 0.1, [("branches.n", "_ref_n_branches")]),
+    "kinetic": (
+        [("kin3", {}), ("dimer", {})],
+        0.12,
+        [
+            ("kin3.C1", "_ref_C1_kin3"),
+            ("kin3.O", "_ref_O_kin3"),
+            ("dimer.A", "_ref_A_dimer"),
+            ("dimer.D", "_ref_D_dimer"),
+        ],
+    ),
 }
 
 

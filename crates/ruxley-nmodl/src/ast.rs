@@ -29,6 +29,8 @@ pub enum Block {
     Breakpoint(Body),
     /// DERIVATIVE `name`.
     Derivative(Callable),
+    /// KINETIC `name`.
+    Kinetic(Callable),
     /// PROCEDURE `name(args)`.
     Procedure(Callable),
     /// FUNCTION `name(args)`.
@@ -142,12 +144,33 @@ pub enum Stmt {
         /// The statements run elsewhere.
         otherwise: Body,
     },
-    /// `SOLVE block METHOD method`.
+    /// `SOLVE block METHOD method`, or `SOLVE block STEADYSTATE method`.
     Solve {
         /// The block solved.
         block: Name,
         /// The method named.
         method: Option<Name>,
+        /// True for STEADYSTATE.
+        steady: bool,
+    },
+    /// A reaction `~ lhs <-> rhs (forward, backward)`, or `~ x << (flux)`
+    /// (`rhs` empty, `forward` the flux into `lhs`).
+    Reaction {
+        /// The species on the left with their coefficients.
+        lhs: Vec<(f64, Name)>,
+        /// The species on the right with their coefficients.
+        rhs: Vec<(f64, Name)>,
+        /// The forward rate (or the flux).
+        forward: Expr,
+        /// The backward rate (None for a flux).
+        backward: Option<Expr>,
+    },
+    /// `CONSERVE sum = total`.
+    Conserve {
+        /// The terms of the sum: coefficient and species.
+        terms: Vec<(f64, Name)>,
+        /// The total.
+        total: Expr,
     },
     /// `TABLE ...`: accepted; the functions are computed exactly.
     Table,

@@ -28,6 +28,7 @@ fn err<T>(at: usize, message: String) -> Result<T> {
     Err(EvalError { at, message })
 }
 
+use crate::kinetic::{Reaction, Scheme};
 use crate::tangent::Tan;
 use crate::value::Branch;
 pub use crate::value::Val;
@@ -44,6 +45,9 @@ pub enum Method {
     Derivimplicit,
     /// Forward Euler.
     Euler,
+    /// NEURON's `sparse` for KINETIC blocks: the backward Euler step of the
+    /// scheme, by Newton's method.
+    Sparse,
 }
 
 /// Newton iterations of a derivimplicit step (one is exact for equations
@@ -113,6 +117,8 @@ pub struct Callables<'m> {
     pub functions: HashMap<&'m str, &'m Callable>,
     /// PROCEDURE blocks.
     pub procedures: HashMap<&'m str, &'m Callable>,
+    /// KINETIC blocks.
+    pub kinetics: HashMap<&'m str, &'m Callable>,
 }
 
 /// Names that look like variables of the simulator but are not available.
@@ -137,6 +143,8 @@ pub struct Interp<'m, R> {
     frames: Vec<HashMap<&'m str, Option<Val<R>>>>,
     depth: usize,
     method: Option<Method>,
+    /// The scheme of the KINETIC block being run.
+    kinetic: Option<Scheme<'m, R>>,
     dt: f64,
 }
 
@@ -155,6 +163,7 @@ impl<'m, R: Scalar> Interp<'m, R> {
             frames: vec![HashMap::new()],
             depth: 0,
             method: None,
+            kinetic: None,
             dt,
         }
     }
@@ -216,8 +225,91 @@ impl<'m, R: Scalar> Interp<'m, R> {
         r
     }
 
+    /// Runs a KINETIC block: one backward Euler step of its scheme, or
+    /// (`steady`) its steady state.
+    pub fn solve_kinetic(&mut self, block: &'m Callable, steady: bool) -> Result<()> {
+        self.kinetic = Some(Scheme::default());
+        self.method = Some(Method::Sparse);
+        let r = self.exec(&block.body);
+        self.method = None;
+        let scheme = self.kinetic.take().expect("set above");
+        r?;
+        let species = scheme.species();
+        let name = |s: &str| Name {
+            name: s.to_string(),
+            at: block.name.at,
+        };
+        let x = species
+            .iter()
+            .map(|s| self.read(&name(s)))
+            .collect::<Result<Vec<_>>>()?;
+        let y = if steady {
+            scheme.steady(&species, &x)
+        } else {
+            scheme.step(&species, &x, self.dt)
+        };
+        for (s, v) in species.iter().zip(y) {
+            self.write(&name(s), v)?;
+        }
+        Ok(())
+    }
+
     fn stmt(&mut self, s: &'m Stmt) -> Result<()> {
         match s {
+            Stmt::Reaction {
+                lhs,
+                rhs,
+                forward,
+                backward,
+            } => {
+                let at = lhs[0].1.at;
+                let forward = self.eval(forward)?;
+                let backward = backward.as_ref().map(|b| self.eval(b)).transpose()?;
+                let Some(scheme) = self.kinetic.as_mut() else {
+                    return err(at, "a reaction outside a KINETIC block being SOLVEd".into());
+                };
+                let names =
+                    |v: &'m [(f64, Name)]| v.iter().map(|(c, n)| (*c, n.name.as_str())).collect();
+                scheme.reactions.push(Reaction {
+                    lhs: names(lhs),
+                    rhs: names(rhs),
+                    forward,
+                    backward,
+                });
+            }
+            Stmt::Conserve { terms, total } => {
+                let total = self.eval(total)?;
+                let Some(scheme) = self.kinetic.as_mut() else {
+                    return err(
+                        terms[0].1.at,
+                        "CONSERVE outside a KINETIC block being SOLVEd".into(),
+                    );
+                };
+                let terms = terms.iter().map(|(c, n)| (*c, n.name.as_str())).collect();
+                scheme.conserve.push((terms, total));
+            }
+            Stmt::Solve {
+                block,
+                method,
+                steady: true,
+            } => {
+                let Some(k) = self.calls.kinetics.get(block.name.as_str()) else {
+                    return err(
+                        block.at,
+                        format!(
+                            "SOLVE {} STEADYSTATE: only KINETIC blocks (METHOD sparse) are solved to a steady state",
+                            block.name
+                        ),
+                    );
+                };
+                if method.as_ref().is_none_or(|m| m.name != "sparse") {
+                    return err(
+                        block.at,
+                        "STEADYSTATE of a KINETIC block needs `sparse`".into(),
+                    );
+                }
+                self.solve_kinetic(k, true)?;
+            }
             Stmt::Local(names) => {
                 let frame = self.frames.last_mut().expect("a scope is open");
                 for n in names {
@@ -422,6 +514,10 @@ where
     fn integrate(&mut self, n: &Name, e: &'m Expr, x: Val<R>, method: Method) -> Result<Val<R>> {
         let dt = Known(self.dt);
         match method {
+            Method::Sparse => err(
+                n.at,
+                format!("`{}'` inside a KINETIC block is not supported", n.name),
+            ),
             Method::Euler => Ok(x + dt * self.eval(e)?),
             Method::Cnexp => {
                 // x + (1 - e^(b dt)) (-f/b): the exact step of x' = f, linear
@@ -475,6 +571,7 @@ where
             frames: self.frames.iter().map(lift_all).collect(),
             depth: self.depth,
             method: None,
+            kinetic: None,
             dt: self.dt,
         };
         d.write(n, Run(Tan::new(x.run(), Some(R::cst(1.0)))))?;

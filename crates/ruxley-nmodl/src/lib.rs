@@ -17,10 +17,12 @@
 //! a PARAMETER `x0` exists); each step the SOLVEd DERIVATIVE block advances
 //! the states (cnexp: the exact exponential step of an equation linear in
 //! its state; derivimplicit: the backward Euler step, by Newton's method;
-//! euler); BREAKPOINT's statements give the currents, which the voltage
+//! euler) or KINETIC scheme (sparse: the backward Euler step of its
+//! reactions, CONSERVE replacing an equation; STEADYSTATE sparse in
+//! INITIAL); BREAKPOINT's statements give the currents, which the voltage
 //! solve linearises with NEURON's slope (i(v + 0.001) - i(v)) / 0.001.
 //! Not supported (and refused with an error naming the place): POINT_PROCESS,
-//! KINETIC and other block kinds than those above, VERBATIM, NET_RECEIVE,
+//! other block kinds than those above, VERBATIM, NET_RECEIVE,
 //! arrays, loops, `t`, `area` and `diam`, reading outside concentrations,
 //! and ASSIGNED values kept from one phase to the next (a BREAKPOINT that
 //! reads what only the DERIVATIVE block set).
@@ -30,6 +32,7 @@
 pub mod ast;
 mod error;
 mod eval;
+mod kinetic;
 mod mechanism;
 mod parse;
 mod tangent;

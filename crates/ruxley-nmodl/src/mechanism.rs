@@ -81,6 +81,9 @@ impl File {
                 Block::Procedure(p) => {
                     c.procedures.insert(p.name.name.as_str(), p);
                 }
+                Block::Kinetic(k) => {
+                    c.kinetics.insert(k.name.name.as_str(), k);
+                }
                 _ => {}
             }
         }
@@ -89,7 +92,7 @@ impl File {
 
     fn derivative(&self, name: &str) -> Option<&Callable> {
         self.blocks().find_map(|b| match b {
-            Block::Derivative(d) if d.name.name == name => Some(d),
+            Block::Derivative(d) | Block::Kinetic(d) if d.name.name == name => Some(d),
             _ => None,
         })
     }
@@ -329,7 +332,11 @@ impl Nmodl {
         let mut run = self.interp(calls, a, a.v, true, dt, celsius);
         if let Some((block, method)) = &self.file.solve {
             let d = self.file.derivative(block).expect("checked when read");
-            run.solve(d, *method)?;
+            if *method == Method::Sparse {
+                run.solve_kinetic(d, false)?;
+            } else {
+                run.solve(d, *method)?;
+            }
         }
         self.outputs(&run, &self.state_names)
     }
@@ -356,6 +363,26 @@ impl Nmodl {
         let i1 = total(a.v + SLOPE_DV)?;
         Ok(vec![i0, (i1 - i0) / SLOPE_DV])
     }
+}
+
+/// The species named in the reactions and CONSERVE statements of `body`.
+fn species_of(body: &[Stmt]) -> Vec<&Name> {
+    let mut v = Vec::new();
+    for s in body {
+        match s {
+            Stmt::Reaction { lhs, rhs, .. } => v.extend(lhs.iter().chain(rhs).map(|t| &t.1)),
+            Stmt::Conserve { terms, .. } => v.extend(terms.iter().map(|t| &t.1)),
+            Stmt::If {
+                then, otherwise, ..
+            } => {
+                v.extend(species_of(then));
+                v.extend(species_of(otherwise));
+            }
+            Stmt::Block(b) => v.extend(species_of(b)),
+            _ => {}
+        }
+    }
+    v
 }
 
 /// Checks a parsed file and builds its mechanism.
@@ -606,28 +633,54 @@ fn build(path: &str, source: &str, module: Module) -> Result<Nmodl, NmodlError> 
     });
     let mut solve = None;
     for s in breakpoint.into_iter().flatten() {
-        if let Stmt::Solve { block, method } = s {
-            let is_derivative = module
+        if let Stmt::Solve {
+            block,
+            method,
+            steady,
+        } = s
+        {
+            let kinetic = module
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Kinetic(d) if d.name.name == block.name));
+            let derivative = module
                 .blocks
                 .iter()
                 .any(|b| matches!(b, Block::Derivative(d) if d.name.name == block.name));
-            if !is_derivative {
+            if !kinetic && !derivative {
                 return Err(fail(
                     block.at,
-                    format!("SOLVE `{}`: no DERIVATIVE block of that name", block.name),
+                    format!(
+                        "SOLVE `{}`: no DERIVATIVE or KINETIC block of that name",
+                        block.name
+                    ),
                 ));
             }
-            let m = match method.as_ref().map(|m| m.name.as_str()) {
-                Some("cnexp") => Method::Cnexp,
-                Some("derivimplicit") => Method::Derivimplicit,
-                Some("euler") => Method::Euler,
-                Some(other) => {
+            if *steady {
+                return Err(fail(
+                    block.at,
+                    "STEADYSTATE in BREAKPOINT (it belongs in INITIAL)".into(),
+                ));
+            }
+            let at = method.as_ref().map_or(block.at, |m| m.at);
+            let m = match (kinetic, method.as_ref().map(|m| m.name.as_str())) {
+                (true, Some("sparse")) => Method::Sparse,
+                (true, _) => {
                     return Err(fail(
-                        method.as_ref().map_or(block.at, |m| m.at),
+                        at,
+                        format!("KINETIC `{}` is solved by METHOD sparse", block.name),
+                    ));
+                }
+                (false, Some("cnexp")) => Method::Cnexp,
+                (false, Some("derivimplicit")) => Method::Derivimplicit,
+                (false, Some("euler")) => Method::Euler,
+                (false, Some(other)) => {
+                    return Err(fail(
+                        at,
                         format!("METHOD {other} is not supported (cnexp, derivimplicit, euler)"),
                     ));
                 }
-                None => {
+                (false, None) => {
                     return Err(fail(
                         block.at,
                         "SOLVE needs a METHOD (cnexp, derivimplicit or euler)".into(),
@@ -636,6 +689,17 @@ fn build(path: &str, source: &str, module: Module) -> Result<Nmodl, NmodlError> 
             };
             if solve.replace((block.name.clone(), m)).is_some() {
                 return Err(fail(block.at, "more than one SOLVE in BREAKPOINT".into()));
+            }
+        }
+    }
+
+    // The species of kinetic schemes are states.
+    for b in &module.blocks {
+        if let Block::Kinetic(k) = b {
+            for n in species_of(&k.body) {
+                if !state_set.contains(n.name.as_str()) {
+                    return Err(fail(n.at, format!("species `{}` is not a STATE", n.name)));
+                }
             }
         }
     }

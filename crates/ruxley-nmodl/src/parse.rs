@@ -298,8 +298,13 @@ fn block(i: &mut In) -> PResult<Option<Block>> {
             skip_verbatim(i)?;
             unsupported("VERBATIM (C code)")
         }
-        "KINETIC" | "NET_RECEIVE" | "LINEAR" | "NONLINEAR" | "DISCRETE" | "PARTIAL" | "BEFORE"
-        | "AFTER" | "CONSTRUCTOR" | "DESTRUCTOR" | "FUNCTION_TABLE" | "LOCAL" => {
+        "KINETIC" => Block::Kinetic(Callable {
+            name: cut_err(name).parse_next(i)?,
+            args: vec![],
+            body: body(i)?,
+        }),
+        "NET_RECEIVE" | "LINEAR" | "NONLINEAR" | "DISCRETE" | "PARTIAL" | "BEFORE" | "AFTER"
+        | "CONSTRUCTOR" | "DESTRUCTOR" | "FUNCTION_TABLE" | "LOCAL" => {
             take_while(0.., |c| c != '{' && c != '\n').parse_next(i)?;
             ws(i)?;
             if i.starts_with('{') {
@@ -457,8 +462,8 @@ fn stmt(i: &mut In) -> PResult<Stmt> {
     if i.starts_with('{') {
         return Ok(Stmt::Block(body(i)?));
     }
-    if i.starts_with('~') {
-        return refuse("kinetic reactions (`~`) are not supported");
+    if opt(sym("~")).parse_next(i)?.is_some() {
+        return cut_err(reaction).parse_next(i);
     }
     let word = name(i)?;
     let s = match word.name.as_str() {
@@ -468,14 +473,18 @@ fn stmt(i: &mut In) -> PResult<Stmt> {
             let method = opt((kw("METHOD"), cut_err(name)))
                 .parse_next(i)?
                 .map(|x| x.1);
-            if opt(kw("STEADYSTATE")).parse_next(i)?.is_some() {
-                cut_err(name).parse_next(i)?;
-                return Ok(Stmt::Unsupported(Unsupported {
-                    what: "SOLVE ... STEADYSTATE".into(),
-                    at,
-                }));
+            match opt((kw("STEADYSTATE"), cut_err(name))).parse_next(i)? {
+                Some((_, m)) => Stmt::Solve {
+                    block,
+                    method: Some(m),
+                    steady: true,
+                },
+                None => Stmt::Solve {
+                    block,
+                    method,
+                    steady: false,
+                },
             }
-            Stmt::Solve { block, method }
         }
         "TABLE" => {
             cut_err((
@@ -499,10 +508,17 @@ fn stmt(i: &mut In) -> PResult<Stmt> {
                 at,
             })
         }
+        "CONSERVE" => {
+            let terms = cut_err(species).parse_next(i)?;
+            cut_err(sym("=")).parse_next(i)?;
+            Stmt::Conserve {
+                terms,
+                total: cut_err(expr).parse_next(i)?,
+            }
+        }
         "while"
         | "for"
         | "FROM"
-        | "CONSERVE"
         | "COMPARTMENT"
         | "LONGITUDINAL_DIFFUSION"
         | "WATCH"
@@ -531,6 +547,44 @@ fn stmt(i: &mut In) -> PResult<Stmt> {
         }
     };
     Ok(s)
+}
+
+/// After `~`: `species <-> species (forward, backward)` or
+/// `species << (flux)`.
+fn reaction(i: &mut In) -> PResult<Stmt> {
+    let lhs = species(i)?;
+    if opt(sym("<<")).parse_next(i)?.is_some() {
+        let flux = (sym("("), expr, sym(")")).map(|x| x.1).parse_next(i)?;
+        return Ok(Stmt::Reaction {
+            lhs,
+            rhs: vec![],
+            forward: flux,
+            backward: None,
+        });
+    }
+    sym("<->").parse_next(i)?;
+    let rhs = species(i)?;
+    let (_, forward, _, backward, _) = (sym("("), expr, sym(","), expr, sym(")")).parse_next(i)?;
+    Ok(Stmt::Reaction {
+        lhs,
+        rhs,
+        forward,
+        backward: Some(backward),
+    })
+}
+
+/// `[k] name + [k] name ...`: species with coefficients (1 if none given).
+fn species(i: &mut In) -> PResult<Vec<(f64, Name)>> {
+    let one = |i: &mut In| -> PResult<(f64, Name)> {
+        let k = opt(number).parse_next(i)?.unwrap_or(1.0);
+        opt(sym("*")).parse_next(i)?;
+        Ok((k, name(i)?))
+    };
+    let mut v = vec![one(i)?];
+    while opt(sym("+")).parse_next(i)?.is_some() {
+        v.push(cut_err(one).parse_next(i)?);
+    }
+    Ok(v)
 }
 
 /// Succeeds where the next character is not `=` (after an `=`, so that

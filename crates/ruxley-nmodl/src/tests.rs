@@ -176,6 +176,52 @@ fn a_pool_owns_its_concentration_as_state_zero() {
     assert_eq!(m.inputs(), &[IonVar::Current(CALCIUM)]);
 }
 
+#[test]
+fn kinetic_schemes_take_backward_euler_steps_and_start_at_neurons_steady_state() {
+    // A <-> B (kf, kb) with A + B = 1: linear, so one Newton step is exact.
+    let m = read(
+        "RANGE kf, kb",
+        "PARAMETER { kf = 0.3 kb = 0.1 }\nSTATE { A B }\n\
+         INITIAL { SOLVE k STEADYSTATE sparse }\n\
+         BREAKPOINT { SOLVE k METHOD sparse }\n\
+         KINETIC k { ~ A <-> B (kf, kb) CONSERVE A + B = 1 }",
+    )
+    .unwrap();
+    let ir = ir(&m);
+    let (kf, kb) = (0.3, 0.1);
+    // Backward Euler: A' = A + dt (-kf A' + kb B'), A' + B' = A + B.
+    let (a, b) = (0.8, 0.2);
+    let a1 = (a + DT * kb * (a + b)) / (1.0 + DT * (kf + kb));
+    let got = ir.advance.eval(&[-65.0, kf, kb, a, b]);
+    assert!(
+        close(got[0], a1, 1e-15) && close(got[1], a + b - a1, 1e-15),
+        "{got:?}"
+    );
+    // The steady state is one step of 1e9 ms from the start (A = B = 0),
+    // as NEURON takes it: kb/(kf + kb) to about 1e-9.
+    let s = ir.init.eval(&[-65.0, kf, kb, 0.0, 0.0]);
+    let big = 1e9;
+    let exact_step = big * kb / (1.0 + big * (kf + kb));
+    assert!(close(s[0], exact_step, 1e-15), "{s:?}");
+    assert!((s[0] - kb / (kf + kb)).abs() < 1e-8, "{s:?}");
+    // Second order: 2 A <-> D, A + 2 D = 1, solved by Newton's method.
+    let m = read(
+        "",
+        "STATE { A D }\nBREAKPOINT { SOLVE k METHOD sparse }\n\
+         KINETIC k { ~ 2A <-> D (2, 1) CONSERVE A + 2D = 1 }",
+    )
+    .unwrap();
+    let got = m.ir(DT, 6.3).advance.eval(&[-65.0, 0.6, 0.2]);
+    // The step's residuals vanish: D' - D = dt (2 A'^2 - D'), and A' + 2 D'
+    // is conserved.
+    let (ya, yd) = (got[0], got[1]);
+    let r = 2.0 * ya * ya - yd;
+    assert!(
+        (yd - 0.2 - DT * r).abs() < 1e-15 && (ya + 2.0 * yd - 1.0).abs() < 1e-15,
+        "{got:?}"
+    );
+}
+
 /// The error of reading `neuron` + `rest`, as text.
 fn error(neuron: &str, rest: &str) -> String {
     read(neuron, rest).unwrap_err().to_string()
@@ -197,7 +243,27 @@ fn bad_files_are_refused_with_the_place_and_the_reason() {
         (
             "",
             "KINETIC k { ~ a <-> b (1, 1) }",
-            "m.mod:5:1: KINETIC block is not supported",
+            "m.mod:5:15: species `a` is not a STATE",
+        ),
+        (
+            "",
+            "STATE { a b }\nBREAKPOINT { SOLVE k METHOD cnexp }\nKINETIC k { ~ a <-> b (1, 1) }",
+            "KINETIC `k` is solved by METHOD sparse",
+        ),
+        (
+            "NONSPECIFIC_CURRENT i",
+            "STATE { a b }\nASSIGNED { i }\nBREAKPOINT { ~ a <-> b (1, 1) i = a }",
+            "m.mod:7:16: a reaction outside a KINETIC block",
+        ),
+        (
+            "",
+            "STATE { a }\nINITIAL { SOLVE d STEADYSTATE derivimplicit }\nDERIVATIVE d { a' = -a }",
+            "only KINETIC blocks (METHOD sparse) are solved to a steady state",
+        ),
+        (
+            "",
+            "STATE { a b }\nBREAKPOINT { SOLVE k METHOD sparse }\nKINETIC k { ~ a <-> b (1, 1) a' = 1 }",
+            "`a'` inside a KINETIC block is not supported",
         ),
         ("POINT_PROCESS p", "", "m.mod:3:16: `p` is a POINT_PROCESS"),
         (
@@ -282,7 +348,7 @@ fn bad_files_are_refused_with_the_place_and_the_reason() {
         (
             "",
             "BREAKPOINT { SOLVE nowhere METHOD cnexp }",
-            "no DERIVATIVE block of that name",
+            "no DERIVATIVE or KINETIC block of that name",
         ),
         ("", "STATE { x }\nBREAKPOINT { x ~ 1 }", "expected"),
         (

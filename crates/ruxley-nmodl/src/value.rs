@@ -57,6 +57,7 @@ impl<R: Real> Val<R> {
     pub fn pow(self, p: Self) -> Self {
         match (self, p) {
             (Known(a), Known(b)) => Known(a.powf(b)),
+            (a, Known(1.0)) => a,
             (a, Known(b)) => Run(a.run().powf(b)),
             (a, b) => Run((b.run() * a.run().ln()).exp()),
         }
@@ -78,6 +79,7 @@ impl<R: Real> Sub for Val<R> {
     fn sub(self, o: Self) -> Self {
         match (self, o) {
             (v, Known(z)) if z == 0.0 && !matches!(v, Known(_)) => v,
+            (Known(z), v) if z == 0.0 && !matches!(v, Known(_)) => -v,
             (a, b) => a.zip(b, |p, q| p - q, |p, q| p - q),
         }
     }

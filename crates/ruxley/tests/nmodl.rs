@@ -95,7 +95,12 @@ fn the_comparison_fails_for_a_changed_mechanism() {
 #[test]
 fn imported_kernels_match_finite_differences() {
     use ruxley::channels::gradcheck::{Point, check_channel};
-    for file in std::fs::read_dir(mechanisms()).unwrap() {
+    // The shipped files and the test mechanisms (derivimplicit, kinetic
+    // schemes, branches).
+    let files = std::fs::read_dir(mechanisms())
+        .unwrap()
+        .chain(std::fs::read_dir(data_path("reference/nmodl/mod")).unwrap());
+    for file in files {
         let path = file.unwrap().path();
         if path.extension().is_none_or(|e| e != "mod") {
             continue;
@@ -121,17 +126,17 @@ fn imported_kernels_match_finite_differences() {
     }
 }
 
-#[test]
-fn gradients_through_imported_mechanisms_match_finite_differences() {
+/// Checks the gradient of an MSE to traces near the model's own against
+/// finite differences (the best of steps 1e-4, 1e-5, 1e-6, tolerance 1e-6)
+/// for every parameter block but `skip`; returns the worst relative
+/// deviation and requires `names` among those checked.
+fn check_fd(model: &ruxley::Model, t_max: f64, names: &[&str], skip: &[&str]) -> f64 {
     use ruxley::cpu::CpuBackend;
     use ruxley::{RunOptions, Schedule, TraceFit};
     use ruxley_conformance::fdcheck::{FdOptions, check_gradient};
-    // SK_E2 and Ca_HVA around a CaDynamics_E2 pool, all read from .mod
-    // files, 2 ms into a 0.2 nA step: calcium flows, eca follows.
-    let w = single_with("SK_E2_CaHVA", 0.2, &imported).unwrap();
-    let options = RunOptions::new(0.025, 14.0);
-    let layout = w.model.build().unwrap();
-    let traces = ruxley::simulate(&w.model, &options).unwrap();
+    let options = RunOptions::new(0.025, t_max);
+    let layout = model.build().unwrap();
+    let traces = ruxley::simulate(model, &options).unwrap();
     let n = options.grid().unwrap().n_samples();
     let targets = traces
         .names()
@@ -150,28 +155,51 @@ fn gradients_through_imported_mechanisms_match_finite_differences() {
         &options,
         &TraceFit::mse(targets),
         &Schedule::Revolve(9),
-        &|_| true,
-        // The best of steps 1e-4, 1e-5 and 1e-6 (cai[0], 5e-5 mM, needs a
-        // small one); measured: 1.1e-7 at worst, over 20 values.
+        &|n| !skip.contains(&n),
         &FdOptions {
             every_step: true,
             ..FdOptions::spiking().with_tolerance(1e-6)
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let worst = rows.iter().map(|r| r.relative).fold(0.0, nan_max);
-    eprintln!(
-        "{} values, worst relative deviation {worst:.1e}",
-        rows.len()
+    for name in names {
+        assert!(rows.iter().any(|r| r.name == *name), "{name} not checked");
+    }
+    rows.iter().map(|r| r.relative).fold(0.0, nan_max)
+}
+
+#[test]
+fn gradients_through_imported_mechanisms_match_finite_differences() {
+    // SK_E2 and Ca_HVA around a CaDynamics_E2 pool, all read from .mod
+    // files, 4 ms into a 0.2 nA step: calcium flows, eca follows. (cai[0],
+    // 5e-5 mM, needs the small steps.) Measured: 1.1e-7 at worst.
+    let w = single_with("SK_E2_CaHVA", 0.2, &imported).unwrap();
+    let worst = check_fd(
+        &w.model,
+        14.0,
+        &[
+            "SK_E2_gSK_E2bar[0]",
+            "SK_E2_zTau[0]",
+            "Ca_HVA_gCa_HVAbar[0]",
+            "CaDynamics_E2_gamma[0]",
+            "CaDynamics_E2_decay[0]",
+        ],
+        &[],
     );
-    for name in [
-        "SK_E2_gSK_E2bar[0]",
-        "SK_E2_zTau[0]",
-        "Ca_HVA_gCa_HVAbar[0]",
-        "CaDynamics_E2_gamma[0]",
-        "CaDynamics_E2_decay[0]",
+    eprintln!("calcium: worst relative deviation {worst:.1e}");
+    // The kinetic schemes (linear and second order) and derivimplicit,
+    // before the first spike. Skipped: cai and cad_di_cainf, whose effect
+    // on the loss is within its round-off (their finite differences with
+    // the three steps disagree with each other at 1e-4). Measured: 2.5e-8,
+    // 6.8e-9 and 6.6e-8 at worst.
+    for (protocol, names) in [
+        ("kinetic", &["kin3_gbar[0]", "dimer_g[0]"][..]),
+        ("nonlinear", &["nonlin_tau[0]", "nonlin_a[0]"][..]),
+        ("di_pool", &["cad_di_taur[0]", "cad_di_k[0]"][..]),
     ] {
-        assert!(rows.iter().any(|r| r.name == name), "{name} not checked");
+        let skip = ["cai", "cad_di_cainf"];
+        let worst = check_fd(&protocol_model(protocol).0, 13.0, names, &skip);
+        eprintln!("{protocol}: worst relative deviation {worst:.1e}");
     }
 }
 
@@ -204,6 +232,15 @@ fn pas_and_hh_from_mod_files_are_the_builtin_leak_and_hh() {
 /// One compartment as `validation/nmodl/run_neuron.py` runs it: hh.mod and
 /// `mechanisms` (a file under reference/nmodl/mod, or a shipped one), 20 degC.
 fn neuron_protocol(protocol: &str) -> (ruxley::Traces, Table) {
+    let (m, _) = protocol_model(protocol);
+    let ours = ruxley::simulate(&m, &ruxley::RunOptions::new(0.025, 150.0)).unwrap();
+    let reference = Table::read(data_path(&format!("reference/nmodl/nrn_{protocol}.csv"))).unwrap();
+    (ours, reference)
+}
+
+/// The model of a protocol of `validation/nmodl/run_neuron.py`, and its
+/// clamp amplitude.
+fn protocol_model(protocol: &str) -> (ruxley::Model, f64) {
     use ruxley::prelude::*;
     let test_mod =
         |name: &str| Nmodl::from_file(data_path(&format!("reference/nmodl/mod/{name}.mod")));
@@ -231,6 +268,19 @@ fn neuron_protocol(protocol: &str) -> (ruxley::Traces, Table) {
             m.insert(test_mod("nonlin").unwrap()).unwrap();
             (0.1, &[("nonlin.s", "nonlin_s")])
         }
+        "kinetic" => {
+            m.insert(test_mod("kin3").unwrap()).unwrap();
+            m.insert(test_mod("dimer").unwrap()).unwrap();
+            (
+                0.12,
+                &[
+                    ("kin3.C1", "kin3_C1"),
+                    ("kin3.O", "kin3_O"),
+                    ("dimer.A", "dimer_A"),
+                    ("dimer.D", "dimer_D"),
+                ],
+            )
+        }
         _ => {
             let mut b = test_mod("branches").unwrap();
             b.set_global("vhalf", -35.0).unwrap();
@@ -250,18 +300,23 @@ fn neuron_protocol(protocol: &str) -> (ruxley::Traces, Table) {
     for (column, what) in columns {
         m.comp(0).record_column(what, column).unwrap();
     }
-    let ours = ruxley::simulate(&m, &RunOptions::new(0.025, 150.0)).unwrap();
-    let reference = Table::read(data_path(&format!("reference/nmodl/nrn_{protocol}.csv"))).unwrap();
-    (ours, reference)
+    (m, amplitude)
 }
 
 #[test]
-fn derivimplicit_tables_globals_and_branches_match_neuron_running_the_same_files() {
-    for protocol in ["di_pool", "nonlinear", "branches"] {
+fn derivimplicit_kinetic_schemes_tables_and_branches_match_neuron_running_the_same_files() {
+    for protocol in ["di_pool", "nonlinear", "branches", "kinetic"] {
         let (ours, reference) = neuron_protocol(protocol);
         let spikes = ruxley::analysis::spike_times(ours.get("v").unwrap(), 0.025, 0.0);
         eprintln!("{protocol}: {} spikes", spikes.len());
-        // Measured: v 1.8e-10 mV, other columns 2.6e-11 of their largest.
-        check(protocol, &ours, &reference, 2e-9, 3e-10);
+        // Measured: v 1.8e-10 mV, other columns 2.6e-11 of their largest;
+        // with the second-order scheme (its steady state is NEURON's to
+        // 1.5e-10: the two Newton iterations stop at different points) v
+        // 1.7e-9 mV and 1.9e-10.
+        let (tol_v, tol_rel) = match protocol {
+            "kinetic" => (2e-8, 2e-9),
+            _ => (2e-9, 3e-10),
+        };
+        check(protocol, &ours, &reference, tol_v, tol_rel);
     }
 }
