@@ -21,7 +21,8 @@
 //!
 //! [[insert]]
 //! channel = "HH"        # a library channel (`ruxley channels` lists them),
-//! # nmodl = "hh.mod"     # or an NMODL file, relative to this file
+//! # nmodl = "hh.mod"     # or an NMODL file, relative to this file,
+//! # globals = { vhalf = -35.0 }   # with its GLOBAL parameters set
 //! where = "all"         # the default
 //!
 //! [[set]]
@@ -510,6 +511,9 @@ impl Where {
 struct Insert {
     channel: Option<String>,
     nmodl: Option<String>,
+    /// GLOBAL parameters of an NMODL file.
+    #[serde(default)]
+    globals: BTreeMap<String, f64>,
     #[serde(rename = "where", default)]
     at: Where,
 }
@@ -783,6 +787,11 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
     }
     for (k, ins) in file.insert.iter().enumerate() {
         let entry = format!("[[insert]] #{}", k + 1);
+        if ins.nmodl.is_none() && !ins.globals.is_empty() {
+            return Err(ModelFileError::Invalid(format!(
+                "{entry}: `globals` belong to an `nmodl` file"
+            )));
+        }
         let channel = match (&ins.channel, &ins.nmodl) {
             (Some(name), None) => ruxley::channels::by_name(name).ok_or_else(|| {
                 let known: Vec<String> = ruxley::channels::library()
@@ -794,10 +803,15 @@ fn build(file: File, base: &Path) -> Result<ModelSpec, ModelFileError> {
                     known.join(", ")
                 ))
             })?,
-            (None, Some(file)) => Box::new(
-                ruxley::Nmodl::from_file(base.join(file))
-                    .map_err(|e| ModelFileError::Invalid(format!("{entry}: {e}")))?,
-            ),
+            (None, Some(file)) => {
+                let bad =
+                    |e: ruxley::nmodl::NmodlError| ModelFileError::Invalid(format!("{entry}: {e}"));
+                let mut m = ruxley::Nmodl::from_file(base.join(file)).map_err(bad)?;
+                for (name, value) in &ins.globals {
+                    m.set_global(name, *value).map_err(bad)?;
+                }
+                Box::new(m)
+            }
             _ => {
                 return Err(ModelFileError::Invalid(format!(
                     "{entry}: give either `channel` (a library channel) or `nmodl` (a .mod file)"

@@ -1033,6 +1033,23 @@ fn an_insert_names_a_channel_or_an_nmodl_file_and_bad_files_are_named() {
         e.contains("either `channel`") && e.contains("[[insert]] #1"),
         "{e}"
     );
+    let globals = text.replace(
+        "channel = \"HH\"",
+        "channel = \"HH\"\nglobals = { q = 1.0 }",
+    );
+    let e = model_file::parse(&globals, &models_dir())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`globals` belong to an `nmodl` file"), "{e}");
+    let hh = "nmodl = \"../../crates/ruxley-nmodl/mechanisms/hh.mod\"";
+    let bad_global = text.replace(
+        "channel = \"HH\"",
+        &format!("{hh}\nglobals = {{ q10 = 2.0 }}"),
+    );
+    let e = model_file::parse(&bad_global, &models_dir())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no GLOBAL parameter `q10`"), "{e}");
     let missing = text.replace("channel = \"HH\"", "nmodl = \"no_such.mod\"");
     let e = model_file::parse(&missing, &models_dir())
         .unwrap_err()
@@ -1041,4 +1058,27 @@ fn an_insert_names_a_channel_or_an_nmodl_file_and_bad_files_are_named() {
         e.contains("no_such.mod") && e.contains("cannot read"),
         "{e}"
     );
+}
+
+#[test]
+fn channels_lists_what_an_nmodl_file_declares() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ruxley-nmodl/mechanisms");
+    let pool = dir.join("CaDynamics_E2.mod");
+    let out = run_cli(&["channels", pool.to_str().unwrap()]);
+    for want in [
+        "CaDynamics_E2_gamma = 0.05",
+        "CaDynamics_E2_decay = 80 ms",
+        "states      CaDynamics_E2_cai",
+        "pool of     cai",
+        "reads       ica",
+        "globals     FARADAY = 96485.33212331001",
+    ] {
+        assert!(out.contains(want), "{want} not in\n{out}");
+    }
+    let e = Command::new(env!("CARGO_BIN_EXE_ruxley"))
+        .args(["channels", "/no/such.mod"])
+        .output()
+        .unwrap();
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("cannot read /no/such.mod"));
 }
