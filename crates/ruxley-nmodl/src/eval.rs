@@ -54,9 +54,9 @@ pub enum Method {
 /// linear in their state; more refine nonlinear ones).
 const NEWTON: usize = 3;
 
-/// A number the statements run on: `Expr` (recording graphs) or `f64`
-/// integrate `x' = f` with derivatives from tangents over themselves;
-/// tangents, which only evaluate expressions, refuse to.
+/// A number the statements run on: `Expr` (recording graphs) integrates
+/// `x' = f` with derivatives from tangents over itself; tangents, which
+/// only evaluate expressions, refuse to.
 pub trait Scalar: Real + PartialEq {
     /// The value of state `n` (now `x`) after one step of `n' = e`.
     fn integrate<'m>(
@@ -69,18 +69,6 @@ pub trait Scalar: Real + PartialEq {
 }
 
 impl Scalar for ruxley_ir::Expr {
-    fn integrate<'m>(
-        run: &mut Interp<'m, Self>,
-        n: &Name,
-        e: &'m Expr,
-        x: Val<Self>,
-        method: Method,
-    ) -> Result<Val<Self>> {
-        run.integrate(n, e, x, method)
-    }
-}
-
-impl Scalar for f64 {
     fn integrate<'m>(
         run: &mut Interp<'m, Self>,
         n: &Name,

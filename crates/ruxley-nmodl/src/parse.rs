@@ -28,8 +28,43 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// The deepest nesting of blocks and parentheses read (real files stay
+/// below ten; recursion must not overflow the stack).
+const MAX_DEPTH: usize = 32;
+/// The most operations in one expression.
+const MAX_NODES: usize = 512;
+
+thread_local! {
+    /// The current nesting, and the operations of the current expression.
+    static NESTING: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Runs `f` one level deeper, refusing beyond [`MAX_DEPTH`]; at the top
+/// level a new expression's operation count starts.
+fn nested<T>(i: &mut In, f: impl FnOnce(&mut In) -> PResult<T>) -> PResult<T> {
+    let (depth, nodes) = NESTING.get();
+    if depth == MAX_DEPTH {
+        return refuse("nested too deeply (more than 32 levels of blocks or parentheses)");
+    }
+    NESTING.set((depth + 1, if depth == 0 { 0 } else { nodes }));
+    let r = f(i);
+    NESTING.set((depth, NESTING.get().1));
+    r
+}
+
+/// Counts one operation of the current expression.
+fn operation() -> PResult<()> {
+    let (depth, nodes) = NESTING.get();
+    if nodes == MAX_NODES {
+        return refuse("expression too large (more than 512 operations)");
+    }
+    NESTING.set((depth, nodes + 1));
+    Ok(())
+}
+
 /// Parses a whole file.
 pub fn module(source: &str) -> Result<Module, SyntaxError> {
+    NESTING.set((0, 0));
     let mut i = LocatingSlice::new(source);
     let parsed = (|i: &mut In| {
         ws(i)?;
@@ -454,7 +489,7 @@ fn callable(i: &mut In) -> PResult<Callable> {
 
 /// `{ statement* }`.
 fn body(i: &mut In) -> PResult<Body> {
-    braced(i, stmt)
+    nested(i, |i| braced(i, stmt))
 }
 
 fn stmt(i: &mut In) -> PResult<Stmt> {
@@ -598,6 +633,11 @@ fn not_eq(i: &mut In) -> PResult<()> {
 
 /// `if (cond) body [else (if ... | body)]` after the `if`.
 fn if_stmt(i: &mut In) -> PResult<Stmt> {
+    nested(i, if_rest)
+}
+
+/// [`if_stmt`] within its nesting level.
+fn if_rest(i: &mut In) -> PResult<Stmt> {
     let cond = cut_err((sym("("), expr, sym(")")))
         .map(|x| x.1)
         .parse_next(i)?;
@@ -631,7 +671,7 @@ fn call_args(i: &mut In) -> PResult<Vec<Expr>> {
 
 /// An expression (lowest precedence: `||`).
 pub(crate) fn expr(i: &mut In) -> PResult<Expr> {
-    binary(i, 0)
+    nested(i, |i| binary(i, 0))
 }
 
 /// The binary operators by precedence level, lowest first; at each level
@@ -661,6 +701,7 @@ fn binary(i: &mut In, level: usize) -> PResult<Expr> {
             if i.starts_with(s) {
                 sym(s).parse_next(i)?;
                 let rhs = cut_err(|i: &mut In| binary(i, level + 1)).parse_next(i)?;
+                operation()?;
                 lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
                 continue 'outer;
             }
@@ -671,6 +712,7 @@ fn binary(i: &mut In, level: usize) -> PResult<Expr> {
 
 /// `-a`, `+a`, `!a`, or a power.
 fn unary(i: &mut In) -> PResult<Expr> {
+    operation()?;
     if opt(sym("-")).parse_next(i)?.is_some() {
         return Ok(Expr::Neg(Box::new(cut_err(unary).parse_next(i)?)));
     }

@@ -402,3 +402,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for depth in [10, 20_000] {
+        let open = "(".repeat(depth);
+        let close = ")".repeat(depth);
+        let e = read(
+            "NONSPECIFIC_CURRENT i",
+            &format!("ASSIGNED {{ i }}\nBREAKPOINT {{ i = {open}1{close} }}"),
+        );
+        let blocks = "if (v < 0) { ".repeat(depth) + &"}".repeat(depth);
+        let f = read("", &format!("BREAKPOINT {{ {blocks} }}"));
+        if depth == 10 {
+            assert!(e.is_ok() && f.is_ok(), "{e:?}");
+        } else {
+            assert!(e.unwrap_err().to_string().contains("nested too deeply"));
+            assert!(f.unwrap_err().to_string().contains("nested too deeply"));
+        }
+    }
+    let long = vec!["v"; 600].join(" + ");
+    let e = read(
+        "NONSPECIFIC_CURRENT i",
+        &format!("ASSIGNED {{ i }}\nBREAKPOINT {{ i = {long} }}"),
+    );
+    assert!(e.unwrap_err().to_string().contains("expression too large"));
+    let minus = "-".repeat(20_000);
+    let e = read(
+        "NONSPECIFIC_CURRENT i",
+        &format!("ASSIGNED {{ i }}\nBREAKPOINT {{ i = {minus}v }}"),
+    );
+    assert!(e.unwrap_err().to_string().contains("expression too large"));
+}
