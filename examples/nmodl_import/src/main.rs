@@ -93,7 +93,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     for step in 0..=200 {
         let g: Vec<f64> = u.iter().map(|x| x.exp()).collect();
-        let r = value_and_grad(&backend, &layout, &[g.clone()], &options, &loss, &schedule)?;
+        let r = value_and_grad(
+            &backend,
+            &layout,
+            std::slice::from_ref(&g),
+            &options,
+            &loss,
+            &schedule,
+        )?;
         if step % 40 == 0 {
             println!(
                 "step {step}: loss {:.3e}, gl {:.4e}, gImbar {:.4e}",
