@@ -2,7 +2,8 @@
 
 Compiles the test mechanisms (crates/ruxley-conformance/data/reference/nmodl/mod)
 and the shipped Hay et al. (2011) set (crates/ruxley-nmodl/mechanisms, all but
-hh.mod and pas.mod, whose suffixes are NEURON's own) with nrnivmodl, then runs
+hh.mod and pas.mod, whose suffixes are NEURON's own: NEURON runs its built-in
+hh and pas, which Ruxley runs from those files) with nrnivmodl, then runs
 one compartment per protocol and writes
 crates/ruxley-conformance/data/reference/nmodl/nrn_<protocol>.csv:
 time_ms, v, and the recorded states and concentrations (12 significant digits).
@@ -38,6 +39,7 @@ PROTOCOLS = {
     ),
     "nonlinear": ([("nonlin", {})], 0.1, [("nonlin.s", "_ref_s_nonlin")]),
     "branches": ([("branches", {"gbar": 0.01})], 0.1, [("branches.n", "_ref_n_branches")]),
+    "passive": ([("pas", {"g": 5e-5, "e": -70.0})], 0.1, []),
     "kinetic": (
         [("kin3", {}), ("dimer", {})],
         0.12,

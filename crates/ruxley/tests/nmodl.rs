@@ -268,6 +268,12 @@ fn protocol_model(protocol: &str) -> (ruxley::Model, f64) {
             m.insert(test_mod("nonlin").unwrap()).unwrap();
             (0.1, &[("nonlin.s", "nonlin_s")])
         }
+        "passive" => {
+            m.insert(imported("pas").0).unwrap();
+            m.set("pas_g", 5e-5).unwrap();
+            m.set("pas_e", -70.0).unwrap();
+            (0.1, &[])
+        }
         "kinetic" => {
             m.insert(test_mod("kin3").unwrap()).unwrap();
             m.insert(test_mod("dimer").unwrap()).unwrap();
@@ -305,7 +311,7 @@ fn protocol_model(protocol: &str) -> (ruxley::Model, f64) {
 
 #[test]
 fn derivimplicit_kinetic_schemes_tables_and_branches_match_neuron_running_the_same_files() {
-    for protocol in ["di_pool", "nonlinear", "branches", "kinetic"] {
+    for protocol in ["di_pool", "nonlinear", "branches", "passive", "kinetic"] {
         let (ours, reference) = neuron_protocol(protocol);
         let spikes = ruxley::analysis::spike_times(ours.get("v").unwrap(), 0.025, 0.0);
         eprintln!("{protocol}: {} spikes", spikes.len());
