@@ -57,6 +57,37 @@ enum Command {
         #[arg(long, value_name = "CSV|JSON")]
         theta: Option<PathBuf>,
     },
+    /// Run a model file once per row of a CSV of parameter values; writes
+    /// each run's recordings to OUT/member_<k>.csv and a summary row per run
+    /// (spike count, mean, min and max of each recording) to
+    /// OUT/summary.csv. A column named like a `[[set]]` key sets that
+    /// parameter everywhere; one named after a trainable value
+    /// (`HH_gNa[1:0]`) or entry (`HH_gNa[1]`) sets that.
+    Sweep {
+        /// The model file (TOML).
+        model: PathBuf,
+        /// CSV of parameter sets: a header of names, one row per run.
+        #[arg(long)]
+        params: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Runs simulated together (a batch).
+        #[arg(long, default_value_t = 64)]
+        chunk: usize,
+        /// Write only the summary.
+        #[arg(long)]
+        summary_only: bool,
+        /// Continue an interrupted sweep from its summary.
+        #[arg(long)]
+        resume: bool,
+        /// The backend (cpu, cuda or wgpu); default: the best one built in.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Replace a value of the model file: PATH=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        overrides: Vec<String>,
+    },
     /// Gradient of the model file's loss with respect to its trainables;
     /// writes CSV rows: trainable entry, name, index, value, gradient.
     Grad(#[command(flatten)] Against),
@@ -185,6 +216,30 @@ fn simulate(
         }
         None => traces[0].write_csv(std::io::stdout().lock())?,
     }
+    Ok(())
+}
+
+fn sweep(
+    spec: model_file::ModelSpec,
+    params: &std::path::Path,
+    backend: Option<String>,
+    how: &ruxley_cli::sweep::SweepOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let layout = spec.model.build()?;
+    if layout.probes().is_empty() {
+        return Err("the model records nothing; add a [[record]] entry".into());
+    }
+    let backend = match backend {
+        Some(name) => ruxley::backend_by_name(&name)?,
+        None => ruxley::default_backend()?,
+    };
+    let sets = ruxley_cli::sweep::Sets::read(params)?;
+    let ran = ruxley_cli::sweep::run(backend.as_ref(), &layout, &spec.options, &sets, how)?;
+    eprintln!(
+        "{ran} of {} members run; results in {}",
+        sets.rows.len(),
+        how.out.display()
+    );
     Ok(())
 }
 
@@ -732,6 +787,26 @@ fn main() -> ExitCode {
                     theta,
                 };
                 simulate(spec, out, run)
+            }),
+        Command::Sweep {
+            model,
+            params,
+            out,
+            chunk,
+            summary_only,
+            resume,
+            backend,
+            overrides,
+        } => model_file::load_with(&model, &overrides)
+            .map_err(Into::into)
+            .and_then(|spec| {
+                let how = ruxley_cli::sweep::SweepOptions {
+                    out,
+                    chunk,
+                    summary_only,
+                    resume,
+                };
+                sweep(spec, &params, backend, &how)
             }),
         Command::Grad(a) => a.load().and_then(|spec| grad(spec, a.target, a.out)),
         Command::Fit {
