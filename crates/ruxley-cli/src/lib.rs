@@ -6,3 +6,5 @@
 pub mod distance_expr;
 pub mod model_file;
 pub mod sweep;
+#[cfg(feature = "mpi")]
+pub mod sweep_mpi;

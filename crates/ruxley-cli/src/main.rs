@@ -234,6 +234,31 @@ fn sweep(
         None => ruxley::default_backend()?,
     };
     let sets = ruxley_cli::sweep::Sets::read(params)?;
+    #[cfg(feature = "mpi")]
+    {
+        use mpi::traits::Communicator;
+        let universe = mpi::initialize().ok_or("MPI was initialised twice")?;
+        let world = universe.world();
+        if world.size() > 1 {
+            let ran = ruxley_cli::sweep_mpi::run(
+                &world,
+                backend.as_ref(),
+                &layout,
+                &spec.options,
+                &sets,
+                how,
+            )?;
+            if world.rank() == 0 {
+                eprintln!(
+                    "{ran} of {} members run on {} ranks; results in {}",
+                    sets.rows.len(),
+                    world.size(),
+                    how.out.display()
+                );
+            }
+            return Ok(());
+        }
+    }
     let ran = ruxley_cli::sweep::run(backend.as_ref(), &layout, &spec.options, &sets, how)?;
     eprintln!(
         "{ran} of {} members run; results in {}",

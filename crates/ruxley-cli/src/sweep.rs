@@ -29,6 +29,12 @@ impl fmt::Display for SweepError {
 
 impl std::error::Error for SweepError {}
 
+impl From<String> for SweepError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 fn fail<T>(message: impl Into<String>) -> Result<T, SweepError> {
     Err(SweepError(message.into()))
 }
@@ -97,46 +103,75 @@ pub struct SweepOptions {
     pub resume: bool,
 }
 
-/// Runs `layout` once per row of `sets` and writes the results; returns the
-/// number of members run (fewer than the rows when resuming).
-pub fn run(
-    backend: &dyn Backend,
-    layout: &Layout,
-    options: &RunOptions,
-    sets: &Sets,
-    how: &SweepOptions,
-) -> Result<usize, SweepError> {
-    let targets = sets
-        .columns
-        .iter()
-        .map(|c| target(layout, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    std::fs::create_dir_all(&how.out)
-        .or_else(|e| fail(format!("cannot create {}: {e}", how.out.display())))?;
-    let summary_path = how.out.join("summary.csv");
-    let previous = if how.resume {
-        completed_rows(&summary_path, sets)?
-    } else {
-        None
-    };
-    let done = previous.unwrap_or(0);
-    let mut summary = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&summary_path)
-        .or_else(|e| fail(format!("cannot open {}: {e}", summary_path.display())))?;
-    if previous.is_none() {
-        summary.set_len(0).or_else(|e| fail(e.to_string()))?;
+/// A sweep being run: the model, the sets and where results go.
+pub struct Sweep<'a> {
+    backend: &'a dyn Backend,
+    layout: &'a Layout,
+    options: &'a RunOptions,
+    sets: &'a Sets,
+    how: &'a SweepOptions,
+    targets: Vec<Target>,
+}
+
+/// The results of a chunk of members: the summary's header (from their
+/// recordings) and one summary line per member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkResult {
+    /// The summary header.
+    pub header: String,
+    /// The summary lines, in member order.
+    pub lines: Vec<String>,
+}
+
+impl<'a> Sweep<'a> {
+    /// Checks the columns against the model and creates the output folder.
+    pub fn new(
+        backend: &'a dyn Backend,
+        layout: &'a Layout,
+        options: &'a RunOptions,
+        sets: &'a Sets,
+        how: &'a SweepOptions,
+    ) -> Result<Self, SweepError> {
+        let targets = sets
+            .columns
+            .iter()
+            .map(|c| target(layout, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        std::fs::create_dir_all(&how.out)
+            .or_else(|e| fail(format!("cannot create {}: {e}", how.out.display())))?;
+        Ok(Self {
+            backend,
+            layout,
+            options,
+            sets,
+            how,
+            targets,
+        })
     }
-    let io = |e: std::io::Error| SweepError(format!("{}: {e}", summary_path.display()));
-    let mut header_written = previous.is_some();
-    let mut ran = 0;
-    for start in (done..sets.rows.len()).step_by(how.chunk.max(1)) {
-        let end = (start + how.chunk.max(1)).min(sets.rows.len());
+
+    /// The chunks of members still to run, as (start, end), and the
+    /// summary to append to (on the process that writes it).
+    pub fn plan(&self) -> Result<(Vec<(usize, usize)>, Summary), SweepError> {
+        let summary = Summary::open(
+            &self.how.out.join("summary.csv"),
+            self.sets,
+            self.how.resume,
+        )?;
+        let step = self.how.chunk.max(1);
+        let chunks = (summary.done..self.sets.rows.len())
+            .step_by(step)
+            .map(|s| (s, (s + step).min(self.sets.rows.len())))
+            .collect();
+        Ok((chunks, summary))
+    }
+
+    /// Runs members `start..end`, writes their trace files and returns
+    /// their summary lines.
+    pub fn chunk(&self, start: usize, end: usize) -> Result<ChunkResult, SweepError> {
         let mut params = Vec::with_capacity(end - start);
         let mut stimuli = Vec::with_capacity(end - start);
-        for (k, row) in sets.rows[start..end].iter().enumerate() {
-            let (p, s) = member(layout, &targets, row)
+        for (k, row) in self.sets.rows[start..end].iter().enumerate() {
+            let (p, s) = member(self.layout, &self.targets, row)
                 .or_else(|e| fail(format!("member {} (row {}): {e}", start + k, start + k + 1)))?;
             params.push(p);
             stimuli.push(s);
@@ -145,14 +180,11 @@ pub fn run(
             params: &params,
             stimuli: &stimuli,
         };
-        let traces = match backend.simulate(layout, batch, options) {
+        let traces = match self.backend.simulate(self.layout, batch, self.options) {
             Ok(t) => t,
-            Err(e) => {
-                return Err(culprit(
-                    backend, layout, options, &params, &stimuli, start, e,
-                ));
-            }
+            Err(e) => return Err(self.culprit(&params, &stimuli, start, e)),
         };
+        let mut lines = Vec::with_capacity(traces.len());
         for (k, t) in traces.iter().enumerate() {
             let m = start + k;
             if let Some((name, at)) = first_non_finite(t) {
@@ -161,46 +193,115 @@ pub fn run(
                     m + 1
                 ));
             }
-            if !how.summary_only {
-                let path = how.out.join(format!("member_{m:06}.csv"));
+            if !self.how.summary_only {
+                let path = self.how.out.join(format!("member_{m:06}.csv"));
                 let file = std::fs::File::create(&path)
                     .or_else(|e| fail(format!("cannot create {}: {e}", path.display())))?;
                 t.write_csv(std::io::BufWriter::new(file))
                     .or_else(|e| fail(format!("{}: {e}", path.display())))?;
             }
-            if !header_written {
-                writeln!(summary, "{}", summary_header(sets, t)).map_err(io)?;
-                header_written = true;
-            }
-            writeln!(summary, "{}", summary_row(m, &sets.rows[m], t, options.dt)).map_err(io)?;
+            lines.push(summary_row(m, &self.sets.rows[m], t, self.options.dt));
         }
-        summary.flush().map_err(io)?;
-        ran += end - start;
+        Ok(ChunkResult {
+            header: summary_header(self.sets, &traces[0]),
+            lines,
+        })
     }
-    Ok(ran)
+
+    /// The error of the first member of a failed batch (from `start`) that
+    /// fails alone, or the batch's error.
+    fn culprit(
+        &self,
+        params: &[Parameters],
+        stimuli: &[Vec<ruxley::cell::Stimulus>],
+        start: usize,
+        batch_error: ruxley::backend::SimError,
+    ) -> SweepError {
+        for (k, (p, s)) in params.iter().zip(stimuli).enumerate() {
+            let one = Batch {
+                params: std::slice::from_ref(p),
+                stimuli: std::slice::from_ref(s),
+            };
+            if let Err(e) = self.backend.simulate(self.layout, one, self.options) {
+                return SweepError(format!("member {} (row {}): {e}", start + k, start + k + 1));
+            }
+        }
+        SweepError(format!("members from {start}: {batch_error}"))
+    }
 }
 
-/// The error of the first member of a failed batch (from `start`) that
-/// fails alone, or the batch's error.
-fn culprit(
+/// The summary file, appended to in member order.
+pub struct Summary {
+    file: std::fs::File,
+    path: PathBuf,
+    /// Members already in it.
+    pub done: usize,
+    header_written: bool,
+}
+
+impl Summary {
+    /// Opens (or, unless resuming, starts) the summary at `path`.
+    fn open(path: &Path, sets: &Sets, resume: bool) -> Result<Self, SweepError> {
+        let previous = if resume {
+            completed_rows(path, sets)?
+        } else {
+            None
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .or_else(|e| fail(format!("cannot open {}: {e}", path.display())))?;
+        if previous.is_none() {
+            file.set_len(0)
+                .or_else(|e| fail(format!("{}: {e}", path.display())))?;
+        }
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            done: previous.unwrap_or(0),
+            header_written: previous.is_some(),
+        })
+    }
+
+    /// Appends a chunk's lines (and the header, the first time).
+    pub fn append(&mut self, chunk: &ChunkResult) -> Result<(), SweepError> {
+        let io = |e: std::io::Error| SweepError(format!("{}: {e}", self.path.display()));
+        let mut text = String::new();
+        if !self.header_written {
+            text += &chunk.header;
+            text.push('\n');
+        }
+        for l in &chunk.lines {
+            text += l;
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes()).map_err(io)?;
+        self.file.flush().map_err(io)?;
+        self.header_written = true;
+        self.done += chunk.lines.len();
+        Ok(())
+    }
+}
+
+/// Runs `layout` once per row of `sets` in this process and writes the
+/// results; returns the number of members run (fewer than the rows when
+/// resuming).
+pub fn run(
     backend: &dyn Backend,
     layout: &Layout,
     options: &RunOptions,
-    params: &[Parameters],
-    stimuli: &[Vec<ruxley::cell::Stimulus>],
-    start: usize,
-    batch_error: ruxley::backend::SimError,
-) -> SweepError {
-    for (k, (p, s)) in params.iter().zip(stimuli).enumerate() {
-        let one = Batch {
-            params: std::slice::from_ref(p),
-            stimuli: std::slice::from_ref(s),
-        };
-        if let Err(e) = backend.simulate(layout, one, options) {
-            return SweepError(format!("member {} (row {}): {e}", start + k, start + k + 1));
-        }
+    sets: &Sets,
+    how: &SweepOptions,
+) -> Result<usize, SweepError> {
+    let sweep = Sweep::new(backend, layout, options, sets, how)?;
+    let (chunks, mut summary) = sweep.plan()?;
+    let mut ran = 0;
+    for (start, end) in chunks {
+        summary.append(&sweep.chunk(start, end)?)?;
+        ran += end - start;
     }
-    SweepError(format!("members from {start}: {batch_error}"))
+    Ok(ran)
 }
 
 /// What column `name` sets: a trainable value (`HH_gNa[1:0]`), all values
