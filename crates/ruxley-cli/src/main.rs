@@ -234,37 +234,16 @@ fn sweep(
         None => ruxley::default_backend()?,
     };
     let sets = ruxley_cli::sweep::Sets::read(params)?;
-    #[cfg(feature = "mpi")]
-    {
-        use mpi::traits::Communicator;
-        let universe = mpi::initialize().ok_or("MPI was initialised twice")?;
-        let world = universe.world();
-        if world.size() > 1 {
-            let ran = ruxley_cli::sweep_mpi::run(
-                &world,
-                backend.as_ref(),
-                &layout,
-                &spec.options,
-                &sets,
-                how,
-            )?;
-            if world.rank() == 0 {
-                eprintln!(
-                    "{ran} of {} members run on {} ranks; results in {}",
-                    sets.rows.len(),
-                    world.size(),
-                    how.out.display()
-                );
-            }
-            return Ok(());
-        }
+    let ranks = ruxley_cli::ranks::Ranks::get();
+    let ran = ruxley_cli::sweep::run(&ranks, backend.as_ref(), &layout, &spec.options, &sets, how)?;
+    if ranks.rank() == 0 {
+        eprintln!(
+            "{ran} of {} members run on {} rank(s); results in {}",
+            sets.rows.len(),
+            ranks.size(),
+            how.out.display()
+        );
     }
-    let ran = ruxley_cli::sweep::run(backend.as_ref(), &layout, &spec.options, &sets, how)?;
-    eprintln!(
-        "{ran} of {} members run; results in {}",
-        sets.rows.len(),
-        how.out.display()
-    );
     Ok(())
 }
 
@@ -314,7 +293,7 @@ fn fit(
     checkpoint: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use ruxley_optim::{
-        Adam, LbfgsOptions, Options, Progress, Transforms, lbfgs, minimize, restarts,
+        Adam, LbfgsOptions, Options, Progress, Transforms, lbfgs, minimize, run_starts,
         uniform_starts,
     };
     let layout = spec.model.build()?;
@@ -350,9 +329,15 @@ fn fit(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    // Under mpirun each rank takes every size-th start; rank 0 gathers the
+    // results and writes what one process would.
+    let ranks = ruxley_cli::ranks::Ranks::get();
+    let mine = ranks.share(starts.len());
+    let my_starts: Vec<Vec<f64>> = mine.iter().map(|&k| starts[k].clone()).collect();
     let backend = DefaultBackend::new();
-    let bar = ruxley::progress::bar(starts.len() * f.iterations, "fit", true);
-    let reports = restarts(&starts, |k, u0| {
+    let bar = ruxley::progress::bar(my_starts.len() * f.iterations, "fit", ranks.rank() == 0);
+    let reports = run_starts(&my_starts, |j, u0| {
+        let k = mine[j];
         let mut objective = |u: &[f64]| {
             let theta = transforms.forward(u);
             let g = value_and_grad(
@@ -397,16 +382,54 @@ fn fit(
             };
             lbfgs(&mut objective, u0, &options, &mut [&mut progress])
         }
-    })?;
+    });
     bar.finish_and_clear();
-    let best = &reports[0];
+    // Each start as "k,best loss,evaluations,best point...".
+    let mine_text = reports.map_err(|e| e.to_string()).map(|reports| {
+        let lines: Vec<String> = mine
+            .iter()
+            .zip(&reports)
+            .map(|(k, r)| {
+                let x: Vec<String> = r.best_x.iter().map(f64::to_string).collect();
+                format!("{k},{},{},{}", r.best_loss, r.evaluations, x.join(","))
+            })
+            .collect();
+        lines.join("\n")
+    });
+    let mut all: Vec<(usize, f64, usize, Vec<f64>)> = Vec::new();
+    let mut error = None;
+    for report in ranks.gather(mine_text).into_iter().flatten() {
+        match report {
+            Ok(text) => all.extend(text.lines().map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                let num = |s: &str| s.parse::<f64>().expect("written above");
+                let x = v[3..].iter().map(|s| num(s)).collect();
+                (
+                    v[0].parse().expect("an index"),
+                    num(v[1]),
+                    v[2].parse().expect("a count"),
+                    x,
+                )
+            })),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    ranks.verdict(error)?;
+    if ranks.rank() != 0 {
+        return Ok(());
+    }
+    // Best first; ties in start order, as one process orders them.
+    all.sort_by_key(|r| r.0);
+    all.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (_, best_loss, evaluations, best_x) = &all[0];
     eprintln!(
-        "best loss {:.6e} over {} start(s) ({} evaluations in the best)",
-        best.best_loss,
-        reports.len(),
-        best.evaluations
+        "best loss {best_loss:.6e} over {} start(s) ({evaluations} evaluations in the best)",
+        all.len(),
     );
-    let fitted = transforms.forward(&best.best_x);
+    let fitted = transforms.forward(best_x);
     if is_json(out.as_deref()) {
         return write_out(out, &trainables.to_json(&fitted)?);
     }
@@ -789,6 +812,10 @@ fn describe(o: &mut impl Write, c: &dyn ruxley::channels::Channel) -> std::io::R
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Under mpirun, sweeps and fit restarts are spread over the ranks
+    // (`ruxley_cli::ranks`); MPI ends when this is dropped.
+    #[cfg(feature = "mpi")]
+    let _universe = mpi::initialize();
     let result = match cli.command {
         Command::Simulate {
             model,

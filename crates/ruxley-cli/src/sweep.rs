@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use ruxley::{Backend, Batch, Layout, Parameters, RunOptions, Traces};
 
+use crate::ranks::Ranks;
+
 /// What a sweep column sets.
 #[derive(Debug, Clone, PartialEq)]
 enum Target {
@@ -149,22 +151,6 @@ impl<'a> Sweep<'a> {
         })
     }
 
-    /// The chunks of members still to run, as (start, end), and the
-    /// summary to append to (on the process that writes it).
-    pub fn plan(&self) -> Result<(Vec<(usize, usize)>, Summary), SweepError> {
-        let summary = Summary::open(
-            &self.how.out.join("summary.csv"),
-            self.sets,
-            self.how.resume,
-        )?;
-        let step = self.how.chunk.max(1);
-        let chunks = (summary.done..self.sets.rows.len())
-            .step_by(step)
-            .map(|s| (s, (s + step).min(self.sets.rows.len())))
-            .collect();
-        Ok((chunks, summary))
-    }
-
     /// Runs members `start..end`, writes their trace files and returns
     /// their summary lines.
     pub fn chunk(&self, start: usize, end: usize) -> Result<ChunkResult, SweepError> {
@@ -241,7 +227,7 @@ pub struct Summary {
 
 impl Summary {
     /// Opens (or, unless resuming, starts) the summary at `path`.
-    fn open(path: &Path, sets: &Sets, resume: bool) -> Result<Self, SweepError> {
+    pub fn open(path: &Path, sets: &Sets, resume: bool) -> Result<Self, SweepError> {
         let previous = if resume {
             completed_rows(path, sets)?
         } else {
@@ -284,10 +270,16 @@ impl Summary {
     }
 }
 
-/// Runs `layout` once per row of `sets` in this process and writes the
-/// results; returns the number of members run (fewer than the rows when
-/// resuming).
+/// Runs `layout` once per row of `sets` and writes the results, on every
+/// rank of `ranks` (each rank calls this with the same arguments): chunks
+/// of members are dealt to the ranks in turn, each rank writes its members'
+/// trace files and rank 0 the summary, in member order, so that the files
+/// do not depend on the number of ranks. A failure on any rank (an error or
+/// a panic) stops every rank after its round, with an error naming the
+/// member (and the rank). Returns, on rank 0, the number of members run
+/// (fewer than the rows when resuming).
 pub fn run(
+    ranks: &Ranks,
     backend: &dyn Backend,
     layout: &Layout,
     options: &RunOptions,
@@ -295,13 +287,94 @@ pub fn run(
     how: &SweepOptions,
 ) -> Result<usize, SweepError> {
     let sweep = Sweep::new(backend, layout, options, sets, how)?;
-    let (chunks, mut summary) = sweep.plan()?;
+    // Rank 0 reads (or starts) the summary; every rank learns where to begin.
+    let mut summary = None;
+    let mut error = None;
+    if ranks.rank() == 0 {
+        match Summary::open(&how.out.join("summary.csv"), sets, how.resume) {
+            Ok(s) => summary = Some(s),
+            Err(e) => error = Some(e.to_string()),
+        }
+    }
+    ranks.verdict(error).map_err(SweepError)?;
+    let done = ranks.broadcast(summary.as_ref().map_or(0, |s| s.done as u64)) as usize;
+    let step = how.chunk.max(1);
+    let chunks: Vec<(usize, usize)> = (done..sets.rows.len())
+        .step_by(step)
+        .map(|s| (s, (s + step).min(sets.rows.len())))
+        .collect();
     let mut ran = 0;
-    for (start, end) in chunks {
-        summary.append(&sweep.chunk(start, end)?)?;
-        ran += end - start;
+    for round in chunks.chunks(ranks.size()) {
+        let mine = match round.get(ranks.rank()) {
+            None => Ok(String::new()),
+            Some(&(start, end)) => {
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sweep.chunk(start, end)
+                }));
+                match run {
+                    Ok(Ok(c)) => Ok(c.encode()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(p) => Err(format!(
+                        "members {start}..{end} panicked: {}",
+                        panic_text(&p)
+                    )),
+                }
+            }
+        };
+        let mut error = None;
+        if let Some(all) = ranks.gather(mine) {
+            let summary = summary.as_mut().expect("rank 0 holds the summary");
+            for report in all {
+                let appended = match report {
+                    Ok(t) if t.is_empty() => Ok(0),
+                    Ok(t) => {
+                        let c = ChunkResult::decode(&t);
+                        summary
+                            .append(&c)
+                            .map(|()| c.lines.len())
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                };
+                match appended {
+                    Ok(n) => ran += n,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        ranks.verdict(error).map_err(SweepError)?;
     }
     Ok(ran)
+}
+
+/// The message of a panic.
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+impl ChunkResult {
+    /// As text: the header, then the lines, one per line.
+    fn encode(&self) -> String {
+        std::iter::once(self.header.as_str())
+            .chain(self.lines.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// From [`ChunkResult::encode`]'s text.
+    fn decode(text: &str) -> Self {
+        let mut parts = text.split('\n').map(str::to_string);
+        Self {
+            header: parts.next().unwrap_or_default(),
+            lines: parts.collect(),
+        }
+    }
 }
 
 /// What column `name` sets: a trainable value (`HH_gNa[1:0]`), all values

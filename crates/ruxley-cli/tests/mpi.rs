@@ -75,7 +75,7 @@ fn any_number_of_ranks_writes_the_same_files() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
         assert!(
-            stderr.contains(&format!("7 of 7 members run on {ranks} ranks")),
+            stderr.contains(&format!("7 of 7 members run on {ranks} rank(s)")),
             "{stderr}"
         );
         assert!(files(&dir) == reference, "{ranks} ranks wrote other files");
@@ -104,4 +104,68 @@ fn a_failing_member_stops_every_rank_naming_rank_and_member() {
     assert_eq!(summary.lines().count(), 3, "{summary}");
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_file(sets).unwrap();
+}
+
+/// `ruxley ARGS` on `ranks` processes (1: no mpirun); its output.
+fn ruxley(ranks: usize, args: &[&str]) -> Output {
+    let exe = env!("CARGO_BIN_EXE_ruxley");
+    let mut c = if ranks == 1 {
+        Command::new(exe)
+    } else {
+        let mut c = Command::new("mpirun");
+        c.args(["--oversubscribe", "-np", &ranks.to_string(), exe]);
+        c
+    };
+    c.args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn fit_restarts_spread_over_ranks_give_one_process_result() {
+    // One HH compartment, gNa trainable within its bounds, five starts of
+    // ten Adam steps each, fitted to a trace made with gNa 0.1.
+    let model = |extra: &str| {
+        format!(
+            "[simulation]\ndt = 0.025\nt_max = 12.0\n\n[morphology]\nparents = [-1]\nncomp = 1\n\n\
+             [[insert]]\nchannel = \"HH\"\n\n\
+             [[set]]\nlength = 20.0\nradius = 10.0\nv = -65.0\n{extra}\n\
+             [[stimulus]]\nwhere = {{ branch = 0, comp = 0 }}\n\
+             step = {{ delay = 1.0, duration = 10.0, amplitude = 0.1 }}\n\n\
+             [[record]]\nwhere = {{ branch = 0, comp = 0 }}\nname = \"soma\"\n\n\
+             [[trainable]]\nparameter = \"HH_gNa\"\n\n\
+             [loss]\nmse = [\"soma\"]\n\n\
+             [fit]\niterations = 10\nrestarts = 5\nseed = 3\n"
+        )
+    };
+    let (fit, truth, target) = (tmp("fit.toml"), tmp("truth.toml"), tmp("target.csv"));
+    std::fs::write(&fit, model("")).unwrap();
+    std::fs::write(&truth, model("HH_gNa = 0.1\n")).unwrap();
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let made = ruxley(1, &["simulate", &s(&truth), "--out", &s(&target)]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let args = ["fit", &s(&fit), "--target", &s(&target)];
+    let one = ruxley(1, &args);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(String::from_utf8_lossy(&one.stderr).contains("over 5 start(s)"));
+    for ranks in [2, 3] {
+        let many = ruxley(ranks, &args);
+        let stderr = String::from_utf8_lossy(&many.stderr);
+        assert!(many.status.success(), "{stderr}");
+        assert_eq!(many.stdout, one.stdout, "{ranks} ranks");
+        assert!(stderr.contains("over 5 start(s)"), "{stderr}");
+    }
+    for p in [fit, truth, target] {
+        std::fs::remove_file(p).unwrap();
+    }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ruxley::{Backend, Batch, DefaultBackend};
 use ruxley_cli::model_file;
+use ruxley_cli::ranks::Ranks;
 use ruxley_cli::sweep::{Sets, SweepOptions, run};
 
 fn models() -> PathBuf {
@@ -38,7 +39,15 @@ fn sweep(model: &str, sets: &Sets, out: &Path, chunk: usize, resume: bool) -> us
         summary_only: false,
         resume,
     };
-    run(&DefaultBackend::new(), &layout, &spec.options, sets, &how).unwrap()
+    run(
+        &Ranks::get(),
+        &DefaultBackend::new(),
+        &layout,
+        &spec.options,
+        sets,
+        &how,
+    )
+    .unwrap()
 }
 
 fn read(path: &Path) -> String {
@@ -124,7 +133,15 @@ fn an_interrupted_sweep_resumes_with_nothing_lost_or_done_twice() {
         summary_only: true,
         resume: true,
     };
-    let e = run(&DefaultBackend::new(), &layout, &spec.options, &other, &how).unwrap_err();
+    let e = run(
+        &Ranks::get(),
+        &DefaultBackend::new(),
+        &layout,
+        &spec.options,
+        &other,
+        &how,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("sweep of other columns"), "{e}");
     for d in [full, cut] {
         std::fs::remove_dir_all(d).unwrap();
@@ -178,9 +195,16 @@ fn bad_sets_are_named() {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: vec![vec![0.1; columns.len()], row],
         };
-        run(&DefaultBackend::new(), &layout, &spec.options, &sets, &how)
-            .unwrap_err()
-            .to_string()
+        run(
+            &Ranks::get(),
+            &DefaultBackend::new(),
+            &layout,
+            &spec.options,
+            &sets,
+            &how,
+        )
+        .unwrap_err()
+        .to_string()
     };
     let m = e(&["HH_gNaa"], vec![0.1]);
     assert!(m.contains("column `HH_gNaa` is neither"), "{m}");

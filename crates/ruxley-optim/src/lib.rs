@@ -29,5 +29,5 @@ pub use minimize::{
     Objective, ObjectiveError, Observer, OptimError, Options, Progress, Report, Stop, minimize,
 };
 pub use optimizer::{Adam, LrSchedule, Optimizer, PolyakGd, Sgd, clip_norm};
-pub use restarts::{restarts, uniform_starts};
+pub use restarts::{best_first, restarts, run_starts, uniform_starts};
 pub use transform::{Bijection, TransformError, Transforms};

@@ -20,16 +20,31 @@ pub fn uniform_starts(bounds: &[(f64, f64)], n: usize, seed: u64) -> Vec<Vec<f64
 }
 
 /// Runs `run` from every start in parallel (each run gets its index) and
-/// returns the reports sorted by their best loss, best first.
+/// returns the reports sorted by their best loss, best first (ties in start
+/// order).
 pub fn restarts(
     starts: &[Vec<f64>],
     run: impl Fn(usize, &[f64]) -> Result<Report, OptimError> + Sync,
 ) -> Result<Vec<Report>, OptimError> {
-    let mut reports: Vec<Report> = starts
+    let mut reports = run_starts(starts, run)?;
+    best_first(&mut reports);
+    Ok(reports)
+}
+
+/// Runs `run` from every start in parallel; the reports in start order.
+pub fn run_starts(
+    starts: &[Vec<f64>],
+    run: impl Fn(usize, &[f64]) -> Result<Report, OptimError> + Sync,
+) -> Result<Vec<Report>, OptimError> {
+    starts
         .par_iter()
         .enumerate()
         .map(|(k, x0)| run(k, x0))
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Sorts reports in start order by their best loss, best first (a stable
+/// sort: ties stay in start order).
+pub fn best_first(reports: &mut [Report]) {
     reports.sort_by(|a, b| a.best_loss.total_cmp(&b.best_loss));
-    Ok(reports)
 }
