@@ -482,7 +482,7 @@ fn sample(
     out: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use ruxley_hmc::diagnostics::{ess_bulk, split_rhat};
-    use ruxley_hmc::{Settings, Transformed, sample_chains_with_progress};
+    use ruxley_hmc::{Settings, Transformed, sample_these_chains};
     let s = spec
         .sample
         .clone()
@@ -529,26 +529,72 @@ fn sample(
         samples: s.draws,
         ..Settings::default()
     };
-    let bar = ruxley::progress::bar(s.chains * (s.warmup + s.draws), "sample", true);
-    let chains =
-        sample_chains_with_progress(&target, &u0, 0.1, s.chains, &settings, s.seed, &|| {
-            bar.inc(1)
-        })?;
+    // Under mpirun each rank runs every size-th chain (the same draws as in
+    // one process); rank 0 gathers them and writes what one process would.
+    let ranks = ruxley_cli::ranks::Ranks::get();
+    let mine = ranks.share(s.chains);
+    let bar = ruxley::progress::bar(
+        mine.len() * (s.warmup + s.draws),
+        "sample",
+        ranks.rank() == 0,
+    );
+    let chains = sample_these_chains(&target, &u0, 0.1, &mine, &settings, s.seed, &|| bar.inc(1));
     bar.finish_and_clear();
-    let divergences: usize = chains.iter().map(|c| c.divergences()).sum();
+    // Each chain as a line "#k,divergences", then a line per draw.
+    let mine_text = chains.map_err(|e| e.to_string()).map(|chains| {
+        let mut t = String::new();
+        for (k, c) in mine.iter().zip(&chains) {
+            t += &format!("#{k},{}\n", c.divergences());
+            for u in &c.draws {
+                let x: Vec<String> = transforms.forward(u).iter().map(f64::to_string).collect();
+                t += &x.join(",");
+                t.push('\n');
+            }
+        }
+        t
+    });
+    let mut gathered: Vec<(usize, usize, Vec<Vec<f64>>)> = Vec::new();
+    let mut error = None;
+    for report in ranks.gather(mine_text).into_iter().flatten() {
+        match report {
+            Ok(text) => {
+                for line in text.lines() {
+                    let nums = |l: &str| -> Vec<f64> {
+                        l.split(',')
+                            .map(|x| x.parse().expect("written above"))
+                            .collect()
+                    };
+                    match line.strip_prefix('#') {
+                        Some(h) => {
+                            let v = nums(h);
+                            gathered.push((v[0] as usize, v[1] as usize, Vec::new()));
+                        }
+                        None => gathered.last_mut().expect("a chain").2.push(nums(line)),
+                    }
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    ranks.verdict(error)?;
+    if ranks.rank() != 0 {
+        return Ok(());
+    }
+    gathered.sort_by_key(|c| c.0);
+    let divergences: usize = gathered.iter().map(|c| c.1).sum();
     eprintln!(
         "{} chains x {} draws, {divergences} divergences",
-        chains.len(),
+        gathered.len(),
         s.draws
     );
     eprintln!(
         "{:<28} {:>12} {:>12} {:>7} {:>8}",
         "trainable", "mean", "sd", "R-hat", "bulk ESS"
     );
-    let draws: Vec<Vec<Vec<f64>>> = chains
-        .iter()
-        .map(|c| c.draws.iter().map(|u| transforms.forward(u)).collect())
-        .collect();
+    let draws: Vec<Vec<Vec<f64>>> = gathered.into_iter().map(|c| c.2).collect();
     for (k, name) in names.iter().enumerate() {
         let cols: Vec<Vec<f64>> = draws
             .iter()

@@ -124,7 +124,7 @@ fn ruxley(ranks: usize, args: &[&str]) -> Output {
 }
 
 #[test]
-fn fit_restarts_spread_over_ranks_give_one_process_result() {
+fn fit_restarts_and_nuts_chains_spread_over_ranks_give_one_process_result() {
     // One HH compartment, gNa trainable within its bounds, five starts of
     // ten Adam steps each, fitted to a trace made with gNa 0.1.
     let model = |extra: &str| {
@@ -137,7 +137,8 @@ fn fit_restarts_spread_over_ranks_give_one_process_result() {
              [[record]]\nwhere = {{ branch = 0, comp = 0 }}\nname = \"soma\"\n\n\
              [[trainable]]\nparameter = \"HH_gNa\"\n\n\
              [loss]\nmse = [\"soma\"]\n\n\
-             [fit]\niterations = 10\nrestarts = 5\nseed = 3\n"
+             [fit]\niterations = 10\nrestarts = 5\nseed = 3\n\n\
+             [sample]\nnoise_sd = 1.0\nchains = 3\nwarmup = 20\ndraws = 10\nseed = 5\n"
         )
     };
     let (fit, truth, target) = (tmp("fit.toml"), tmp("truth.toml"), tmp("target.csv"));
@@ -164,6 +165,29 @@ fn fit_restarts_spread_over_ranks_give_one_process_result() {
         assert!(many.status.success(), "{stderr}");
         assert_eq!(many.stdout, one.stdout, "{ranks} ranks");
         assert!(stderr.contains("over 5 start(s)"), "{stderr}");
+    }
+    // NUTS chains: every rank runs every size-th chain; rank 0 writes the
+    // draws and diagnostics of one process.
+    let args = ["sample", &s(&fit), "--target", &s(&target)];
+    let one = ruxley(1, &args);
+    let one_err = String::from_utf8_lossy(&one.stderr).to_string();
+    assert!(one.status.success(), "{one_err}");
+    assert_eq!(
+        String::from_utf8_lossy(&one.stdout).lines().count(),
+        1 + 3 * 10
+    );
+    for ranks in [2, 3] {
+        let many = ruxley(ranks, &args);
+        let stderr = String::from_utf8_lossy(&many.stderr);
+        assert!(many.status.success(), "{stderr}");
+        assert_eq!(many.stdout, one.stdout, "{ranks} ranks");
+        let table = |e: &str| {
+            e.lines()
+                .filter(|l| l.starts_with("HH_gNa"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(table(&stderr), table(&one_err), "{ranks} ranks");
     }
     for p in [fit, truth, target] {
         std::fs::remove_file(p).unwrap();

@@ -394,9 +394,25 @@ pub fn sample_chains_with_progress(
     seed: u64,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<Chain>, SampleError> {
-    (0..n_chains)
-        .into_par_iter()
-        .map(|k| {
+    let all: Vec<usize> = (0..n_chains).collect();
+    sample_these_chains(target, x0, jitter, &all, settings, seed, tick)
+}
+
+/// Chains `which` of [`sample_chains_with_progress`] (chain k of it, for
+/// each k listed, in that order): the same draws, so that the chains of one
+/// run can be shared out between processes.
+pub fn sample_these_chains(
+    target: &dyn LogDensity,
+    x0: &[f64],
+    jitter: f64,
+    which: &[usize],
+    settings: &Settings,
+    seed: u64,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Chain>, SampleError> {
+    which
+        .par_iter()
+        .map(|&k| {
             let mut rng = StdRng::seed_from_u64(
                 seed.wrapping_add(k as u64)
                     .wrapping_mul(0x9E37_79B9_7F4A_7C15),

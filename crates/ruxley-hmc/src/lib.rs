@@ -23,6 +23,7 @@ mod transformed;
 
 pub use adapt::{
     Chain, Kernel, SampleError, Settings, sample_chain, sample_chains, sample_chains_with_progress,
+    sample_these_chains,
 };
 pub use kernel::{Hmc, Info, LogDensity, MAX_ENERGY_ERROR, Nuts, State};
 pub use metric::{Metric, cholesky};
