@@ -234,7 +234,7 @@ fn sweep(
         None => ruxley::default_backend()?,
     };
     let sets = ruxley_cli::sweep::Sets::read(params)?;
-    let ranks = ruxley_cli::ranks::Ranks::get();
+    let ranks = ruxley::ranks::Ranks::get();
     let ran = ruxley_cli::sweep::run(&ranks, backend.as_ref(), &layout, &spec.options, &sets, how)?;
     if ranks.rank() == 0 {
         eprintln!(
@@ -331,7 +331,7 @@ fn fit(
     }
     // Under mpirun each rank takes every size-th start; rank 0 gathers the
     // results and writes what one process would.
-    let ranks = ruxley_cli::ranks::Ranks::get();
+    let ranks = ruxley::ranks::Ranks::get();
     let mine = ranks.share(starts.len());
     let my_starts: Vec<Vec<f64>> = mine.iter().map(|&k| starts[k].clone()).collect();
     let backend = DefaultBackend::new();
@@ -531,7 +531,7 @@ fn sample(
     };
     // Under mpirun each rank runs every size-th chain (the same draws as in
     // one process); rank 0 gathers them and writes what one process would.
-    let ranks = ruxley_cli::ranks::Ranks::get();
+    let ranks = ruxley::ranks::Ranks::get();
     let mine = ranks.share(s.chains);
     let bar = ruxley::progress::bar(
         mine.len() * (s.warmup + s.draws),
@@ -858,10 +858,9 @@ fn describe(o: &mut impl Write, c: &dyn ruxley::channels::Channel) -> std::io::R
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Under mpirun, sweeps and fit restarts are spread over the ranks
-    // (`ruxley_cli::ranks`); MPI ends when this is dropped.
-    #[cfg(feature = "mpi")]
-    let _universe = mpi::initialize();
+    // Under mpirun, sweeps, fit restarts and NUTS chains are spread over
+    // the ranks (`ruxley::ranks`); MPI ends when this is dropped.
+    let _mpi = ruxley::ranks::initialize();
     let result = match cli.command {
         Command::Simulate {
             model,

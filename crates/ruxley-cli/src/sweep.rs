@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ruxley::{Backend, Batch, Layout, Parameters, RunOptions, Traces};
 
-use crate::ranks::Ranks;
+use ruxley::ranks::Ranks;
 
 /// What a sweep column sets.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ruxley::ranks::Ranks;
 use ruxley::{Backend, Batch, DefaultBackend};
 use ruxley_cli::model_file;
-use ruxley_cli::ranks::Ranks;
 use ruxley_cli::sweep::{Sets, SweepOptions, run};
 
 fn models() -> PathBuf {

@@ -48,6 +48,7 @@ pub use ruxley_traces as traces;
 
 pub mod l5pc;
 pub mod progress;
+pub mod ranks;
 pub mod train;
 
 pub use ruxley_backend::{
