@@ -55,6 +55,14 @@ impl Ranks {
         Self {}
     }
 
+    /// This process alone, whether or not it belongs to an MPI job.
+    pub fn alone() -> Self {
+        Self {
+            #[cfg(feature = "mpi")]
+            world: None,
+        }
+    }
+
     /// This process's rank (0 alone).
     pub fn rank(&self) -> usize {
         #[cfg(feature = "mpi")]
@@ -112,6 +120,28 @@ impl Ranks {
             return gather(w, mine);
         }
         Some(vec![mine])
+    }
+
+    /// Every rank's bytes on every rank, in rank order; an error on any rank
+    /// is every rank's error (naming the rank on rank 0).
+    pub fn all_gather_bytes(&self, mine: Result<Vec<u8>, String>) -> Result<Vec<Vec<u8>>, String> {
+        let mut parts = Vec::new();
+        let mut error = None;
+        for report in self.gather_bytes(mine).into_iter().flatten() {
+            match report {
+                Ok(b) => parts.push(b),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        self.verdict(error)?;
+        #[cfg(feature = "mpi")]
+        if let Some(w) = &self.world {
+            return Ok(broadcast_parts(w, parts));
+        }
+        Ok(parts)
     }
 
     /// Runs `batch` with its members split across the ranks (in contiguous
@@ -204,6 +234,28 @@ fn decode_traces(mut b: &[u8]) -> Vec<Traces> {
         out.push(t);
     }
     out
+}
+
+/// Rank 0's `parts` on every rank: their lengths, then their bytes.
+#[cfg(feature = "mpi")]
+fn broadcast_parts(w: &SimpleCommunicator, parts: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let root = w.process_at_rank(0);
+    let mut lens: Vec<u64> = vec![0; w.size() as usize];
+    for (l, p) in lens.iter_mut().zip(&parts) {
+        *l = p.len() as u64;
+    }
+    root.broadcast_into(&mut lens[..]);
+    let mut all: Vec<u8> = parts.concat();
+    all.resize(lens.iter().sum::<u64>() as usize, 0);
+    root.broadcast_into(&mut all[..]);
+    let mut rest = &all[..];
+    lens.iter()
+        .map(|&l| {
+            let (head, tail) = rest.split_at(l as usize);
+            rest = tail;
+            head.to_vec()
+        })
+        .collect()
 }
 
 /// [`Ranks::gather_bytes`] over MPI: each report as bytes (`O` and the

@@ -18,6 +18,7 @@ use ruxley_optim::{LrSchedule, Optimizer, Transforms, clip_norm};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, Batch, RunOptions, Schedule};
+use crate::ranks::Ranks;
 use crate::{Error, Layout, Parameters, SimError, Traces};
 
 /// One input of a data set: the stimuli of a run (replacing the model's)
@@ -139,29 +140,81 @@ pub fn value_and_grad(
     readout: &Readout,
     schedule: &Schedule,
 ) -> Result<(Scores, Vec<f64>), Error> {
-    let (params, stimuli) = members(layout, theta, samples)?;
-    let labels: Vec<usize> = samples.iter().map(|s| s.label).collect();
-    let loss = ClassLoss {
-        readout: readout.clone(),
-        labels: labels.clone(),
-    };
-    let batch = Batch {
-        params: std::slice::from_ref(&params),
-        stimuli: &stimuli,
-    };
-    let runs = backend.value_and_grad(layout, batch, options, &loss, schedule)?;
-    let grid = options.grid()?;
-    let trainables = layout.trainables();
-    let n = samples.len() as f64;
+    let ranks = Ranks::alone();
+    value_and_grad_on(
+        &ranks, backend, layout, theta, samples, options, readout, schedule,
+    )
+}
+
+/// [`value_and_grad`] with the samples split across `ranks` (contiguous
+/// blocks): every rank returns the whole result, bit for bit that of one
+/// process (the members' gradients are summed in sample order). Every rank
+/// calls it with the same arguments.
+#[allow(clippy::too_many_arguments)]
+pub fn value_and_grad_on(
+    ranks: &Ranks,
+    backend: &dyn Backend,
+    layout: &Layout,
+    theta: &[f64],
+    samples: &[Sample],
+    options: &RunOptions,
+    readout: &Readout,
+    schedule: &Schedule,
+) -> Result<(Scores, Vec<f64>), Error> {
+    let n = samples.len();
+    let block = n.div_ceil(ranks.size());
+    let (from, to) = (
+        (ranks.rank() * block).min(n),
+        ((ranks.rank() + 1) * block).min(n),
+    );
+    // Each member as f64s: its loss, its gradient in theta, its logits.
+    let mine = (|| -> Result<Vec<u8>, Error> {
+        if from == to {
+            return Ok(Vec::new());
+        }
+        let part = &samples[from..to];
+        let (params, stimuli) = members(layout, theta, part)?;
+        let loss = ClassLoss {
+            readout: readout.clone(),
+            labels: part.iter().map(|s| s.label).collect(),
+        };
+        let batch = Batch {
+            params: std::slice::from_ref(&params),
+            stimuli: &stimuli,
+        };
+        let runs = backend.value_and_grad(layout, batch, options, &loss, schedule)?;
+        let grid = options.grid()?;
+        let mut bytes = Vec::new();
+        for (run, s) in runs.iter().zip(&stimuli) {
+            let g = layout
+                .trainables()
+                .gather(&run.params, &run.stimuli, &grid, s);
+            let z = readout.logits(&run.traces).map_err(loss_error)?;
+            let values = std::iter::once(run.loss).chain(g).chain(z);
+            bytes.extend(values.flat_map(f64::to_le_bytes));
+        }
+        Ok(bytes)
+    })()
+    .map_err(|e| e.to_string());
+    let parts = ranks
+        .all_gather_bytes(mine)
+        .map_err(|e| Error::Sim(SimError::Batch(e)))?;
+    let values: Vec<f64> = parts
+        .concat()
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("eight bytes")))
+        .collect();
+    let width = values.len() / n.max(1);
     let mut grad = vec![0.0; theta.len()];
-    let mut losses = Vec::with_capacity(runs.len());
-    let mut logits = Vec::with_capacity(runs.len());
-    for (run, s) in runs.iter().zip(&stimuli) {
-        let g = trainables.gather(&run.params, &run.stimuli, &grid, s);
-        grad.iter_mut().zip(g).for_each(|(a, b)| *a += b / n);
-        losses.push(run.loss);
-        logits.push(readout.logits(&run.traces).map_err(loss_error)?);
+    let mut losses = Vec::with_capacity(n);
+    let mut logits = Vec::with_capacity(n);
+    for member in values.chunks_exact(width.max(1)) {
+        losses.push(member[0]);
+        let g = &member[1..1 + theta.len()];
+        grad.iter_mut().zip(g).for_each(|(a, b)| *a += b / n as f64);
+        logits.push(member[1 + theta.len()..].to_vec());
     }
+    let labels: Vec<usize> = samples.iter().map(|s| s.label).collect();
     Ok((score(readout, losses, logits, &labels), grad))
 }
 
@@ -506,13 +559,25 @@ pub fn train(
                     seconds,
                 }],
             };
-            if let Some(path) = &options.metrics {
+            if let Some(path) = options
+                .metrics
+                .as_ref()
+                .filter(|_| Ranks::get().rank() == 0)
+            {
                 write_metrics(path, &fresh.epochs)?;
             }
             fresh
         }
     };
-    let bar = crate::progress::bar(options.epochs * n_batches, "train", options.show_progress);
+    // Under an MPI job every minibatch is split across the ranks, which step
+    // in lockstep; rank 0 alone writes the files and shows progress.
+    let ranks = Ranks::get();
+    let lead = ranks.rank() == 0;
+    let bar = crate::progress::bar(
+        options.epochs * n_batches,
+        "train",
+        options.show_progress && lead,
+    );
     bar.set_position(
         ((saved.epoch - 1) * n_batches + saved.batch).min(options.epochs * n_batches) as u64,
     );
@@ -534,7 +599,8 @@ pub fn train(
                 .map(|&k| task.train[k].clone())
                 .collect();
             let theta = task.transforms.forward(&saved.u);
-            let (s, grad) = value_and_grad(
+            let (s, grad) = value_and_grad_on(
+                &ranks,
                 backend,
                 task.layout,
                 &theta,
@@ -571,7 +637,7 @@ pub fn train(
                 saved.loss_sum / seen,
                 100.0 * saved.correct as f64 / seen
             ));
-            if let Some(path) = &options.checkpoint {
+            if let Some(path) = options.checkpoint.as_ref().filter(|_| lead) {
                 saved.store(path)?;
             }
         }
@@ -591,10 +657,10 @@ pub fn train(
         saved.batch = 0;
         saved.loss_sum = 0.0;
         saved.correct = 0;
-        if let Some(path) = &options.metrics {
+        if let Some(path) = options.metrics.as_ref().filter(|_| lead) {
             write_metrics(path, &saved.epochs)?;
         }
-        if let Some(path) = &options.checkpoint {
+        if let Some(path) = options.checkpoint.as_ref().filter(|_| lead) {
             saved.store(path)?;
         }
     }
