@@ -466,14 +466,17 @@ fn summary_row(m: usize, values: &[f64], t: &Traces, dt: f64) -> String {
 /// no header yet, else the number of complete rows, which must be members
 /// 0, 1, ... of `sets`. A partial last line, from an interruption, is cut.
 fn completed_rows(path: &Path, sets: &Sets) -> Result<Option<usize>, SweepError> {
-    let Ok(raw) = std::fs::read_to_string(path) else {
-        return Ok(None);
+    let raw = match std::fs::read_to_string(path) {
+        Ok(raw) => raw,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
     };
     let complete = &raw[..raw.rfind('\n').map_or(0, |k| k + 1)];
     let lines: Vec<&str> = complete.lines().collect();
     let header = format!("member,{}", sets.columns.join(","));
     if let Some(h) = lines.first()
-        && !h.starts_with(&header)
+        && *h != header
+        && !h.starts_with(&format!("{header},"))
     {
         return fail(format!(
             "{}: written by a sweep of other columns; remove it to start again",

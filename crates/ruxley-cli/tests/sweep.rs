@@ -143,6 +143,28 @@ fn an_interrupted_sweep_resumes_with_nothing_lost_or_done_twice() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("sweep of other columns"), "{e}");
+    // A header whose columns only begin with this sweep's is another's.
+    let prefix = Sets {
+        columns: vec!["HH_gK".into()],
+        rows: vec![vec![0.03]],
+    };
+    let how_prefix = SweepOptions {
+        out: cut.clone(),
+        chunk: 1,
+        summary_only: true,
+        resume: true,
+    };
+    std::fs::write(cut.join("summary.csv"), "member,HH_gKx,v_soma_mV_spikes\n").unwrap();
+    let e = run(
+        &Ranks::get(),
+        &DefaultBackend::new(),
+        &layout,
+        &spec.options,
+        &prefix,
+        &how_prefix,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("sweep of other columns"), "{e}");
     for d in [full, cut] {
         std::fs::remove_dir_all(d).unwrap();
     }

@@ -201,34 +201,54 @@ impl Ranks {
     }
 }
 
-/// A trace set as bytes: its header's length (u32), the header (dt, the
-/// number of samples and the names, comma-separated), the samples (f64).
+/// A trace set as bytes: dt (f64), the number of samples and of names
+/// (u64 each), each name's length (u64) and bytes, then the samples (f64).
 fn encode_traces(t: &Traces) -> Vec<u8> {
-    let header = format!("{},{},{}", t.dt(), t.n_samples(), t.names().join(","));
-    let mut b = (header.len() as u32).to_le_bytes().to_vec();
-    b.extend(header.as_bytes());
+    let mut b = t.dt().to_le_bytes().to_vec();
+    b.extend((t.n_samples() as u64).to_le_bytes());
+    b.extend((t.names().len() as u64).to_le_bytes());
+    for name in t.names() {
+        b.extend((name.len() as u64).to_le_bytes());
+        b.extend(name.as_bytes());
+    }
     for x in t.data() {
         b.extend(x.to_le_bytes());
     }
     b
 }
 
+/// Bytes read from the front.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        head
+    }
+
+    fn word(&mut self) -> u64 {
+        u64::from_le_bytes(self.take(8).try_into().expect("eight bytes"))
+    }
+}
+
 /// The trace sets of [`encode_traces`]'s bytes, one after another.
-fn decode_traces(mut b: &[u8]) -> Vec<Traces> {
+fn decode_traces(b: &[u8]) -> Vec<Traces> {
+    let mut r = Reader(b);
     let mut out = Vec::new();
-    while b.len() >= 4 {
-        let len = u32::from_le_bytes(b[..4].try_into().expect("four bytes")) as usize;
-        let header = String::from_utf8_lossy(&b[4..4 + len]).to_string();
-        let mut fields = header.split(',');
-        let dt: f64 = fields.next().and_then(|x| x.parse().ok()).expect("dt");
-        let n: usize = fields.next().and_then(|x| x.parse().ok()).expect("samples");
-        let names: Vec<String> = fields.map(str::to_string).collect();
+    while !r.0.is_empty() {
+        let dt = f64::from_bits(r.word());
+        let n = r.word() as usize;
+        let names: Vec<String> = (0..r.word())
+            .map(|_| {
+                let len = r.word() as usize;
+                String::from_utf8_lossy(r.take(len)).to_string()
+            })
+            .collect();
         let mut t = Traces::zeros(names, dt, n);
-        b = &b[4 + len..];
         for k in 0..t.len() {
             for x in t.trace_mut(k) {
-                *x = f64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
-                b = &b[8..];
+                *x = f64::from_bits(r.word());
             }
         }
         out.push(t);
@@ -304,4 +324,37 @@ fn gather(
         })
         .collect();
     Some(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_sets_survive_their_byte_form() {
+        let mut a = Traces::zeros(vec!["v,soma".into(), String::new()], 0.025, 3);
+        a.trace_mut(0).copy_from_slice(&[-65.0, f64::NAN, 1e-300]);
+        a.trace_mut(1).copy_from_slice(&[0.0, -0.0, f64::INFINITY]);
+        let b = Traces::zeros(vec![], 0.1, 5);
+        let bytes = [encode_traces(&a), encode_traces(&b)].concat();
+        let back = decode_traces(&bytes);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].names(), a.names());
+        assert_eq!(back[1].names(), b.names());
+        assert_eq!((back[1].dt(), back[1].n_samples()), (0.1, 5));
+        let bits = |t: &Traces| t.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back[0]), bits(&a));
+        assert!(decode_traces(&[]).is_empty());
+    }
+
+    #[test]
+    fn alone_is_rank_zero_of_one() {
+        let r = Ranks::alone();
+        assert_eq!((r.rank(), r.size()), (0, 1));
+        assert_eq!(r.share(3), vec![0, 1, 2]);
+        assert_eq!(r.broadcast(7), 7);
+        assert_eq!(r.all_gather_bytes(Ok(vec![1, 2])), Ok(vec![vec![1, 2]]));
+        assert_eq!(r.verdict(Some("bad".into())), Err("bad".into()));
+        assert_eq!(r.verdict(None), Ok(()));
+    }
 }

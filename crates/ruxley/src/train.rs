@@ -161,6 +161,10 @@ pub fn value_and_grad_on(
     readout: &Readout,
     schedule: &Schedule,
 ) -> Result<(Scores, Vec<f64>), Error> {
+    if samples.is_empty() {
+        // Refused alike on every rank, before any exchange.
+        return members(layout, theta, samples).map(|_| unreachable!("no samples"));
+    }
     let n = samples.len();
     let block = n.div_ceil(ranks.size());
     let (from, to) = (
