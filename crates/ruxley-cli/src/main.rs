@@ -396,31 +396,20 @@ fn fit(
             .collect();
         lines.join("\n")
     });
-    let mut all: Vec<(usize, f64, usize, Vec<f64>)> = Vec::new();
-    let mut error = None;
-    for report in ranks.gather(mine_text).into_iter().flatten() {
-        match report {
-            Ok(text) => all.extend(text.lines().map(|l| {
-                let v: Vec<&str> = l.split(',').collect();
-                let num = |s: &str| s.parse::<f64>().expect("written above");
-                let x = v[3..].iter().map(|s| num(s)).collect();
-                (
-                    v[0].parse().expect("an index"),
-                    num(v[1]),
-                    v[2].parse().expect("a count"),
-                    x,
-                )
-            })),
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-    }
-    ranks.verdict(error)?;
-    if ranks.rank() != 0 {
+    let Some(texts) = ranks.collect(mine_text)? else {
         return Ok(());
-    }
+    };
+    let mut all: Vec<(usize, f64, usize, Vec<f64>)> = texts
+        .iter()
+        .flat_map(|t| t.lines())
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            let num = |s: &str| s.parse::<f64>().expect("written above");
+            let x = v[3..].iter().map(|s| num(s)).collect();
+            let index = v[0].parse().expect("an index");
+            (index, num(v[1]), v[2].parse().expect("a count"), x)
+        })
+        .collect();
     // Best first; ties in start order, as one process orders them.
     all.sort_by_key(|r| r.0);
     all.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -553,35 +542,23 @@ fn sample(
         }
         t
     });
-    let mut gathered: Vec<(usize, usize, Vec<Vec<f64>>)> = Vec::new();
-    let mut error = None;
-    for report in ranks.gather(mine_text).into_iter().flatten() {
-        match report {
-            Ok(text) => {
-                for line in text.lines() {
-                    let nums = |l: &str| -> Vec<f64> {
-                        l.split(',')
-                            .map(|x| x.parse().expect("written above"))
-                            .collect()
-                    };
-                    match line.strip_prefix('#') {
-                        Some(h) => {
-                            let v = nums(h);
-                            gathered.push((v[0] as usize, v[1] as usize, Vec::new()));
-                        }
-                        None => gathered.last_mut().expect("a chain").2.push(nums(line)),
-                    }
-                }
-            }
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-    }
-    ranks.verdict(error)?;
-    if ranks.rank() != 0 {
+    let Some(texts) = ranks.collect(mine_text)? else {
         return Ok(());
+    };
+    let mut gathered: Vec<(usize, usize, Vec<Vec<f64>>)> = Vec::new();
+    for line in texts.iter().flat_map(|t| t.lines()) {
+        let nums = |l: &str| -> Vec<f64> {
+            l.split(',')
+                .map(|x| x.parse().expect("written above"))
+                .collect()
+        };
+        match line.strip_prefix('#') {
+            Some(h) => {
+                let v = nums(h);
+                gathered.push((v[0] as usize, v[1] as usize, Vec::new()));
+            }
+            None => gathered.last_mut().expect("a chain").2.push(nums(line)),
+        }
     }
     gathered.sort_by_key(|c| c.0);
     let divergences: usize = gathered.iter().map(|c| c.1).sum();

@@ -14,29 +14,20 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// `ruxley sweep` of W2 on `sets` into `out`, on `ranks` processes (1: no
-/// mpirun).
+/// `ruxley sweep` of W2 on `sets` into `out`, on `ranks` processes.
 fn sweep(ranks: usize, sets: &Path, out: &Path) -> Output {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/w2.toml");
-    let exe = env!("CARGO_BIN_EXE_ruxley");
-    let mut c = if ranks == 1 {
-        Command::new(exe)
-    } else {
-        let mut c = Command::new("mpirun");
-        c.args(["--oversubscribe", "-np", &ranks.to_string(), exe]);
-        c
-    };
-    c.args(["sweep", model.to_str().unwrap(), "--chunk", "2"])
-        .args([
-            "--params",
-            sets.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .output()
-        .expect("mpirun runs")
+    let (model, sets, out) = (
+        model.to_str().unwrap(),
+        sets.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    ruxley(
+        ranks,
+        &[
+            "sweep", model, "--chunk", "2", "--params", sets, "--out", out,
+        ],
+    )
 }
 
 /// The files of a folder, by name.

@@ -122,21 +122,36 @@ impl Ranks {
         Some(vec![mine])
     }
 
+    /// Every rank's text on rank 0, in rank order (None elsewhere), once
+    /// every rank has succeeded: an error on any rank is every rank's error
+    /// (naming the rank on rank 0).
+    pub fn collect(&self, mine: Report) -> Result<Option<Vec<String>>, String> {
+        let texts = self.collect_bytes(mine.map(String::into_bytes))?;
+        Ok(texts.map(|all| {
+            all.iter()
+                .map(|b| String::from_utf8_lossy(b).to_string())
+                .collect()
+        }))
+    }
+
+    /// [`Ranks::collect`] of bytes.
+    pub fn collect_bytes(
+        &self,
+        mine: Result<Vec<u8>, String>,
+    ) -> Result<Option<Vec<Vec<u8>>>, String> {
+        let gathered = self.gather_bytes(mine);
+        let error = gathered
+            .iter()
+            .flatten()
+            .find_map(|r| r.as_ref().err().cloned());
+        self.verdict(error)?;
+        Ok(gathered.map(|all| all.into_iter().flatten().collect()))
+    }
+
     /// Every rank's bytes on every rank, in rank order; an error on any rank
     /// is every rank's error (naming the rank on rank 0).
     pub fn all_gather_bytes(&self, mine: Result<Vec<u8>, String>) -> Result<Vec<Vec<u8>>, String> {
-        let mut parts = Vec::new();
-        let mut error = None;
-        for report in self.gather_bytes(mine).into_iter().flatten() {
-            match report {
-                Ok(b) => parts.push(b),
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
-        }
-        self.verdict(error)?;
+        let parts = self.collect_bytes(mine)?.unwrap_or_default();
         #[cfg(feature = "mpi")]
         if let Some(w) = &self.world {
             return Ok(broadcast_parts(w, parts));
@@ -174,19 +189,8 @@ impl Ranks {
                 .map(|t| t.iter().flat_map(encode_traces).collect())
                 .map_err(|e| e.to_string())
         };
-        let mut error = None;
-        let mut traces = Vec::new();
-        for report in self.gather_bytes(mine).into_iter().flatten() {
-            match report {
-                Ok(bytes) => traces.extend(decode_traces(&bytes)),
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
-        }
-        self.verdict(error).map_err(SimError::Batch)?;
-        Ok((self.rank() == 0).then_some(traces))
+        let parts = self.collect_bytes(mine).map_err(SimError::Batch)?;
+        Ok(parts.map(|all| all.iter().flat_map(|b| decode_traces(b)).collect()))
     }
 
     /// Ends a round on every rank: rank 0's `error` (None to go on) becomes
