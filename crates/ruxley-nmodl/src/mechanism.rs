@@ -106,6 +106,14 @@ impl File {
     }
 }
 
+/// What the graphs of one step are recorded for: the file's callables,
+/// the step (ms) and the temperature (degC).
+struct Step<'m> {
+    calls: Callables<'m>,
+    dt: f64,
+    celsius: f64,
+}
+
 /// Interns a name, so that repeated loads of a file do not leak memory.
 fn intern(s: &str) -> &'static str {
     static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
@@ -232,7 +240,11 @@ impl Nmodl {
     /// while recording them.
     fn try_ir(&self, dt: f64, celsius: f64) -> Result<ChannelIr, NmodlError> {
         let dims = (self.params.len(), self.states.len(), self.inputs.len());
-        let calls = self.file.callables();
+        let at = Step {
+            calls: self.file.callables(),
+            dt,
+            celsius,
+        };
         let error: RefCell<Option<EvalError>> = RefCell::new(None);
         let keep = |r: Result<Vec<Node>, EvalError>, n: usize| {
             r.unwrap_or_else(|e| {
@@ -243,10 +255,10 @@ impl Nmodl {
         let ns = self.states.len();
         let ir = ChannelIr::trace(
             dims,
-            |a| keep(self.init(&calls, &a, dt, celsius), ns),
-            |a| keep(self.advance(&calls, &a, dt, celsius), ns),
+            |a| keep(self.init(&at, &a), ns),
+            |a| keep(self.advance(&at, &a), ns),
             |a| {
-                let r = keep(self.current(&calls, &a, dt, celsius), 2);
+                let r = keep(self.current(&at, &a), 2);
                 [r[0], r[1]]
             },
             None,
@@ -259,15 +271,7 @@ impl Nmodl {
 
     /// The variables of a run: builtins, constants, parameters, inputs,
     /// and the states (at `states`, or their starting values).
-    fn interp<'m>(
-        &'m self,
-        calls: &'m Callables<'m>,
-        a: &Args,
-        v: Node,
-        states: bool,
-        dt: f64,
-        celsius: f64,
-    ) -> Interp<'m, Node> {
+    fn interp<'m>(&'m self, at: &'m Step<'m>, a: &Args, v: Node, states: bool) -> Interp<'m, Node> {
         let mut g: HashMap<&'m str, Option<Val<Node>>> = HashMap::new();
         for n in &self.file.assigned {
             g.insert(n.as_str(), None);
@@ -290,9 +294,9 @@ impl Nmodl {
             g.insert(n.as_str(), Some(x));
         }
         g.insert("v", Some(Val::Run(v)));
-        g.insert("celsius", Some(Val::Known(celsius)));
-        g.insert("dt", Some(Val::Known(dt)));
-        Interp::new(calls, g, &self.file.read_only, dt)
+        g.insert("celsius", Some(Val::Known(at.celsius)));
+        g.insert("dt", Some(Val::Known(at.dt)));
+        Interp::new(&at.calls, g, &self.file.read_only, at.dt)
     }
 
     fn outputs(&self, run: &Interp<'_, Node>, names: &[String]) -> Result<Vec<Node>, EvalError> {
@@ -308,28 +312,16 @@ impl Nmodl {
             .collect()
     }
 
-    fn init<'m>(
-        &'m self,
-        calls: &'m Callables<'m>,
-        a: &Args,
-        dt: f64,
-        celsius: f64,
-    ) -> Result<Vec<Node>, EvalError> {
-        let mut run = self.interp(calls, a, a.v, false, dt, celsius);
+    fn init<'m>(&'m self, at: &'m Step<'m>, a: &Args) -> Result<Vec<Node>, EvalError> {
+        let mut run = self.interp(at, a, a.v, false);
         if let Some(body) = self.file.body(true) {
             run.exec(body)?;
         }
         self.outputs(&run, &self.state_names)
     }
 
-    fn advance<'m>(
-        &'m self,
-        calls: &'m Callables<'m>,
-        a: &Args,
-        dt: f64,
-        celsius: f64,
-    ) -> Result<Vec<Node>, EvalError> {
-        let mut run = self.interp(calls, a, a.v, true, dt, celsius);
+    fn advance<'m>(&'m self, at: &'m Step<'m>, a: &Args) -> Result<Vec<Node>, EvalError> {
+        let mut run = self.interp(at, a, a.v, true);
         if let Some((block, method)) = &self.file.solve {
             let d = self.file.derivative(block).expect("checked when read");
             if *method == Method::Sparse {
@@ -341,18 +333,12 @@ impl Nmodl {
         self.outputs(&run, &self.state_names)
     }
 
-    fn current<'m>(
-        &'m self,
-        calls: &'m Callables<'m>,
-        a: &Args,
-        dt: f64,
-        celsius: f64,
-    ) -> Result<Vec<Node>, EvalError> {
+    fn current<'m>(&'m self, at: &'m Step<'m>, a: &Args) -> Result<Vec<Node>, EvalError> {
         if self.pool.is_some() || self.currents.is_empty() {
             return Ok(vec![Node::cst(0.0); 2]);
         }
         let total = |v: Node| -> Result<Node, EvalError> {
-            let mut run = self.interp(calls, a, v, true, dt, celsius);
+            let mut run = self.interp(at, a, v, true);
             if let Some(body) = self.file.body(false) {
                 run.exec(body)?;
             }
